@@ -1,0 +1,52 @@
+# Quickstart: `make serve` (run the service) and `make test` (run the tests).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install serve index corpus test lint typecheck unit eval clean
+
+# torch 2.13.0 (a CPU build is on disk) goes in first: anything that depends on torch would
+# otherwise pull the newest release with gigabytes of CUDA libraries.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Serve on HOST:PORT; the index is built or brought up to date from corpus/ at start-up.
+serve: $(STAMP)
+	$(VENV)/bin/rag serve --ingest --host $(HOST) --port $(PORT)
+
+index: $(STAMP)
+	$(VENV)/bin/rag ingest
+
+# Rebuild corpus/ from the seed documents in ../shared/seeds (reproducible).
+corpus: $(STAMP)
+	$(PY) scripts/build_corpus.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check rag api tests scripts eval
+	$(VENV)/bin/ruff format --check rag api tests scripts eval
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -m "not integration"
+
+test: lint typecheck
+	$(VENV)/bin/pytest
+
+eval: $(STAMP)
+	$(VENV)/bin/rag ingest
+	$(VENV)/bin/rag eval --retriever all
+
+clean:
+	rm -rf index .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""Dependencies the routes ask for."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from api.state import ServiceState
+from rag.pipeline import Pipeline
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+def get_pipeline(state: Annotated[ServiceState, Depends(get_state)]) -> Pipeline:
+    if state.pipeline is None:
+        detail = (
+            f"not ready: {state.error}" if state.error else f"not ready yet ({state.phase}); retry shortly"
+        )
+        raise HTTPException(status_code=503, detail=detail, headers={"Retry-After": "5"})
+    return state.pipeline
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]

@@ -1,0 +1,34 @@
+"""GET /health, /ready and /stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import PipelineDep, StateDep
+from api.schemas import Status
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/health", response_model=Status)
+def health() -> Status:
+    """Liveness: the process answers."""
+    return Status(status="ok")
+
+
+@router.get("/ready", response_model=Status, responses={503: {"model": Status}})
+def ready(state: StateDep) -> Any:
+    """Readiness: 200 once the model and index are loaded, 503 (with the reason) before."""
+    if state.ready:
+        return Status(status="ready")
+    body = Status(status=state.phase, detail=state.error)
+    return JSONResponse(status_code=503, content=body.model_dump(), headers={"Retry-After": "5"})
+
+
+@router.get("/stats")
+def stats(pipeline: PipelineDep) -> dict[str, Any]:
+    """Documents, chunks, model and index type."""
+    return pipeline.stats()

@@ -1,0 +1,127 @@
+"""Abbreviations: found where a text defines them ("overall survival (OS)") plus common ones.
+
+Documents define their own short forms, and the same short form can mean different things
+in different papers (HR: hazard ratio, or hematologic response), so each document's
+definitions are kept apart and take precedence over the common list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from rag.text import WORD, words
+
+# Common clinical-literature abbreviations, used where a text does not define its own.
+COMMON: dict[str, str] = {
+    "OS": "overall survival",
+    "PFS": "progression-free survival",
+    "DFS": "disease-free survival",
+    "RFS": "recurrence-free survival",
+    "EFS": "event-free survival",
+    "TTP": "time to progression",
+    "ORR": "objective response rate",
+    "DCR": "disease control rate",
+    "HR": "hazard ratio",
+    "OR": "odds ratio",
+    "CI": "confidence interval",
+    "AE": "adverse event",
+    "AEs": "adverse events",
+    "SAE": "serious adverse event",
+    "QoL": "quality of life",
+    "QOL": "quality of life",
+    "RCT": "randomized controlled trial",
+    "CR": "complete response",
+    "PR": "partial response",
+    "SD": "stable disease",
+    "PD": "progressive disease",
+    "MTD": "maximum tolerated dose",
+    "DLT": "dose-limiting toxicity",
+    "HCC": "hepatocellular carcinoma",
+    "RCC": "renal cell carcinoma",
+    "mRCC": "metastatic renal cell carcinoma",
+    "AML": "acute myeloid leukemia",
+    "NSCLC": "non-small cell lung cancer",
+    "MM": "multiple myeloma",
+    "HFS": "hand-foot syndrome",
+    "HFSR": "hand-foot skin reaction",
+    "TACE": "transarterial chemoembolization",
+    "RFA": "radiofrequency ablation",
+}
+
+SHORT_FORM = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
+
+
+def find_definitions(text: str) -> list[tuple[str, str]]:
+    """(short form, long form) pairs defined in `text` as "long form (SF)".
+
+    The Schwartz-Hearst algorithm: match the short form's characters right to left inside
+    the preceding words, the first one at the start of a word; the long form is the shortest
+    such run of words (at most two words more than the short form has letters).
+    """
+    pairs = []
+    for match in SHORT_FORM.finditer(text):
+        short = match.group(1)
+        letters = [c for c in short if c.isalnum()]
+        if sum(c.isupper() for c in short) < 2 or len(letters) < 2:
+            continue
+        window = re.findall(r"[^\s()\[\],;:]+", text[max(0, match.start() - 160) : match.start()])
+        window = window[-(len(letters) + 2) :]
+        long_form = _schwartz_hearst(short, " ".join(window))
+        if (
+            long_form
+            and short not in long_form
+            and all(any(c.isalpha() for c in w) for w in long_form.split())
+        ):
+            pairs.append((short, long_form))
+    return pairs
+
+
+def _schwartz_hearst(short: str, candidate: str) -> str | None:
+    s_index, l_index = len(short) - 1, len(candidate) - 1
+    while s_index >= 0:
+        char = short[s_index].lower()
+        if not char.isalnum():
+            s_index -= 1
+            continue
+        while l_index >= 0 and (
+            candidate[l_index].lower() != char
+            or (s_index == 0 and l_index > 0 and candidate[l_index - 1].isalnum())
+        ):
+            l_index -= 1
+        if l_index < 0:
+            return None
+        l_index -= 1
+        s_index -= 1
+    start = candidate.rfind(" ", 0, l_index + 1) + 1
+    return candidate[start:].strip() or None
+
+
+class Abbreviations:
+    """Expands short forms into their long forms' words, per document where it defines them."""
+
+    def __init__(self, by_document: Mapping[str, Iterable[tuple[str, str]]]) -> None:
+        self._by_document: dict[str, dict[str, list[str]]] = {}
+        corpus_meanings: dict[str, set[str]] = {}
+        for doc_id, pairs in by_document.items():
+            local: dict[str, list[str]] = {}
+            for short, long in pairs:
+                local.setdefault(short, words(long))
+                corpus_meanings.setdefault(short, set()).add(" ".join(words(long)))
+            self._by_document[doc_id] = local
+        self._global: dict[str, list[str]] = {short: words(long) for short, long in COMMON.items()}
+        for short, meanings in corpus_meanings.items():
+            if len(meanings) == 1:  # an ambiguous short form has no corpus-wide meaning
+                self._global.setdefault(short, next(iter(meanings)).split())
+
+    def meaning(self, short: str, doc_id: str | None = None) -> list[str] | None:
+        local = self._by_document.get(doc_id or "", {})
+        return local.get(short) or self._global.get(short)
+
+    def expand(self, text: str, doc_id: str | None = None) -> list[str]:
+        """Lower-cased words of `text`, each known short form replaced by its long form's words."""
+        expanded: list[str] = []
+        for token in WORD.findall(text):
+            meaning = self.meaning(token, doc_id) if sum(c.isupper() for c in token) >= 2 else None
+            expanded.extend(meaning or [token.lower().replace("·", ".")])
+        return expanded

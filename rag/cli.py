@@ -1,0 +1,207 @@
+"""The `rag` command: ingest, ask, search, serve, eval, stats.
+
+Errors are reported as one line on stderr with a non-zero exit status (1 for a failure the
+user can fix, 2 for a usage error); never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.errors import RagError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Cited question answering over a document collection."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="build or update the index from corpus files")
+    ingest.add_argument(
+        "paths", nargs="*", type=Path, help="files or directories (default: the corpus directory)"
+    )
+    ingest.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch")
+    ingest.add_argument(
+        "--keep-missing", action="store_true", help="keep indexed documents that are not under PATHS"
+    )
+    ingest.set_defaults(handler=cmd_ingest)
+
+    ask = commands.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-20)")
+    ask.add_argument("--doc-id", action="append", dest="doc_ids", help="only use this document (repeatable)")
+    ask.add_argument("--json", action="store_true", help="print the JSON response of POST /ask")
+    ask.set_defaults(handler=cmd_ask)
+
+    search = commands.add_parser("search", help="show the passages retrieved for a query")
+    search.add_argument("query")
+    search.add_argument("--top-k", type=int, default=None)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=cmd_search)
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default=None, help="bind address (default RAG_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default RAG_PORT or 8000)")
+    serve.add_argument(
+        "--ingest", action="store_true", help="bring the index in line with the corpus at start-up"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    evaluate = commands.add_parser("eval", help="evaluate against a gold question set")
+    evaluate.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
+    evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid", "all"], default="hybrid")
+    evaluate.add_argument(
+        "--out", type=Path, default=Path("eval/results"), help="where to write JSON + Markdown"
+    )
+    evaluate.set_defaults(handler=cmd_eval)
+
+    stats = commands.add_parser("stats", help="what the index holds")
+    stats.set_defaults(handler=cmd_stats)
+    return parser
+
+
+def _settings(**overrides: Any) -> Any:
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise RagError(f"invalid settings: {problems}") from exc
+
+
+def _pipeline(require_index: bool = True) -> Any:
+    from rag.pipeline import Pipeline
+
+    return Pipeline.load(_settings(), require_index=require_index)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.progress import tqdm_progress
+
+    pipeline = _pipeline(require_index=False)
+    result = pipeline.ingest(
+        args.paths or None, rebuild=args.rebuild, prune=not args.keep_missing, progress=tqdm_progress
+    )
+    report = result.report
+    for path, reason in result.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if not report.changed and not args.rebuild:
+        print(f"index is up to date: {result.documents_seen} documents, nothing to embed")
+    else:
+        print(
+            f"added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+            f"unchanged {report.unchanged} documents; "
+            f"+{report.chunks_added}/-{report.chunks_removed} chunks; "
+            f"{report.texts_embedded} texts embedded"
+        )
+        stages = ", ".join(f"{stage} {seconds:.2f}s" for stage, seconds in report.timings_s.items())
+        print(f"timings: {stages}")
+    stats = pipeline.stats()
+    print(f"index {pipeline.settings.index_dir}: {stats['documents']} documents, {stats['chunks']} chunks")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.serialize import answer_dict
+
+    _check_top_k(args.top_k, 20)
+    pipeline = _pipeline()
+    answer = pipeline.ask(args.question, top_k=args.top_k, doc_ids=args.doc_ids)
+    if args.json:
+        print(json.dumps(answer_dict(answer), indent=2, ensure_ascii=False))
+        return 0
+    print(textwrap.fill(answer.answer, width=100))
+    if answer.citations:
+        print()
+    for citation in answer.citations:
+        p = citation.passage
+        where = ", ".join(str(part) for part in (p.authors, p.journal, p.year) if part)
+        print(f"[{citation.marker}] {p.title}" + (f" ({where})" if where else "") + f"  <{p.doc_id}>")
+        print(
+            textwrap.fill(f'"{citation.quote}"', width=100, initial_indent="    ", subsequent_indent="    ")
+        )
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from rag.serialize import passage_dict
+
+    _check_top_k(args.top_k, 50)
+    pipeline = _pipeline()
+    passages = pipeline.search(args.query, top_k=args.top_k)
+    if args.json:
+        print(json.dumps({"results": [passage_dict(p) for p in passages]}, indent=2, ensure_ascii=False))
+        return 0
+    for p in passages:
+        print(f"{p.rank}. {p.score:.3f}  {p.title}  <{p.chunk_id}>")
+        print(textwrap.fill(p.text[:400], width=100, initial_indent="    ", subsequent_indent="    "))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(host=args.host, port=args.port)
+    app = create_app(settings, ingest_on_start=args.ingest)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.evaluation.runner import evaluate, load_gold, render_markdown, write_reports
+    from rag.retrieval import Mode
+
+    items = load_gold(args.gold)
+    pipeline = _pipeline()
+    modes: list[Mode] = ["bm25", "dense", "hybrid"] if args.retriever == "all" else [args.retriever]
+    reports = [evaluate(pipeline, items, mode) for mode in modes]
+    reports.sort(key=lambda r: r.retriever != pipeline.settings.retrieval.mode)  # the configured one first
+    json_path, md_path = write_reports(reports, args.out)
+    print(render_markdown(reports))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    print(json.dumps(_pipeline().stats(), indent=2))
+    return 0
+
+
+def _check_top_k(value: int | None, limit: int) -> None:
+    if value is not None and not 1 <= value <= limit:
+        raise RagError(f"--top-k must be between 1 and {limit}, got {value}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The library's exceptions: one root type, a few specific kinds, each with a fix in its message."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Root of every error this library raises on purpose.
+
+    `message` says what went wrong; `hint` says what the user can do about it.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message if hint is None else f"{message} ({hint})")
+        self.message = message
+        self.hint = hint
+
+
+class ConfigurationError(RagError):
+    """A setting is invalid or points at something that does not exist."""
+
+
+class ModelError(RagError):
+    """The embedding model is missing, unsafe to load, or fails its checksum."""
+
+
+class DocumentError(RagError):
+    """A corpus file cannot be read or parsed."""
+
+
+class IndexNotFoundError(RagError):
+    """There is no index where one was expected."""
+
+
+class IndexMismatchError(RagError):
+    """The index on disk was built with a different model or chunking than configured."""
+
+
+class IndexCorruptError(RagError):
+    """An index file is unreadable or inconsistent with the rest of the index."""
+
+
+class NotFoundError(RagError):
+    """A requested document or chunk does not exist in the index."""
+
+
+REBUILD_HINT = "run `rag ingest --rebuild` to rebuild the index from the corpus"

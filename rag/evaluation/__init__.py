@@ -1,0 +1,1 @@
+"""Gold-set evaluation: metrics (pure functions) and the runner."""

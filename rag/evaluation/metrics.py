@@ -1,0 +1,105 @@
+"""Evaluation metrics: pure functions over gold items, rankings and answers."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
+
+Fact = str | list[str]
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    id: str
+    question: str
+    type: str
+    answer: str | None
+    facts: list[Fact]
+    doc_ids: list[str]
+    evidence: list[str]
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "unanswerable"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GoldItem:
+        return cls(
+            id=str(data["id"]),
+            question=str(data["question"]),
+            type=str(data["type"]),
+            answer=data.get("answer"),
+            facts=list(data.get("facts", [])),
+            doc_ids=list(data.get("doc_ids", [])),
+            evidence=list(data.get("evidence", [])),
+        )
+
+
+def normalize(text: str) -> str:
+    """Compare text the way a reader would: case, unicode forms, dashes, decimal dots,
+    thousands separators and the space before a percent sign do not matter."""
+    text = unicodedata.normalize("NFKC", text).translate(DASHES).replace("·", ".").lower()
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    text = re.sub(r"(?<=\d)\s+%", "%", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def fact_present(fact: Fact, answer: str) -> bool:
+    alternatives = [fact] if isinstance(fact, str) else fact
+    normalized = normalize(answer)
+    return any(normalize(alt) in normalized for alt in alternatives)
+
+
+def answer_correct(facts: Sequence[Fact], answer: str) -> bool:
+    """All required facts are in the answer."""
+    return bool(facts) and all(fact_present(f, answer) for f in facts)
+
+
+def citation_supported(evidence: Sequence[str], quotes: Sequence[str]) -> bool:
+    """Some cited quote contains some gold evidence string."""
+    normalized = [normalize(q) for q in quotes]
+    return any(normalize(e) in q for e in evidence for q in normalized)
+
+
+def unique_in_order(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def recall_at(ranked: Sequence[str], relevant: Sequence[str], k: int) -> float:
+    if not relevant:
+        return 0.0
+    return len(set(ranked[:k]) & set(relevant)) / len(set(relevant))
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: Sequence[str], k: int = 10) -> float:
+    for rank, item in enumerate(ranked[:k], start=1):
+        if item in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at(ranked: Sequence[str], relevant: Sequence[str], k: int = 10) -> float:
+    gains = sum(
+        1.0 / math.log2(rank + 1) for rank, item in enumerate(ranked[:k], start=1) if item in relevant
+    )
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(set(relevant)), k) + 1))
+    return gains / ideal if ideal else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0

@@ -1,0 +1,181 @@
+"""Incremental ingestion: bring an index in line with a set of documents.
+
+Only added and changed documents are chunked and embedded; removed and changed documents
+lose their old chunks. An unchanged corpus does no embedding work at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.abbreviations import find_definitions
+from rag.chunking import Chunker
+from rag.documents import Chunk, Document, Span
+from rag.embedding import Embedder
+from rag.lexicon import vocabulary_words
+from rag.store import Index
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+Progress = Callable[[str, int], Callable[[int], None]]
+"""Factory for progress reporting: (label, total) -> advance(n)."""
+
+
+def no_progress(label: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    texts_embedded: int = 0
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def sync(
+    index: Index,
+    documents: Sequence[Document],
+    embedder: Embedder,
+    chunker: Chunker,
+    *,
+    prune: bool = True,
+    progress: Progress = no_progress,
+    batch_size: int = 256,
+) -> IngestReport:
+    """Apply the difference between `documents` and the index's contents; save if anything changed.
+
+    With `prune`, documents in the index that are not in `documents` are removed.
+    """
+    report = IngestReport()
+    clock = time.perf_counter()
+    existing = index.chunks.document_hashes()
+    wanted = {doc.doc_id: doc for doc in documents}
+    to_add = [doc for doc in documents if existing.get(doc.doc_id) != doc.content_hash]
+    to_remove = [
+        d
+        for d in existing
+        if (prune and d not in wanted) or (d in wanted and existing[d] != wanted[d].content_hash)
+    ]
+    report.unchanged = sum(1 for doc in documents if existing.get(doc.doc_id) == doc.content_hash)
+    report.added = [doc.doc_id for doc in to_add if doc.doc_id not in existing]
+    report.updated = [doc.doc_id for doc in to_add if doc.doc_id in existing]
+    report.removed = [d for d in to_remove if d not in wanted]
+    if not to_add and not to_remove:
+        report.timings_s["compare"] = time.perf_counter() - clock
+        return report
+
+    chunked = [(doc, chunker.chunk(doc)) for doc in to_add]
+    report.timings_s["chunk"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    chunk_vectors, sentence_vectors = _embed(chunked, embedder, progress, batch_size)
+    report.texts_embedded = len(chunk_vectors) + len(sentence_vectors)
+    report.timings_s["embed"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    try:
+        removed_rows = _remove_documents(index, to_remove)
+        added_rows = _add_documents(index, chunked, chunk_vectors, sentence_vectors)
+        report.timings_s["store"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        new_words = index.chunks.words_without_vectors()
+        if new_words:
+            vectors = _embed_texts(new_words, embedder, progress, "vocabulary", batch_size)
+            index.chunks.set_word_vectors(new_words, vectors)
+            report.texts_embedded += len(new_words)
+        report.timings_s["embed"] += time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        index.vectors.remove(removed_rows)
+        index.vectors.add(np.array(added_rows, dtype=np.int64), chunk_vectors)
+        index.save()
+    except BaseException:
+        index.chunks.rollback()
+        raise
+    report.chunks_added = len(added_rows)
+    report.chunks_removed = len(removed_rows)
+    report.timings_s["write"] = time.perf_counter() - clock
+    return report
+
+
+def _remove_documents(index: Index, doc_ids: list[str]) -> list[int]:
+    """Delete documents from the chunk store; returns their chunk row ids."""
+    vocabulary: Counter[str] = Counter()
+    rows: list[int] = []
+    for doc_id in doc_ids:
+        for text in index.chunks.embed_texts(doc_id):
+            vocabulary.update(vocabulary_words(text))
+        rows.extend(index.chunks.remove_document(doc_id))
+    index.chunks.update_vocabulary(Counter(), vocabulary)
+    return rows
+
+
+def _add_documents(
+    index: Index,
+    chunked: list[tuple[Document, list[Chunk]]],
+    chunk_vectors: NDArray[np.float32],
+    sentence_vectors: dict[str, NDArray[np.float32]],
+) -> list[int]:
+    """Insert documents into the chunk store; returns the new chunk row ids, in order."""
+    vocabulary: Counter[str] = Counter()
+    rows: list[int] = []
+    position = 0
+    for doc, chunks in chunked:
+        vectors = chunk_vectors[position : position + len(chunks)]
+        position += len(chunks)
+        per_chunk = [[sentence_vectors[_sentence_key(doc, c, s)] for s in c.sentences] for c in chunks]
+        rows.extend(index.chunks.add_document(doc, chunks, vectors, per_chunk, find_definitions(doc.text)))
+        for chunk in chunks:
+            vocabulary.update(vocabulary_words(chunk.embed_text))
+    index.chunks.update_vocabulary(vocabulary, Counter())
+    return rows
+
+
+def _sentence_key(doc: Document, chunk: Chunk, span: Span) -> str:
+    """The text embedded for a sentence: the chunk's title prefix, then the sentence."""
+    prefix = chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)]
+    return prefix + doc.text[chunk.start + span.start : chunk.start + span.end]
+
+
+def _embed(
+    chunked: list[tuple[Document, list[Chunk]]], embedder: Embedder, progress: Progress, batch_size: int
+) -> tuple[NDArray[np.float32], dict[str, NDArray[np.float32]]]:
+    chunk_texts = [c.embed_text for _, chunks in chunked for c in chunks]
+    chunk_vectors = _embed_texts(chunk_texts, embedder, progress, "chunks", batch_size)
+    # A sentence in the overlap of two chunks is embedded once.
+    sentences = sorted(
+        {_sentence_key(doc, c, s) for doc, chunks in chunked for c in chunks for s in c.sentences}
+    )
+    vectors = _embed_texts(sentences, embedder, progress, "sentences", batch_size)
+    return chunk_vectors, dict(zip(sentences, vectors, strict=True))
+
+
+def _embed_texts(
+    texts: list[str], embedder: Embedder, progress: Progress, label: str, batch_size: int
+) -> NDArray[np.float32]:
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    advance = progress(label, len(texts))
+    parts = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        parts.append(embedder.embed(batch))
+        advance(len(batch))
+    return np.concatenate(parts)

@@ -1,0 +1,84 @@
+"""The index manifest: what an index was built with, checked before it is used."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError
+
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """Everything that must match between an index and the service that reads it."""
+
+    model_id: str
+    weights_sha256: str
+    dimension: int
+    max_seq_length: int
+    chunking: dict[str, Any]
+    lexical: dict[str, Any]
+    index_type: str
+    format_version: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True)
+class Manifest:
+    spec: IndexSpec
+    corpus_fingerprint: str
+    documents: int
+    chunks: int
+    sentences: int
+    created_at: str
+    updated_at: str
+    files: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data = {"format_version": self.spec.format_version, **data}
+        return json.dumps(data, indent=2, sort_keys=False)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is missing", REBUILD_HINT)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data.pop("format_version", None)
+            spec = IndexSpec(**data.pop("spec"))
+            return cls(spec=spec, **data)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError) as exc:
+            raise IndexCorruptError(f"{path} is not a valid index manifest: {exc}", REBUILD_HINT) from exc
+
+
+def check_compatible(found: IndexSpec, expected: IndexSpec, directory: Path) -> None:
+    """Raise IndexMismatchError naming every setting that differs."""
+    differences = []
+    if found.format_version != expected.format_version:
+        differences.append(
+            f"format version {found.format_version} (this service reads {expected.format_version})"
+        )
+    if found.weights_sha256 != expected.weights_sha256 or found.model_id != expected.model_id:
+        differences.append(
+            f"model {found.model_id} (sha256 {found.weights_sha256[:12]}) but the service is configured with "
+            f"{expected.model_id} (sha256 {expected.weights_sha256[:12]})"
+        )
+    if found.dimension != expected.dimension:
+        differences.append(f"dimension {found.dimension}, the model gives {expected.dimension}")
+    if found.max_seq_length != expected.max_seq_length:
+        differences.append(
+            f"max sequence length {found.max_seq_length}, the model has {expected.max_seq_length}"
+        )
+    if found.chunking != expected.chunking:
+        differences.append(f"chunking {found.chunking} but the settings say {expected.chunking}")
+    if found.lexical != expected.lexical:
+        differences.append(f"lexical analyzer {found.lexical}, this version uses {expected.lexical}")
+    if found.index_type != expected.index_type:
+        differences.append(f"index type {found.index_type}, configured {expected.index_type}")
+    if differences:
+        raise IndexMismatchError(f"{directory} was built with " + "; ".join(differences), REBUILD_HINT)

@@ -1,0 +1,351 @@
+"""The one place where the pieces are built and wired together.
+
+`Pipeline.load(settings)` loads the embedding model and opens the index once; the HTTP
+service, the CLI and the evaluation all go through it. Tests pass their own embedder,
+index or composer to the constructor.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.abstain import absent_terms, unknown_words
+from rag.answer import Composer, Evidence, ExtractiveComposer, QuestionPart
+from rag.chunking import Chunker
+from rag.documents import Answer, Document, Passage
+from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.errors import NotFoundError
+from rag.ingest import IngestReport, Progress, no_progress, sync
+from rag.lexical import ANALYZER
+from rag.loaders import LoadResult, load_paths
+from rag.manifest import IndexSpec
+from rag.question import QUESTION_WORDS, analyze, split_parts
+from rag.retrieval import HybridRetriever, Mode, RetrievalConfig
+from rag.scoring import content_bigrams
+from rag.settings import Settings
+from rag.store import Index
+from rag.text import stem
+from rag.vectors import INDEX_TYPE
+
+
+def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
+    return IndexSpec(
+        model_id=embedder.model_id,
+        weights_sha256=embedder.weights_sha256,
+        dimension=embedder.dimension,
+        max_seq_length=embedder.max_seq_length,
+        chunking=settings.chunking.model_dump(),
+        lexical=dict(ANALYZER),
+        index_type=INDEX_TYPE,
+    )
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    report: IngestReport
+    skipped: list[tuple[str, str]]
+    documents_seen: int
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        index: Index | None,
+        composer: Composer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.chunker = Chunker(embedder, settings.chunking)
+        self._index = index
+        self._composer = composer
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, require_index: bool = True) -> Pipeline:
+        """Load the model and open the index (unless require_index is False: then it opens on first use)."""
+        settings = settings or Settings()
+        embedder = SentenceTransformerEmbedder.load(settings.embedding)
+        spec = index_spec(embedder, settings)
+        index = Index.open(settings.index_dir, spec) if require_index else None
+        return cls(settings, embedder, index)
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = Index.open(self.settings.index_dir, index_spec(self.embedder, self.settings))
+        return self._index
+
+    @property
+    def composer(self) -> Composer:
+        return self._composer or ExtractiveComposer(self.settings.answer, self.index.abbreviations)
+
+    def retriever(self) -> HybridRetriever:
+        config = RetrievalConfig(**self.settings.retrieval.model_dump())
+        return HybridRetriever(self.index.vectors, self.index.lexical, config)
+
+    # --- asking ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        top_k: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        mode: Mode | None = None,
+    ) -> list[Passage]:
+        vector = self.embedder.embed([query])[0]
+        return self._retrieve(vector, query, top_k or self.settings.top_k, doc_ids, mode)
+
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        mode: Mode | None = None,
+    ) -> Answer:
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        index = self.index
+        analysis = analyze(question)
+        part_texts = split_parts(question)
+        unknown = [w for w in unknown_words(question, index.lexicon, index.abbreviations) if w.technical]
+        to_compare = [w for w in unknown if w.needs_similarity]
+        # One batch: the question, its parts (if several), the words to look up synonyms for.
+        texts = [
+            question,
+            *(part_texts if len(part_texts) > 1 else []),
+            *(w.token.lower() for w in to_compare),
+        ]
+        vectors = self.embedder.embed(texts)
+        part_vectors = vectors[1 : len(part_texts) + 1] if len(part_texts) > 1 else vectors[:1]
+        word_vectors = vectors[len(texts) - len(to_compare) :]
+        timings["embed"] = _ms(clock)
+
+        clock = time.perf_counter()
+        nearest = index.lexicon.nearest(word_vectors)
+        similarities = {w.token: similarity for w, (_, similarity) in zip(to_compare, nearest, strict=True)}
+        absent = absent_terms(unknown, similarities, self.settings.answer.synonym_similarity)
+        k = top_k or self.settings.top_k
+        if analysis.is_list:
+            # A question across studies needs passages from each of several documents.
+            wide = self._retrieve(vectors[0], question, k * 4, doc_ids, mode)
+            passages = _best_per_document(wide, max(k, self.settings.answer.max_list_sources))
+            passages = self._with_neighbours(passages, documents=len(passages))
+        else:
+            passages = self._retrieve(vectors[0], question, k, doc_ids, mode)
+            passages = self._with_neighbours(passages, documents=self.settings.answer.expand_documents)
+        sentences = index.chunks.sentences([p.row_id for p in passages])
+        timings["retrieve"] = _ms(clock)
+
+        clock = time.perf_counter()
+        parts = []
+        for text, vector in zip(part_texts, part_vectors, strict=True):
+            part = analyze(text)
+            parts.append(
+                QuestionPart(
+                    part,
+                    vector,
+                    self._term_weights(text),
+                    self._stems(part.focus),
+                    self._stems(part.measure),
+                    frozenset(content_bigrams(stem(index.abbreviations.expand(text)))),
+                )
+            )
+        evidence = Evidence(
+            question=analysis,
+            parts=parts,
+            passages=passages,
+            sentences=sentences,
+            term_weights=self._term_weights(question),
+            absent_terms=absent,
+        )
+        composition = self.composer.compose(evidence)
+        timings["compose"] = _ms(clock)
+        return Answer(
+            answer=composition.answer,
+            abstained=composition.abstained,
+            citations=composition.citations,
+            passages=tuple(passages),
+            timings_ms={k: round(v, 2) for k, v in timings.items()},
+            reason=composition.reason,
+        )
+
+    def _stems(self, words: Sequence[str]) -> tuple[str, ...]:
+        """Content stems of a phrase, short forms expanded, in order."""
+        expanded = self.index.abbreviations.expand(" ".join(words))
+        return tuple(term for term in stem([w for w in expanded if w not in QUESTION_WORDS and len(w) > 1]))
+
+    def _term_weights(self, question: str) -> dict[str, float]:
+        """Idf weight of each content stem of the question, short forms expanded."""
+        expanded = [
+            w for w in self.index.abbreviations.expand(question) if w not in QUESTION_WORDS and len(w) > 1
+        ]
+        return {term: self.index.lexicon.idf(term) for term in dict.fromkeys(stem(expanded))}
+
+    def _retrieve(
+        self,
+        vector: np.ndarray[Any, Any],
+        query: str,
+        top_k: int,
+        doc_ids: Sequence[str] | None,
+        mode: Mode | None,
+    ) -> list[Passage]:
+        allowed = None
+        if doc_ids:
+            known = {d.doc_id for d in self.index.chunks.list_documents()}
+            missing = sorted(set(doc_ids) - known)
+            if missing:
+                raise NotFoundError(
+                    f"unknown doc_ids: {', '.join(missing)}", "GET /documents lists the known ids"
+                )
+            allowed = set(self.index.chunks.row_ids_for_documents(doc_ids))
+        lexical_query = " ".join(self.index.abbreviations.expand(query))
+        hits = self.retriever().retrieve(vector, lexical_query, top_k, allowed, mode)
+        records = self.index.chunks.passages([row for row, _ in hits])
+        passages = []
+        for rank, (row, score) in enumerate(hits, start=1):
+            r = records[row]
+            passages.append(
+                Passage(
+                    row,
+                    r.chunk_id,
+                    r.doc_id,
+                    r.text,
+                    r.title,
+                    r.authors,
+                    r.journal,
+                    r.year,
+                    r.source,
+                    round(score, 6),
+                    rank,
+                )
+            )
+        return passages
+
+    def _with_neighbours(self, passages: list[Passage], documents: int) -> list[Passage]:
+        """Add the other chunks of the best `documents`: the sentence naming the study and
+        the sentence holding its result are often in different chunks of one abstract."""
+        settings = self.settings.answer
+        best_documents = list(dict.fromkeys(p.doc_id for p in passages))[:documents]
+        seen = {p.row_id for p in passages}
+        extra_rows: list[int] = []
+        for doc_id in best_documents:
+            hit_ordinals = [int(p.chunk_id.rsplit("#", 1)[1]) for p in passages if p.doc_id == doc_id]
+            rows = self.index.chunks.chunk_rows(doc_id)  # (row id, ordinal), in order
+            # The lead chunk (an article's abstract) first, then the chunks nearest the hits.
+            nearest = sorted(rows, key=lambda r: (r[1] != 0, min(abs(r[1] - o) for o in hit_ordinals)))
+            extra_rows += [row for row, _ in nearest if row not in seen][: settings.neighbour_chunks]
+        records = self.index.chunks.passages(extra_rows)
+        extra = [
+            Passage(
+                row,
+                r.chunk_id,
+                r.doc_id,
+                r.text,
+                r.title,
+                r.authors,
+                r.journal,
+                r.year,
+                r.source,
+                0.0,
+                len(passages) + i,
+            )
+            for i, row in enumerate(extra_rows, start=1)
+            for r in [records[row]]
+        ]
+        return passages + extra
+
+    # --- documents -------------------------------------------------------------------
+
+    def document(self, doc_id: str) -> Document:
+        doc = self.index.chunks.document(doc_id)
+        if doc is None:
+            raise NotFoundError(f"no document with doc_id {doc_id!r}", "GET /documents lists the known ids")
+        return doc
+
+    def stats(self) -> dict[str, Any]:
+        index = self.index
+        documents, chunks, sentences = index.chunks.counts()
+        manifest = index.manifest
+        return {
+            "documents": documents,
+            "chunks": chunks,
+            "sentences": sentences,
+            "vocabulary": index.lexicon.size,
+            "model": self.embedder.model_id,
+            "model_sha256": self.embedder.weights_sha256,
+            "dimension": self.embedder.dimension,
+            "index_type": index.spec.index_type,
+            "retrieval": self.settings.retrieval.mode,
+            "corpus_fingerprint": manifest.corpus_fingerprint if manifest else None,
+            "updated_at": manifest.updated_at if manifest else None,
+        }
+
+    # --- ingesting -------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Sequence[Path] | None = None,
+        *,
+        rebuild: bool = False,
+        prune: bool = True,
+        progress: Progress = no_progress,
+    ) -> IngestResult:
+        """Bring the index in line with the documents under `paths` (default: the corpus)."""
+        loaded: LoadResult = load_paths(list(paths or [self.settings.corpus_dir]))
+        spec = index_spec(self.embedder, self.settings)
+        directory = self.settings.index_dir
+        if rebuild or not Index.exists(directory):
+            report = self._build_fresh(directory, spec, loaded.documents, progress)
+        else:
+            report = sync(
+                self.index, loaded.documents, self.embedder, self.chunker, prune=prune, progress=progress
+            )
+        return IngestResult(report, loaded.skipped, len(loaded.documents))
+
+    def _build_fresh(
+        self, directory: Path, spec: IndexSpec, documents: list[Document], progress: Progress
+    ) -> IngestReport:
+        """Build a new index beside the old one and swap it in only once it is complete."""
+        staging = directory.with_name(f".{directory.name}.building")
+        shutil.rmtree(staging, ignore_errors=True)
+        index = Index.create(staging, spec)
+        try:
+            report = sync(index, documents, self.embedder, self.chunker, progress=progress)
+            if not report.changed:
+                index.save()  # an empty corpus still gets a valid, empty index
+        finally:
+            index.close()
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        retired = directory.with_name(f".{directory.name}.old")
+        shutil.rmtree(retired, ignore_errors=True)
+        if directory.exists():
+            os.replace(directory, retired)
+        os.replace(staging, directory)
+        shutil.rmtree(retired, ignore_errors=True)
+        return report
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+
+
+def _best_per_document(passages: list[Passage], limit: int) -> list[Passage]:
+    best: dict[str, Passage] = {}
+    for passage in passages:
+        best.setdefault(passage.doc_id, passage)
+    return list(best.values())[:limit]
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,203 @@
+"""What a question asks: its content words, the kind of answer it expects, and its focus."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from rag.text import STOPWORDS, WORD, stem, words
+
+# Words that shape a question but say nothing about its topic.
+QUESTION_WORDS = (
+    frozenset(
+        """what which who whom whose when where why how many much did does do was were is are has have had
+    been be being can could would should may might must shall there any some those it its they them
+    their you your we our me my he she his her tell give describe explain about per each also only
+    just very than then so too again same other own more most versus vs""".split()
+    )
+    | STOPWORDS
+)
+
+# A focus phrase ends where one of these begins ("the median survival | of the fever group").
+FOCUS_END = frozenset(
+    """of in for with among after at between by from on during within when that to versus vs compared
+    did does do was were is are has have had achieve achieved reported seen observed given used
+    associated found tested shown recorded""".split()
+)
+# Words that make a measure precise: "median OS" is not "OS at 12 months", nor "median PFS".
+STATISTIC_MODIFIERS = frozenset(["median", "mean", "average", "objective", "daily", "overall"])
+# Heads that name no measure of their own ("what results", "which figure").
+GENERIC_HEADS = frozenset(
+    """result results figure figures value values number data finding findings outcome outcomes""".split()
+)
+_STUDIES = r"(studies|trials|reports|papers|publications|articles|documents)"
+LIST_CUES = re.compile(
+    rf"\b(which|what)\s+(?:[\w-]+\s+){{0,3}}{_STUDIES}\b"
+    rf"|\bin which {_STUDIES}\b|\b(across|among) (the |these |all )?{_STUDIES}\b"
+    rf"|\b{_STUDIES}\?\s*$|^\s*(list|name)\b",
+    re.IGNORECASE,
+)
+
+
+class AnswerType(Enum):
+    COUNT = "count"
+    DURATION = "duration"
+    DOSE = "dose"
+    PERCENT = "percent"
+    RATIO = "ratio"
+    TIME = "time"
+    NUMBER = "number"
+    YES_NO = "yes/no"
+    DESCRIPTION = "description"
+
+    @property
+    def numeric(self) -> bool:
+        return self in NUMERIC_TYPES
+
+
+NUMERIC_TYPES = {
+    AnswerType.COUNT,
+    AnswerType.DURATION,
+    AnswerType.DOSE,
+    AnswerType.PERCENT,
+    AnswerType.RATIO,
+    AnswerType.TIME,
+    AnswerType.NUMBER,
+}
+
+TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        AnswerType.RATIO,
+        re.compile(r"\b(hazard|odds|risk) ratios?\b|\bratio\b|\brelative[- ]risk\b|\bICER\b", re.I),
+    ),
+    (AnswerType.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
+    (
+        AnswerType.PERCENT,
+        re.compile(
+            r"\bpercent(age)?\b|\bproportion\b|\brates?\b|\bshare\b|\bhow (often|frequent(ly)?|common)\b"
+            r"|\bincidence\b|\bfraction\b|%",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.DOSE,
+        re.compile(r"\bdos(e|es|ing|age)\b|\bconcentrations?\b|\bregimen\b|\bschedule\b|\bmg\b", re.I),
+    ),
+    (
+        AnswerType.DURATION,
+        re.compile(
+            r"\bhow (long|soon|quickly|fast)\b|\bduration\b|\btime to\b|\bsurvival\b|\bfollow-up\b"
+            r"|\bafter how long\b|\binterval\b|\b(OS|PFS|DFS|RFS|EFS|TTP|TTF)\b",
+            re.I,
+        ),
+    ),
+    (AnswerType.TIME, re.compile(r"^\s*when\b|\bwhat year\b|\bwhich year\b|\bwhat date\b", re.I)),
+    (
+        AnswerType.NUMBER,
+        re.compile(r"\b(median|mean|average|level|value|score|cost|size|age|amount|fold)\b", re.I),
+    ),
+]
+YES_NO = re.compile(r"^\s*(did|does|do|is|was|were|are|has|have|had|can|could|should|will|would)\b", re.I)
+
+UNIT_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
+    AnswerType.DURATION: re.compile(
+        r"\b\d[\d.,·]*\s*(\+\s*)?(months?|mo|weeks?|wk|days?|d|years?|yr|hours?|h)\b"
+        r"|\bone (month|year|week|day)\b",
+        re.I,
+    ),
+    AnswerType.DOSE: re.compile(
+        r"\b\d[\d.,·]*\s*(mg|g|mcg|μg|µg|ng|μM|µM|mM|nM|mL|ml|IU|Gy)\b|\bμM\b|\bmg/", re.I
+    ),
+    AnswerType.PERCENT: re.compile(r"\d\s*%|\bpercent\b|\b\d+ of \d+\b", re.I),
+    AnswerType.COUNT: re.compile(
+        r"\b\d[\d,]*\s+(patients|cases|subjects|participants|mice|men|women|people|sites|countries)\b"
+        r"|\bn\s*=\s*\d"
+        r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty"
+        r"|seventy|eighty|ninety|hundred)(-\w+)?( [\w-]+){0,3}? (patients|cases|subjects|participants)\b",
+        re.I,
+    ),
+    AnswerType.RATIO: re.compile(r"\b(ratio|HR|OR)\b[^.]*\d|\d\.\d", re.I),
+    AnswerType.TIME: re.compile(
+        r"\b(19|20)\d\d\b|\b(day|month|week|year)\s+\d+|\d+(st|nd|rd|th) (month|day|week|year)|\bwithin\b",
+        re.I,
+    ),
+    AnswerType.NUMBER: re.compile(r"\d"),
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    content_words: tuple[str, ...]
+    stems: tuple[str, ...]
+    answer_type: AnswerType
+    is_list: bool
+    focus: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+    @property
+    def measure(self) -> tuple[str, ...]:
+        """The focus when it names a precise statistic ("median overall survival") that an
+        answer must report as such; empty otherwise."""
+        content = [w for w in self.focus if w.lower() not in QUESTION_WORDS]
+        if self.is_list or len(content) < 2 or content[0].lower() not in STATISTIC_MODIFIERS:
+            return ()
+        return tuple(content)
+
+
+PART_BOUNDARY = re.compile(
+    r"[,;]?\s+and\s+(?=(?:what|which|how|when|where|why|who|whom|whose|did|does|do|was|were|is|are|"
+    r"in what|at what|after how|for how|to what|by how)\b)",
+    re.IGNORECASE,
+)
+
+
+def split_parts(text: str) -> list[str]:
+    """Sub-questions joined by "and": "How many were enrolled, and what dose was used?" ->
+    ["How many were enrolled", "what dose was used?"]. One part when there is no such join."""
+    parts = [p.strip() for p in PART_BOUNDARY.split(text) if p and p.strip()]
+    return parts if len(parts) > 1 else [text]
+
+
+def analyze(text: str) -> Question:
+    tokens = words(text)
+    content = tuple(w for w in tokens if w not in QUESTION_WORDS and len(w) > 1)
+    return Question(
+        text=text,
+        content_words=content,
+        stems=tuple(dict.fromkeys(stem(list(content)))),
+        answer_type=answer_type(text),
+        is_list=bool(LIST_CUES.search(text)),
+        focus=focus_phrase(text),
+        numbers=tuple(re.findall(r"\d+(?:[.·]\d+)?", text)),
+    )
+
+
+def answer_type(text: str) -> AnswerType:
+    for kind, pattern in TYPE_CUES:
+        if pattern.search(text):
+            return kind
+    if YES_NO.match(text):
+        return AnswerType.YES_NO
+    return AnswerType.DESCRIPTION
+
+
+def focus_phrase(text: str) -> tuple[str, ...]:
+    """The words naming what is asked for, as written: "What was the median OS of ..." ->
+    ("median", "OS"). Empty when the question has no "what/which X" form."""
+    match = re.search(r"\b(what|which)\b\s+(?:(?:was|were|is|are)\s+)?(?:the\s+|a\s+|an\s+)?(.*)", text, re.I)
+    if not match:
+        return ()
+    phrase: list[str] = []
+    for token in WORD.findall(match.group(2)):
+        lower = token.lower()
+        if lower in FOCUS_END or lower in {"and", "or"}:
+            break
+        if not lower.replace(".", "").isdigit():
+            phrase.append(token)
+        if len(phrase) >= 6:
+            break
+    while phrase and phrase[-1].lower() in GENERIC_HEADS | QUESTION_WORDS:
+        phrase.pop()
+    return tuple(phrase)

@@ -1,0 +1,150 @@
+"""Sentence scoring for extractive answers (pure functions over precomputed features)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.question import UNIT_PATTERNS, AnswerType, Question
+from rag.text import STOPWORDS, numbers, stem
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each kind of evidence counts towards a sentence's score (they sum to 1)."""
+
+    meaning: float = 0.4  # cosine between question and sentence embeddings
+    words: float = 0.11  # rare question words found in the sentence
+    context: float = 0.35  # question words found in the sentence, its passage or its title
+    answer_type: float = 0.15  # a number with the right unit for "how many / how long / what dose"
+    phrases: float = 0.0  # pairs of adjacent question words found adjacent in the sentence
+    focus: float = 0.1  # the words naming what is asked for ("tumor burden reduction rate")
+    measure: float = 0.0  # the asked-for statistic ("median overall survival") named in the sentence
+    role: float = 0.09  # a results sentence rather than background or a statement of aims
+
+
+@dataclass(frozen=True)
+class Features:
+    meaning: float
+    words: float
+    context: float
+    answer_type: float
+    phrases: float
+    focus: float
+    measure: float
+    role: float
+
+    def score(self, weights: Weights) -> float:
+        return (
+            weights.meaning * self.meaning
+            + weights.words * self.words
+            + weights.context * self.context
+            + weights.answer_type * self.answer_type
+            + weights.phrases * self.phrases
+            + weights.focus * self.focus
+            + weights.measure * self.measure
+            + weights.role * self.role
+        )
+
+
+def term_set(tokens: Sequence[str]) -> set[str]:
+    return set(stem([t for t in tokens if t not in STOPWORDS and len(t) > 1]))
+
+
+def coverage(question_terms: Mapping[str, float], found: set[str]) -> float:
+    """Share of the question's term weight (idf) present in `found`."""
+    total = sum(question_terms.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in question_terms.items() if t in found) / total
+
+
+def local_weights(term_weights: Mapping[str, float], sentence_stems: Sequence[set[str]]) -> dict[str, float]:
+    """Question term weights times their inverse frequency among the candidate sentences."""
+    count = len(sentence_stems)
+    weights = {}
+    for term, weight in term_weights.items():
+        df = sum(1 for stems in sentence_stems if term in stems)
+        weights[term] = weight * math.log(1.0 + (count + 1) / (df + 1))
+    return weights
+
+
+def content_bigrams(stems: Sequence[str]) -> set[tuple[str, str]]:
+    """Adjacent pairs of content stems ("direct", "target"), stop words skipped."""
+    content = [s for s in stems if s not in STOPWORDS and len(s) > 1]
+    return set(itertools.pairwise(content))
+
+
+def phrase_overlap(question_pairs: set[tuple[str, str]], sentence_pairs: set[tuple[str, str]]) -> float:
+    if not question_pairs:
+        return 0.0
+    return len(question_pairs & sentence_pairs) / len(question_pairs)
+
+
+def answer_type_match(question: Question, sentence: str) -> float:
+    """1.0 when the sentence holds a new number with the unit the question asks for."""
+    kind = question.answer_type
+    if not kind.numeric:
+        return 0.0
+    new_numbers = [n for n in numbers(sentence) if n.rstrip("%") not in question.numbers]
+    has_number_word = bool(
+        re.search(
+            r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|none|no)\b",
+            sentence,
+            re.I,
+        )
+    )
+    if not new_numbers and not (kind is AnswerType.COUNT and has_number_word):
+        return 0.0
+    unit = UNIT_PATTERNS.get(kind)
+    return 1.0 if unit is None or unit.search(sentence) else 0.5
+
+
+def measure_match(measure_stems: Sequence[str], sentence_stems: Sequence[str], max_gap: int = 4) -> float:
+    """1.0 when the sentence names the measure: all its words present, and its modifier
+    ("median") qualifying the next word with at most `max_gap` content words between them
+    ("median duration of treatment and survival" reports a median survival; "median PFS
+    was one month, and OS at 12 months" does not report a median OS). Otherwise the share
+    of its words present, halved."""
+    if not measure_stems:
+        return 1.0
+    content = [s for s in sentence_stems if s not in STOPWORDS]
+    present = set(content)
+    if all(s in present for s in measure_stems):
+        modifier, head = measure_stems[0], measure_stems[1]
+        for position, token in enumerate(content):
+            if token == modifier and head in content[position + 1 : position + 2 + max_gap]:
+                return 1.0
+    return 0.5 * sum(1 for s in measure_stems if s in present) / len(measure_stems)
+
+
+RESULT_SECTIONS = re.compile(r"RESULT|FINDING|CASE", re.I)
+CONCLUSION_SECTIONS = re.compile(r"CONCLUSION|INTERPRETATION|DISCUSSION", re.I)
+BACKGROUND_SECTIONS = re.compile(
+    r"BACKGROUND|INTRODUCTION|\bAIMS?\b|OBJECTIVE|PURPOSE|CONTEXT|RATIONALE", re.I
+)
+PURPOSE = re.compile(
+    r"^(to (compare|evaluate|assess|determine|investigate|examine|identify|analy[sz]e|study)\b"
+    r"|(we|this study|the present study|present study) (is |was )?(aimed|sought|set out|hypothesi[sz]ed)"
+    r"|(the|our) (aim|purpose|objective|goal)s? (of|was|is)\b|in this (study|trial|pilot trial),? we aimed)",
+    re.I,
+)
+
+
+def sentence_role(section: str | None, sentence: str) -> float:
+    """How likely a sentence reports findings: results 1.0, conclusions 0.7, methods or an
+    unlabelled section 0.5, background and statements of aims 0.0."""
+    if PURPOSE.search(sentence.strip()):
+        return 0.0
+    if section is None:
+        return 0.5
+    if RESULT_SECTIONS.search(section):
+        return 1.0
+    if CONCLUSION_SECTIONS.search(section):
+        return 0.7
+    if BACKGROUND_SECTIONS.search(section):
+        return 0.0
+    return 0.5

@@ -1,0 +1,74 @@
+"""Plain-data views of answers, passages and documents: the shape the HTTP API and `--json` share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.chunkstore import DocumentSummary
+from rag.documents import Answer, Citation, Document, Passage
+
+
+def citation_dict(citation: Citation) -> dict[str, Any]:
+    passage = citation.passage
+    return {
+        "marker": citation.marker,
+        "doc_id": passage.doc_id,
+        "chunk_id": passage.chunk_id,
+        "title": passage.title,
+        "authors": passage.authors,
+        "journal": passage.journal,
+        "year": passage.year,
+        "source": passage.source,
+        "text": passage.text,
+        "quote": citation.quote,
+        "quote_start": citation.quote_start,
+        "quote_end": citation.quote_end,
+        "score": citation.score,
+    }
+
+
+def answer_dict(answer: Answer) -> dict[str, Any]:
+    timings = dict(answer.timings_ms)
+    timings.setdefault("total", round(sum(timings.values()), 2))
+    return {
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "reason": answer.reason,
+        "citations": [citation_dict(c) for c in answer.citations],
+        "timings_ms": timings,
+    }
+
+
+def passage_dict(passage: Passage) -> dict[str, Any]:
+    return {
+        "doc_id": passage.doc_id,
+        "chunk_id": passage.chunk_id,
+        "title": passage.title,
+        "text": passage.text,
+        "score": passage.score,
+    }
+
+
+def summary_dict(summary: DocumentSummary) -> dict[str, Any]:
+    return {
+        "doc_id": summary.doc_id,
+        "title": summary.title,
+        "authors": summary.authors,
+        "journal": summary.journal,
+        "year": summary.year,
+        "source": summary.source,
+        "chunks": summary.chunks,
+    }
+
+
+def document_dict(document: Document) -> dict[str, Any]:
+    return {
+        "doc_id": document.doc_id,
+        "title": document.title,
+        "authors": document.authors,
+        "journal": document.journal,
+        "year": document.year,
+        "source": document.source,
+        "metadata": document.extra,
+        "text": document.text,
+    }

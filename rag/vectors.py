@@ -1,0 +1,117 @@
+"""Vector indexes: exact inner-product search over L2-normalized embeddings.
+
+`FaissVectorIndex` is the product's index; `NumpyVectorIndex` is a brute-force reference
+with the same interface, used to check FAISS in the contract tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import faiss
+import numpy as np
+
+from rag.errors import REBUILD_HINT, IndexCorruptError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+INDEX_TYPE = "faiss-flat-ip"
+
+
+class VectorIndex(Protocol):
+    """Maps int64 ids to vectors; search returns ids ranked by inner product."""
+
+    @property
+    def size(self) -> int: ...
+
+    def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None: ...
+
+    def remove(self, ids: Collection[int]) -> None: ...
+
+    def search(
+        self, query: NDArray[np.float32], k: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float]]: ...
+
+
+class FaissVectorIndex:
+    def __init__(self, index: faiss.Index) -> None:
+        self._index = index
+
+    @classmethod
+    def empty(cls, dimension: int) -> FaissVectorIndex:
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)))
+
+    @classmethod
+    def read(cls, path: Path, dimension: int) -> FaissVectorIndex:
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is missing", REBUILD_HINT)
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as exc:
+            raise IndexCorruptError(f"{path} is not a readable FAISS index: {exc}", REBUILD_HINT) from exc
+        if index.d != dimension:
+            raise IndexCorruptError(
+                f"{path} holds {index.d}-dimensional vectors, the manifest says {dimension}", REBUILD_HINT
+            )
+        return cls(index)
+
+    def write(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
+        if len(ids):
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+
+    def remove(self, ids: Collection[int]) -> None:
+        if ids:
+            self._index.remove_ids(np.fromiter(ids, dtype=np.int64, count=len(ids)))  # type: ignore[arg-type]
+
+    def search(
+        self, query: NDArray[np.float32], k: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        if self.size == 0 or k <= 0:
+            return []
+        params = None
+        if allowed is not None:
+            if not allowed:
+                return []
+            selector = faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        k = min(k, self.size)
+        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
+class NumpyVectorIndex:
+    """Brute-force reference implementation of VectorIndex."""
+
+    def __init__(self, dimension: int) -> None:
+        self._vectors: dict[int, NDArray[np.float32]] = {}
+        self._dimension = dimension
+
+    @property
+    def size(self) -> int:
+        return len(self._vectors)
+
+    def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
+        for i, vector in zip(ids.tolist(), vectors, strict=True):
+            self._vectors[int(i)] = vector.astype(np.float32)
+
+    def remove(self, ids: Collection[int]) -> None:
+        for i in ids:
+            self._vectors.pop(int(i), None)
+
+    def search(
+        self, query: NDArray[np.float32], k: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        keys = [i for i in self._vectors if allowed is None or i in allowed]
+        scored = [(i, float(self._vectors[i] @ query)) for i in keys]
+        scored.sort(key=lambda pair: (-pair[1], pair[0]))
+        return scored[:k]

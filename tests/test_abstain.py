@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import numpy as np
+
+from rag.abbreviations import Abbreviations
+from rag.abstain import absent_terms, names_a_thing, unknown_words
+from rag.lexicon import Lexicon
+
+WORDS = [
+    "sorafenib",
+    "hepatocellular",
+    "carcinoma",
+    "renal",
+    "tumor",
+    "trial",
+    "survival",
+    "RESORCE",
+    "malignant",
+    "cell",
+]
+
+
+def lexicon() -> Lexicon:
+    return Lexicon(WORDS, np.ones(len(WORDS), dtype=np.int64), np.eye(len(WORDS), 8, dtype=np.float32), 10)
+
+
+def test_words_that_name_a_thing() -> None:
+    assert names_a_thing("nivolumab", "")
+    assert names_a_thing("cabozantinib", "in")
+    assert names_a_thing("melanoma", "")
+    assert names_a_thing("IMbrave150", "")
+    assert names_a_thing("CheckMate", "459")
+    assert names_a_thing("STORM", "trial")
+    assert names_a_thing("pancreatic", "cancer")
+    assert not names_a_thing("carrying", "tumour")
+    assert not names_a_thing("inoperable", "liver")
+    assert not names_a_thing("SCID", "mouse")
+
+
+def test_unknown_words_skip_known_stems_and_explained_acronyms() -> None:
+    question = "Did sorafenib help carcinomas, HCC or melanoma patients in the STORM trial?"
+    unknown = unknown_words(question, lexicon(), Abbreviations({}))
+    assert [w.token for w in unknown] == ["help", "melanoma", "patients", "STORM"]
+    assert [w.token for w in unknown if w.technical] == ["melanoma", "STORM"]
+
+
+def test_near_synonyms_are_not_absent() -> None:
+    unknown = unknown_words("Was sorafenib tried in melanoma or kidney tumour?", lexicon(), Abbreviations({}))
+    technical = [w for w in unknown if w.technical]
+    assert absent_terms(technical, {"melanoma": 0.4}, 0.8) == ("melanoma",)
+    assert absent_terms(technical, {"melanoma": 0.9}, 0.8) == ()

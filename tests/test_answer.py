@@ -1,0 +1,85 @@
+"""The extractive composer on hand-made evidence (no model, no index)."""
+
+from __future__ import annotations
+
+from rag.abbreviations import Abbreviations
+from rag.answer import NOT_FOUND, Evidence, ExtractiveComposer, QuestionPart
+from rag.chunkstore import SentenceRecord
+from rag.documents import Passage
+from rag.question import analyze
+from rag.settings import AnswerSettings
+from rag.testing import FakeEmbedder
+from rag.text import split_sentences, stem
+
+EMBEDDER = FakeEmbedder()
+PASSAGES = {
+    "mrcc": (
+        "Sorafenib in refractory metastatic renal cell carcinoma",
+        "RESULTS: Forty-eight patients were enrolled. The median PFS was 4.4 months (95% CI, 3.6-5.9). "
+        "Most adverse events were mild.",
+    ),
+    "myeloma": (
+        "Sorafenib in myeloma",
+        "RESULTS: No responses were observed. Median PFS is one month, and OS at 12 months is 50%.",
+    ),
+}
+
+
+def evidence(question: str, absent: tuple[str, ...] = ()) -> Evidence:
+    passages, sentences = [], []
+    for rank, (doc_id, (title, text)) in enumerate(PASSAGES.items(), start=1):
+        passages.append(Passage(rank, f"{doc_id}#0", doc_id, text, title, None, None, None, None, 1.0, rank))
+        for span in split_sentences(text):
+            vector = EMBEDDER.embed([title + "\n" + text[span.start : span.end]])[0]
+            sentences.append(SentenceRecord(rank, span.start, span.end, span.section, vector))
+    analysis = analyze(question)
+    abbreviations = Abbreviations({})
+    weights = dict.fromkeys(stem([w for w in abbreviations.expand(question) if len(w) > 2]), 1.0)
+    part = QuestionPart(
+        analysis,
+        EMBEDDER.embed([question])[0],
+        weights,
+        tuple(stem(abbreviations.expand(" ".join(analysis.focus)))),
+        tuple(stem(abbreviations.expand(" ".join(analysis.measure)))),
+    )
+    return Evidence(analysis, [part], passages, sentences, weights, absent)
+
+
+def compose(question: str, absent: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    composer = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({}))
+    return composer.compose(evidence(question, absent))
+
+
+def test_answer_quotes_and_cites_the_sentence() -> None:
+    result = compose("What was the median PFS of sorafenib in refractory metastatic renal cell carcinoma?")
+    assert not result.abstained
+    assert result.answer.startswith("The median PFS was 4.4 months (95% CI, 3.6-5.9) [1].")
+    first = result.citations[0]
+    assert first.passage.text[first.quote_start : first.quote_end] == first.quote
+    assert first.passage.doc_id == "mrcc"
+
+
+def test_every_marker_has_an_exact_citation() -> None:
+    result = compose("How many patients were enrolled, and what was the median PFS in renal cell carcinoma?")
+    markers = [int(m) for m in __import__("re").findall(r"\[(\d+)\]", result.answer)]
+    assert markers == [c.marker for c in result.citations] == list(range(1, len(markers) + 1))
+    for citation in result.citations:
+        assert citation.passage.text[citation.quote_start : citation.quote_end] == citation.quote
+
+
+def test_absent_terms_abstain_without_citations() -> None:
+    result = compose("What was the response rate in melanoma?", absent=("melanoma",))
+    assert result.abstained and result.citations == ()
+    assert result.answer.startswith(NOT_FOUND) and "'melanoma'" in result.answer
+
+
+def test_a_precise_statistic_that_is_not_reported_abstains() -> None:
+    result = compose("What was the median overall survival with sorafenib in myeloma?")
+    assert result.abstained
+    assert "median overall survival" in result.answer
+
+
+def test_weak_support_abstains() -> None:
+    composer = ExtractiveComposer(AnswerSettings(min_support=0.99), Abbreviations({}))
+    result = composer.compose(evidence("What was the median PFS in renal cell carcinoma?"))
+    assert result.abstained and result.reason and "weak support" in result.reason

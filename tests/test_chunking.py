@@ -1,0 +1,82 @@
+"""Chunks never exceed the model's maximum sequence length: nothing is truncated at embedding time."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.chunking import Chunker
+from rag.documents import Document
+from rag.embedding import SentenceTransformerEmbedder
+from rag.errors import ConfigurationError
+from rag.loaders import load_paths
+from rag.settings import ChunkingSettings
+from rag.testing import FakeEmbedder
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.integration
+
+HARD_CASES = [
+    Document("one-long-sentence", "Short", " ".join(f"word{i}" for i in range(3000)) + "."),
+    Document("no-spaces", "T", "x" * 20000),
+    Document("long-title", "A very long title " * 60, "Sentence one is here. " * 400),
+    Document("unicode", "Ünïcödé", "Dose 400 mg ≥ 2× daily; α-fetoprotein ≤ 35 ng/ml, 10μg/mL. " * 300),
+    Document("tiny", "Tiny", "Ok."),
+]
+
+
+def check_chunks(chunker: Chunker, embedder: SentenceTransformerEmbedder, doc: Document) -> None:
+    chunks = chunker.chunk(doc)
+    assert chunks, doc.doc_id
+    for chunk in chunks:
+        assert doc.text[chunk.start : chunk.end] == chunk.text
+        tokens = embedder.count_tokens(chunk.embed_text)
+        assert tokens <= embedder.max_seq_length, (doc.doc_id, chunk.ordinal, tokens)
+        for span in chunk.sentences:
+            assert 0 <= span.start < span.end <= len(chunk.text)
+    covered = "".join(doc.text[c.start : c.end] for c in chunks)
+    assert all(word in covered for word in doc.text.split()[:50])
+
+
+@pytest.mark.parametrize("chunk_tokens", [64, 256, 512])
+def test_no_chunk_is_truncated(real_embedder: SentenceTransformerEmbedder, chunk_tokens: int) -> None:
+    settings = ChunkingSettings(
+        chunk_tokens=chunk_tokens, overlap_tokens=16, max_title_tokens=min(48, chunk_tokens // 2)
+    )
+    chunker = Chunker(real_embedder, settings)
+    for doc in load_paths([CORPUS]).documents + HARD_CASES:
+        check_chunks(chunker, real_embedder, doc)
+
+
+def test_what_the_model_sees_is_the_whole_chunk(real_embedder: SentenceTransformerEmbedder) -> None:
+    """Embedding a chunk equals embedding it with truncation disabled: nothing was cut."""
+    chunker = Chunker(real_embedder, ChunkingSettings())
+    chunk = max(
+        (c for d in load_paths([CORPUS]).documents for c in chunker.chunk(d)), key=lambda c: len(c.embed_text)
+    )
+    ids = real_embedder._tokenizer(chunk.embed_text, truncation=False)["input_ids"]
+    assert len(ids) <= real_embedder.max_seq_length
+
+
+def test_chunk_ids_are_stable_and_ordered(real_embedder: SentenceTransformerEmbedder) -> None:
+    chunker = Chunker(real_embedder, ChunkingSettings())
+    doc = load_paths([CORPUS]).documents[0]
+    first, second = chunker.chunk(doc), chunker.chunk(doc)
+    assert [c.chunk_id for c in first] == [c.chunk_id for c in second]
+    assert [c.chunk_id for c in first] == [f"{doc.doc_id}#{i}" for i in range(len(first))]
+    assert [c.start for c in first] == sorted(c.start for c in first)
+
+
+def test_title_prefix_is_cut_to_its_budget() -> None:
+    chunker = Chunker(
+        FakeEmbedder(max_seq_length=128), ChunkingSettings(chunk_tokens=128, max_title_tokens=5)
+    )
+    assert chunker.prefix("one two three four five six seven") == "one two three four five\n"
+    assert Chunker(FakeEmbedder(), ChunkingSettings(title_prefix=False)).prefix("Title") == ""
+
+
+def test_a_chunk_size_leaving_no_room_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="CHUNK_TOKENS"):
+        Chunker(
+            FakeEmbedder(max_seq_length=40),
+            ChunkingSettings(chunk_tokens=40, overlap_tokens=8, max_title_tokens=30),
+        )

@@ -1,0 +1,80 @@
+"""The `rag` command as a user runs it: a subprocess, its output and its exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def rag(*args: str, index: Path, corpus: Path = CORPUS) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_CORPUS_DIR": str(corpus)}
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_ask_json_matches_the_api_shape(corpus_index: Path) -> None:
+    result = rag(
+        "ask",
+        "What was the hazard ratio for overall survival with regorafenib?",
+        "--json",
+        index=corpus_index,
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert set(body) == {"answer", "abstained", "reason", "citations", "timings_ms"}
+    assert "0·63" in body["answer"]
+
+
+def test_ask_prints_answer_and_sources(corpus_index: Path) -> None:
+    result = rag("ask", "How many patients were enrolled in the SWOG myeloma trial?", index=corpus_index)
+    assert result.returncode == 0, result.stderr
+    assert "Twenty-three" in result.stdout
+    assert "[1] A phase II trial of sorafenib" in result.stdout
+
+
+def test_search_and_stats(corpus_index: Path) -> None:
+    result = rag("search", "fever within two weeks", "--top-k", "2", index=corpus_index)
+    assert result.returncode == 0 and result.stdout.startswith("1. ")
+    assert json.loads(rag("stats", index=corpus_index).stdout)["documents"] == 34
+
+
+def test_errors_are_one_line_and_non_zero(tmp_path: Path, corpus_index: Path) -> None:
+    missing = rag("ask", "anything", index=tmp_path / "no-index")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: no index in") and "rag ingest" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad_k = rag("ask", "anything", "--top-k", "0", index=corpus_index)
+    assert bad_k.returncode == 1 and "--top-k" in bad_k.stderr
+    usage = rag("ask", index=corpus_index)
+    assert usage.returncode == 2
+    nowhere = rag("ingest", str(tmp_path / "nowhere"), index=tmp_path / "idx")
+    assert nowhere.returncode == 1 and "does not exist" in nowhere.stderr
+
+
+def test_ingest_twice_embeds_nothing_the_second_time(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.md").write_text("---\ntitle: One\n---\nSorafenib was given at 400 mg twice daily.\n")
+    (corpus / "broken.md").write_text("---\ntitle: [oops\n---\ntext\n")
+    first = rag("ingest", index=tmp_path / "index", corpus=corpus)
+    assert first.returncode == 0, first.stderr
+    assert "added 1" in first.stdout and "skipped" in first.stderr and "broken.md" in first.stderr
+    second = rag("ingest", index=tmp_path / "index", corpus=corpus)
+    assert second.returncode == 0
+    assert "index is up to date" in second.stdout

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.errors import DocumentError
+from rag.loaders import load_paths
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_markdown_front_matter_becomes_metadata(tmp_path: Path) -> None:
+    write(
+        tmp_path / "a.md",
+        "---\ndoc_id: smith-2020\ntitle: A trial\nauthors: [Smith J, Doe A]\njournal: Lancet\nyear: '2020'\n"
+        "source: https://example.org/a\npmid: 123\n---\n\nBody text here.\n",
+    )
+    (doc,) = load_paths([tmp_path]).documents
+    assert (doc.doc_id, doc.title, doc.authors, doc.journal, doc.year, doc.source) == (
+        "smith-2020",
+        "A trial",
+        "Smith J, Doe A",
+        "Lancet",
+        2020,
+        "https://example.org/a",
+    )
+    assert doc.text == "Body text here."
+    assert doc.extra == {"pmid": 123}
+
+
+def test_plain_text_and_markdown_without_metadata(tmp_path: Path) -> None:
+    write(tmp_path / "notes" / "first paper.txt", "Sorafenib in HCC\nIt worked.\n")
+    write(tmp_path / "b.md", "# Heading title\n\nSome text.\n")
+    docs = {d.doc_id: d for d in load_paths([tmp_path]).documents}
+    assert docs["notes--first-paper"].title == "Sorafenib in HCC"
+    assert docs["notes--first-paper"].text == "Sorafenib in HCC\nIt worked."
+    assert docs["b"].title == "Heading title"
+
+
+def test_jsonl_records(tmp_path: Path) -> None:
+    lines = [
+        {"doc_id": "r1", "title": "One", "text": "First text.", "year": 2019},
+        {"title": "Two", "text": "Second text."},
+    ]
+    write(tmp_path / "set.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n\n")
+    docs = load_paths([tmp_path]).documents
+    assert [d.doc_id for d in docs] == ["r1", "set-2"]
+    assert docs[0].year == 2019
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("bad.md", "---\ntitle: [unclosed\n---\ntext", "invalid YAML"),
+        ("list.md", "---\n- a\n- b\n---\ntext", "must be a mapping"),
+        ("empty.md", "---\ntitle: Nothing\n---\n\n", "no text"),
+        ("year.md", "---\nyear: soon\n---\ntext", "year must be a whole number"),
+        ("id.md", "---\ndoc_id: 'has spaces'\n---\ntext", "invalid doc_id"),
+        ("bad.jsonl", '{"text": "ok"}\n{nope\n', "invalid JSON"),
+        ("latin1.txt", "caf\xe9".encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_bad_files_are_skipped_with_a_reason(
+    tmp_path: Path, name: str, content: str | bytes, reason: str
+) -> None:
+    write(tmp_path / name, content)
+    write(tmp_path / "good.md", "Good text.")
+    result = load_paths([tmp_path])
+    assert [d.doc_id for d in result.documents] == ["good"]
+    assert len(result.skipped) == 1
+    assert result.skipped[0][0].endswith(name)
+    assert reason in result.skipped[0][1]
+
+
+def test_duplicate_doc_ids_keep_the_first(tmp_path: Path) -> None:
+    write(tmp_path / "a.md", "---\ndoc_id: same\n---\nfirst")
+    write(tmp_path / "b.md", "---\ndoc_id: same\n---\nsecond")
+    result = load_paths([tmp_path])
+    assert [d.text for d in result.documents] == ["first"]
+    assert "already used" in result.skipped[0][1]
+
+
+def test_hidden_files_and_other_types_are_ignored(tmp_path: Path) -> None:
+    write(tmp_path / ".hidden.md", "secret")
+    write(tmp_path / "_draft.md", "draft")
+    write(tmp_path / "image.png", b"\x89PNG")
+    write(tmp_path / "kept.md", "kept")
+    assert [d.doc_id for d in load_paths([tmp_path]).documents] == ["kept"]
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="does not exist"):
+        load_paths([tmp_path / "nope"])
+
+
+def test_content_hash_changes_with_metadata(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", "---\ntitle: One\n---\ntext")
+    before = load_paths([tmp_path]).documents[0].content_hash
+    write(path, "---\ntitle: Two\n---\ntext")
+    assert load_paths([tmp_path]).documents[0].content_hash != before

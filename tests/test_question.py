@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.abbreviations import Abbreviations, find_definitions
+from rag.question import AnswerType, analyze, split_parts
+from rag.scoring import answer_type_match, measure_match, sentence_role
+from rag.text import stem
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many patients were enrolled?", AnswerType.COUNT),
+        ("What was the median PFS?", AnswerType.DURATION),
+        ("What dose of sorafenib was used?", AnswerType.DOSE),
+        ("What was the response rate?", AnswerType.PERCENT),
+        ("What was the hazard ratio for death?", AnswerType.RATIO),
+        ("When was the complete response first seen?", AnswerType.TIME),
+        ("Did sorafenib improve survival?", AnswerType.DURATION),
+        ("Does the drug cause psoriasis?", AnswerType.YES_NO),
+        ("Which gene does miR-181a target?", AnswerType.DESCRIPTION),
+    ],
+)
+def test_answer_types(question: str, kind: AnswerType) -> None:
+    assert analyze(question).answer_type is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "is_list"),
+    [
+        ("Which studies tested sorafenib in leukemia?", True),
+        ("In which HCC studies was Child-Pugh a predictor?", True),
+        ("What adverse events were reported in the renal cell carcinoma studies?", True),
+        ("What was the toxicity in the Christie series?", False),
+        ("What did the RESORCE trial report?", False),
+    ],
+)
+def test_list_questions(question: str, is_list: bool) -> None:
+    assert analyze(question).is_list is is_list
+
+
+def test_parts_and_focus() -> None:
+    assert split_parts("How many were enrolled, and what dose was used?") == [
+        "How many were enrolled",
+        "what dose was used?",
+    ]
+    assert split_parts("What dose and schedule were used?") == ["What dose and schedule were used?"]
+    question = analyze("What was the median overall survival of the fever group?")
+    assert question.focus == ("median", "overall", "survival")
+    assert question.measure == ("median", "overall", "survival")
+    assert analyze("What was the response rate in the trial?").measure == ()
+
+
+def test_measure_needs_its_modifier_next_to_it() -> None:
+    abbreviations = Abbreviations({})
+    measure = stem(abbreviations.expand("median overall survival"))
+    assert measure_match(measure, stem(abbreviations.expand("Median OS was 10.6 months."))) == 1.0
+    assert (
+        measure_match(
+            measure, stem(abbreviations.expand("Median PFS is one month, and OS at 12 months is 50%."))
+        )
+        < 1.0
+    )
+    assert (
+        measure_match(
+            measure,
+            stem(
+                abbreviations.expand("Median duration of treatment and overall survival were 4 and 7 months.")
+            ),
+        )
+        == 1.0
+    )
+
+
+def test_abbreviations_are_found_per_document() -> None:
+    text = (
+        "patients with hepatocellular carcinoma (HCC) had a hematologic response (HR) and overall (OS) data"
+    )
+    assert find_definitions(text) == [("HCC", "hepatocellular carcinoma"), ("HR", "hematologic response")]
+    abbreviations = Abbreviations({"aml": [("HR", "hematologic response")]})
+    assert abbreviations.expand("HR 0.5", "aml") == ["hematologic", "response", "0.5"]
+    assert abbreviations.expand("HR 0.5", "other") == ["hazard", "ratio", "0.5"]
+
+
+def test_answer_type_match_and_roles() -> None:
+    question = analyze("What was the median PFS?")
+    assert answer_type_match(question, "The median PFS was 4.4 months.") == 1.0
+    assert answer_type_match(question, "Patients were treated with sorafenib.") == 0.0
+    assert sentence_role("RESULTS", "The rate was 30%.") == 1.0
+    assert sentence_role("METHODS", "To assess the efficacy of sorafenib in HCC.") == 0.0
+    assert sentence_role("BACKGROUND", "HCC is common.") == 0.0

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.lexical import BM25Index
+from rag.retrieval import HybridRetriever, RetrievalConfig, min_max, reciprocal_rank_fusion, weighted_fusion
+from rag.testing import FakeEmbedder
+from rag.vectors import FaissVectorIndex
+
+
+def test_reciprocal_rank_fusion() -> None:
+    fused = reciprocal_rank_fusion([[(1, 9.0), (2, 8.0)], [(2, 0.5), (3, 0.4)]], k=60)
+    assert [item for item, _ in fused] == [2, 1, 3]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_min_max_and_weighted_fusion() -> None:
+    assert min_max([(1, 2.0), (2, 4.0), (3, 3.0)]) == {1: 0.0, 2: 1.0, 3: 0.5}
+    assert min_max([(1, 5.0)]) == {1: 1.0}
+    fused = dict(weighted_fusion([(1, 0.9), (2, 0.1)], [(2, 10.0), (3, 5.0)], dense_weight=0.25))
+    assert fused == pytest.approx({1: 0.25, 2: 0.75, 3: 0.0})
+
+
+TEXTS = {
+    10: "sorafenib median progression-free survival 4.4 months renal cell carcinoma",
+    11: "regorafenib hazard ratio overall survival hepatocellular carcinoma",
+    12: "fever predicts response to sorafenib in liver cancer",
+}
+
+
+@pytest.fixture
+def retriever() -> tuple[HybridRetriever, FakeEmbedder]:
+    embedder = FakeEmbedder()
+    vectors = FaissVectorIndex.empty(embedder.dimension)
+    vectors.add(np.array(list(TEXTS), dtype=np.int64), embedder.embed(list(TEXTS.values())))
+    lexical = BM25Index.build(list(TEXTS.items()))
+    return HybridRetriever(vectors, lexical, RetrievalConfig()), embedder
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_each_mode_finds_the_matching_chunk(
+    retriever: tuple[HybridRetriever, FakeEmbedder], mode: str
+) -> None:
+    hybrid, embedder = retriever
+    query = "hazard ratio for overall survival with regorafenib"
+    hits = hybrid.retrieve(embedder.embed([query])[0], query, 2, mode=mode)  # type: ignore[arg-type]
+    assert hits[0][0] == 11
+
+
+def test_allowed_ids_filter_every_mode(retriever: tuple[HybridRetriever, FakeEmbedder]) -> None:
+    hybrid, embedder = retriever
+    query = "sorafenib"
+    for mode in ("hybrid", "dense", "bm25"):
+        hits = hybrid.retrieve(embedder.embed([query])[0], query, 3, allowed={12}, mode=mode)  # type: ignore[arg-type]
+        assert {i for i, _ in hits} == {12}
+
+
+def test_bm25_round_trip_without_pickle(tmp_path, retriever: tuple[HybridRetriever, FakeEmbedder]) -> None:  # type: ignore[no-untyped-def]
+    index = BM25Index.build(list(TEXTS.items()))
+    index.write(tmp_path / "bm25")
+    assert not list((tmp_path / "bm25").glob("*.pkl"))
+    loaded = BM25Index.read(tmp_path / "bm25")
+    assert loaded.search("fever liver", 3) == index.search("fever liver", 3)
+    assert loaded.search("nothing matches this", 3) == []

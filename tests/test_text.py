@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from rag.text import numbers, split_sentences, terms
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in split_sentences(text)]
+
+
+def test_sentences_keep_abbreviations_and_decimals_inside() -> None:
+    text = (
+        "Median PFS was 4.4 months (95% CI, 3.6-5.9). Bruix J. et al. reported it vs. placebo. "
+        "Fig. 2 shows it."
+    )
+    assert sentences(text) == [
+        "Median PFS was 4.4 months (95% CI, 3.6-5.9).",
+        "Bruix J. et al. reported it vs. placebo.",
+        "Fig. 2 shows it.",
+    ]
+
+
+def test_section_labels_are_kept_out_of_the_sentence_and_recorded() -> None:
+    text = (
+        "BACKGROUND: Sorafenib is a kinase inhibitor.\n"
+        "RESULTS: Forty-eight patients were enrolled. The rate was 30%."
+    )
+    spans = split_sentences(text)
+    assert [text[s.start : s.end] for s in spans] == [
+        "Sorafenib is a kinase inhibitor.",
+        "Forty-eight patients were enrolled.",
+        "The rate was 30%.",
+    ]
+    assert [s.section for s in spans] == ["BACKGROUND", "RESULTS", "RESULTS"]
+
+
+def test_wrapped_lines_join_but_headings_and_blank_lines_split() -> None:
+    text = "Patients with advanced disease were\nenrolled in the study.\n\nTable 1\nResponse rate was 36%."
+    assert sentences(text) == [
+        "Patients with advanced disease were\nenrolled in the study.",
+        "Table 1",
+        "Response rate was 36%.",
+    ]
+
+
+def test_offsets_point_into_the_text() -> None:
+    text = "  First one here.   Second one there.\n\nThird."
+    for span in split_sentences(text):
+        assert text[span.start : span.end] == text[span.start : span.end].strip()
+        assert span.end > span.start
+
+
+def test_terms_drop_stopwords_and_stem() -> None:
+    assert terms("The patients were treated with sorafenib") == ["patient", "were", "treat", "sorafenib"]
+
+
+def test_numbers_are_normalized() -> None:
+    assert numbers("HR 0·63 (95% CI 0·50-0·79), 1,234 patients, 30 % and −2.5") == [
+        "0.63",
+        "95%",
+        "0.50",
+        "0.79",
+        "1234",
+        "30%",
+        "2.5",
+    ]
