@@ -177,7 +177,7 @@ class ExtractiveComposer:
                     answer_type=answer_type_match(part.question, text),
                     focus=coverage(dict.fromkeys(part.focus_stems, 1.0), stems) if part.focus_stems else 0.0,
                     measure=measure_match(part.measure_stems, sequence),
-                    role=sentence_role(record.section, text),
+                    role=sentence_role(record.section, text, yes_no=part.question.yes_no),
                 )
                 for part, weights in zip(evidence.parts, part_weights, strict=True)
             )

@@ -119,9 +119,11 @@ class Pipeline:
         unknown = [w for w in unknown_words(question, index.lexicon, index.abbreviations) if w.technical]
         to_compare = [w for w in unknown if w.needs_similarity]
         # One batch: the question, its parts (if several), the words to look up synonyms for.
+        # A part too short to mean much alone ("and how often?") is read with the whole question.
+        part_inputs = [text if len(analyze(text).content_words) >= 3 else question for text in part_texts]
         texts = [
             question,
-            *(part_texts if len(part_texts) > 1 else []),
+            *(part_inputs if len(part_texts) > 1 else []),
             *(w.token.lower() for w in to_compare),
         ]
         vectors = self.embedder.embed(texts)

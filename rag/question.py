@@ -98,7 +98,10 @@ TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
         re.compile(r"\b(median|mean|average|level|value|score|cost|size|age|amount|fold)\b", re.I),
     ),
 ]
-YES_NO = re.compile(r"^\s*(did|does|do|is|was|were|are|has|have|had|can|could|should|will|would)\b", re.I)
+# "Did ...?", and "When sorafenib was given alone, did ...?" (a clause, then the question).
+YES_NO = re.compile(
+    r"(^\s*|,\s*)(did|does|do|is|was|were|are|has|have|had|can|could|should|will|would)\b", re.I
+)
 
 UNIT_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.DURATION: re.compile(
@@ -133,6 +136,7 @@ class Question:
     stems: tuple[str, ...]
     answer_type: AnswerType
     is_list: bool
+    yes_no: bool
     focus: tuple[str, ...]
     numbers: tuple[str, ...]
 
@@ -169,18 +173,18 @@ def analyze(text: str) -> Question:
         stems=tuple(dict.fromkeys(stem(list(content)))),
         answer_type=answer_type(text),
         is_list=bool(LIST_CUES.search(text)),
+        yes_no=bool(YES_NO.search(text)),
         focus=focus_phrase(text),
         numbers=tuple(re.findall(r"\d+(?:[.·]\d+)?", text)),
     )
 
 
 def answer_type(text: str) -> AnswerType:
+    yes_no = bool(YES_NO.search(text))
     for kind, pattern in TYPE_CUES:
-        if pattern.search(text):
+        if pattern.search(text) and not (kind is AnswerType.TIME and yes_no):
             return kind
-    if YES_NO.match(text):
-        return AnswerType.YES_NO
-    return AnswerType.DESCRIPTION
+    return AnswerType.YES_NO if yes_no else AnswerType.DESCRIPTION
 
 
 def focus_phrase(text: str) -> tuple[str, ...]:

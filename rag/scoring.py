@@ -134,17 +134,18 @@ PURPOSE = re.compile(
 )
 
 
-def sentence_role(section: str | None, sentence: str) -> float:
-    """How likely a sentence reports findings: results 1.0, conclusions 0.7, methods or an
-    unlabelled section 0.5, background and statements of aims 0.0."""
+def sentence_role(section: str | None, sentence: str, *, yes_no: bool = False) -> float:
+    """How likely a sentence reports findings: results 1.0, conclusions 0.7 (the other way
+    round for a yes/no question, which a conclusion answers), methods or an unlabelled
+    section 0.5, background and statements of aims 0.0."""
     if PURPOSE.search(sentence.strip()):
         return 0.0
     if section is None:
         return 0.5
     if RESULT_SECTIONS.search(section):
-        return 1.0
+        return 0.7 if yes_no else 1.0
     if CONCLUSION_SECTIONS.search(section):
-        return 0.7
+        return 1.0 if yes_no else 0.7
     if BACKGROUND_SECTIONS.search(section):
         return 0.0
     return 0.5
