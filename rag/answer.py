@@ -21,6 +21,7 @@ from rag.chunkstore import SentenceRecord
 from rag.documents import Citation, Passage
 from rag.question import Question
 from rag.scoring import (
+    NON_CONTENT_SECTIONS,
     Features,
     Weights,
     answer_type_match,
@@ -152,7 +153,7 @@ class ExtractiveComposer:
             if passage is None:
                 continue
             text = passage.text[record.start : record.end]
-            if (passage.doc_id, text) in seen or not _is_answer_sentence(text):
+            if (passage.doc_id, text) in seen or not _is_answer_sentence(text, record.section):
                 continue
             seen.add((passage.doc_id, text))
             tokens = self._abbreviations.expand(text, passage.doc_id)
@@ -177,7 +178,7 @@ class ExtractiveComposer:
                     answer_type=answer_type_match(part.question, text),
                     focus=coverage(dict.fromkeys(part.focus_stems, 1.0), stems) if part.focus_stems else 0.0,
                     measure=measure_match(part.measure_stems, sequence),
-                    role=sentence_role(record.section, text, yes_no=part.question.yes_no),
+                    role=sentence_role(record.section, text, part.question.intent),
                 )
                 for part, weights in zip(evidence.parts, part_weights, strict=True)
             )
@@ -269,8 +270,10 @@ class ExtractiveComposer:
         return Composition(" ".join(parts), False, tuple(citations), candidates=tuple(candidates))
 
 
-def _is_answer_sentence(text: str) -> bool:
-    """A sentence, not a heading, a table row label or a stray fragment."""
+def _is_answer_sentence(text: str, section: str | None) -> bool:
+    """A sentence, not a heading, a table row label, a stray fragment or a keyword list."""
+    if section is not None and NON_CONTENT_SECTIONS.search(section):
+        return False
     words = text.split()
     return len(words) >= MIN_WORDS and any(c.islower() for c in text)
 

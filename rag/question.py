@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import Literal
 
 from rag.text import STOPWORDS, WORD, stem, words
 
@@ -99,6 +100,12 @@ TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     ),
 ]
 # "Did ...?", and "When sorafenib was given alone, did ...?" (a clause, then the question).
+DESIGN_CUES = re.compile(
+    r"\b(dos(e|es|ing|age)|regimen|schedule|infused|administered|given|received|enroll(ed)?|randomi[sz]ed|"
+    r"included|eligib\w*|design|how often|every|started|initiated|criteria|defined|definition)\b",
+    re.I,
+)
+Intent = Literal["findings", "verdict", "design"]
 YES_NO = re.compile(
     r"(^\s*|,\s*)(did|does|do|is|was|were|are|has|have|had|can|could|should|will|would)\b", re.I
 )
@@ -139,6 +146,13 @@ class Question:
     yes_no: bool
     focus: tuple[str, ...]
     numbers: tuple[str, ...]
+
+    @property
+    def intent(self) -> Intent:
+        """What kind of sentence answers it: a finding, a verdict (yes/no) or the design."""
+        if self.yes_no:
+            return "verdict"
+        return "design" if DESIGN_CUES.search(self.text) else "findings"
 
     @property
     def measure(self) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.question import UNIT_PATTERNS, AnswerType, Question
+from rag.question import UNIT_PATTERNS, AnswerType, Intent, Question
 from rag.text import STOPWORDS, numbers, stem
 
 
@@ -126,26 +126,51 @@ CONCLUSION_SECTIONS = re.compile(r"CONCLUSION|INTERPRETATION|DISCUSSION", re.I)
 BACKGROUND_SECTIONS = re.compile(
     r"BACKGROUND|INTRODUCTION|\bAIMS?\b|OBJECTIVE|PURPOSE|CONTEXT|RATIONALE", re.I
 )
+_STUDY = r"(this|the present|present|our) (study|trial|work|paper|analysis|investigation)"
 PURPOSE = re.compile(
-    r"^(to (compare|evaluate|assess|determine|investigate|examine|identify|analy[sz]e|study)\b"
-    r"|(we|this study|the present study|present study) (is |was )?(aimed|sought|set out|hypothesi[sz]ed)"
-    r"|(the|our) (aim|purpose|objective|goal)s? (of|was|is)\b|in this (study|trial|pilot trial),? we aimed)",
+    r"^(to (compare|evaluate|assess|determine|investigate|examine|identify|analy[sz]e|study|clarify)\b"
+    rf"|(we|{_STUDY}) (is |was )?(aimed|sought|set out|hypothesi[sz]ed|designed)"
+    rf"|{_STUDY} (is|was) to\b"
+    r"|(the|our) (aim|purpose|objective|goal)s? (of|was|is)\b"
+    rf"|(in {_STUDY},? |here,? )?we "
+    r"(aimed|sought|examined|investigated|evaluated|assessed|studied|tested|hypothesi[sz]ed)\b)",
     re.I,
 )
+# Labelled parts of an abstract that carry no finding.
+METHOD_SECTIONS = re.compile(r"METHOD|PATIENTS|MATERIAL|DESIGN|SETTING|PARTICIPANT|INTERVENTION", re.I)
+# Labelled parts of an abstract that carry no finding at all.
+NON_CONTENT_SECTIONS = re.compile(r"KEY ?WORDS|ABBREVIATIONS", re.I)
+BOILERPLATE = re.compile(
+    r"financial relationships|competing interests|conflicts? of interest|all rights reserved|copyright|"
+    r"^FUNDING|no .{0,20}to disclose",
+    re.I,
+)
+# How well each part of an abstract answers each intent of question: findings ("what was
+# the response rate"), a verdict ("did it work?") or the study design ("what dose was given").
+ROLE_TABLE: dict[Intent, dict[str, float]] = {
+    "findings": {"results": 1.0, "conclusion": 0.7, "methods": 0.5, "background": 0.0, "unknown": 0.5},
+    "verdict": {"results": 0.7, "conclusion": 1.0, "methods": 0.3, "background": 0.0, "unknown": 0.5},
+    "design": {"results": 0.6, "conclusion": 0.3, "methods": 1.0, "background": 0.2, "unknown": 0.5},
+}
 
 
-def sentence_role(section: str | None, sentence: str, *, yes_no: bool = False) -> float:
-    """How likely a sentence reports findings: results 1.0, conclusions 0.7 (the other way
-    round for a yes/no question, which a conclusion answers), methods or an unlabelled
-    section 0.5, background and statements of aims 0.0."""
-    if PURPOSE.search(sentence.strip()):
-        return 0.0
+def section_kind(section: str | None) -> str:
     if section is None:
-        return 0.5
-    if RESULT_SECTIONS.search(section):
-        return 0.7 if yes_no else 1.0
-    if CONCLUSION_SECTIONS.search(section):
-        return 1.0 if yes_no else 0.7
-    if BACKGROUND_SECTIONS.search(section):
+        return "unknown"
+    for kind, pattern in (
+        ("results", RESULT_SECTIONS),
+        ("conclusion", CONCLUSION_SECTIONS),
+        ("methods", METHOD_SECTIONS),
+        ("background", BACKGROUND_SECTIONS),
+    ):
+        if pattern.search(section):
+            return kind
+    return "unknown"
+
+
+def sentence_role(section: str | None, sentence: str, intent: Intent = "findings") -> float:
+    """How well a sentence's place in the paper suits the question (see ROLE_TABLE);
+    statements of aims and boilerplate (funding, disclosures) suit none."""
+    if PURPOSE.search(sentence.strip()) or BOILERPLATE.search(sentence.strip()):
         return 0.0
-    return 0.5
+    return ROLE_TABLE[intent][section_kind(section)]
