@@ -25,11 +25,9 @@ from rag.scoring import (
     Features,
     Weights,
     answer_type_match,
-    content_bigrams,
     coverage,
     local_weights,
     measure_match,
-    phrase_overlap,
     sentence_role,
     term_set,
 )
@@ -55,7 +53,6 @@ class QuestionPart:
     term_weights: dict[str, float]
     focus_stems: tuple[str, ...] = ()
     measure_stems: tuple[str, ...] = ()
-    pairs: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ class ExtractiveComposer:
 
     def compose(self, evidence: Evidence) -> Composition:
         if evidence.absent_terms:
-            terms = ", ".join(f"'{t}'" for t in evidence.absent_terms)
+            terms = _join_or([f"'{t}'" for t in evidence.absent_terms])
             return abstain(f"absent: {terms}", f"The documents do not mention {terms}.")
         candidates = self.candidates(evidence)
         if not candidates:
@@ -168,12 +165,10 @@ class ExtractiveComposer:
         scored = []
         for record, passage, text, tokens, stems in sentences:
             sequence = stem(tokens)
-            pairs = content_bigrams(sequence)
             features = tuple(
                 Features(
                     meaning=float(record.vector @ part.vector),
                     words=coverage(weights, stems),
-                    phrases=phrase_overlap(set(part.pairs), pairs),
                     context=doc_context[passage.doc_id],
                     answer_type=answer_type_match(part.question, text),
                     focus=coverage(dict.fromkeys(part.focus_stems, 1.0), stems) if part.focus_stems else 0.0,
@@ -268,6 +263,10 @@ class ExtractiveComposer:
                 )
             )
         return Composition(" ".join(parts), False, tuple(citations), candidates=tuple(candidates))
+
+
+def _join_or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _is_answer_sentence(text: str, section: str | None) -> bool:

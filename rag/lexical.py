@@ -41,6 +41,7 @@ class BM25Index:
         row_ids = np.array([r for r, _ in rows], dtype=np.int64)
         if not rows:
             return cls(None, row_ids)
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         retriever = bm25s.BM25(method=ANALYZER["method"], k1=ANALYZER["k1"], b=ANALYZER["b"])
         retriever.index([terms(text) for _, text in rows], show_progress=False)
         return cls(retriever, row_ids)

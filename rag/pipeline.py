@@ -29,7 +29,6 @@ from rag.loaders import LoadResult, load_paths
 from rag.manifest import IndexSpec
 from rag.question import QUESTION_WORDS, analyze, split_parts
 from rag.retrieval import HybridRetriever, Mode, RetrievalConfig
-from rag.scoring import content_bigrams
 from rag.settings import Settings
 from rag.store import Index
 from rag.text import stem
@@ -153,12 +152,7 @@ class Pipeline:
             part = analyze(text)
             parts.append(
                 QuestionPart(
-                    part,
-                    vector,
-                    self._term_weights(text),
-                    self._stems(part.focus),
-                    self._stems(part.measure),
-                    frozenset(content_bigrams(stem(index.abbreviations.expand(text)))),
+                    part, vector, self._term_weights(text), self._stems(part.focus), self._stems(part.measure)
                 )
             )
         evidence = Evidence(

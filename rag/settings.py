@@ -99,7 +99,7 @@ class AnswerSettings(Section):
         default=6, ge=0, description="Most extra chunks taken from each such document, nearest first."
     )
     min_support: float = Field(
-        default=0.40,
+        default=0.33,
         description="Abstain when the best sentence's support score is below this.",
     )
     synonym_similarity: float = Field(
