@@ -162,6 +162,10 @@ class ExtractiveComposer:
         doc_context = {
             doc_id: coverage(evidence.term_weights, terms) for doc_id, terms in context_terms.items()
         }
+        top_score = max((p.score for p in evidence.passages), default=0.0) or 1.0
+        doc_retrieval: dict[str, float] = {}
+        for p in evidence.passages:
+            doc_retrieval[p.doc_id] = max(doc_retrieval.get(p.doc_id, 0.0), p.score / top_score)
         scored = []
         for record, passage, text, tokens, stems in sentences:
             sequence = stem(tokens)
@@ -170,6 +174,7 @@ class ExtractiveComposer:
                     meaning=float(record.vector @ part.vector),
                     words=coverage(weights, stems),
                     context=doc_context[passage.doc_id],
+                    retrieval=doc_retrieval[passage.doc_id],
                     answer_type=answer_type_match(part.question, text),
                     focus=coverage(dict.fromkeys(part.focus_stems, 1.0), stems) if part.focus_stems else 0.0,
                     measure=measure_match(part.measure_stems, sequence),

@@ -152,7 +152,11 @@ class Pipeline:
             part = analyze(text)
             parts.append(
                 QuestionPart(
-                    part, vector, self._term_weights(text), self._stems(part.focus), self._stems(part.measure)
+                    part,
+                    vector,
+                    self._term_weights(text),
+                    self._stems(part.focus_words),
+                    self._stems(part.measure),
                 )
             )
         evidence = Evidence(

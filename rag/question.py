@@ -24,13 +24,23 @@ QUESTION_WORDS = (
 FOCUS_END = frozenset(
     """of in for with among after at between by from on during within when that to versus vs compared
     did does do was were is are has have had achieve achieved reported seen observed given used
-    associated found tested shown recorded""".split()
+    associated found tested shown recorded led lead leads caused cause causes resulted occurred
+    required predicted improved increased decreased reduced developed experienced received underwent
+    made make makes let lets""".split()
 )
 # Words that make a measure precise: "median OS" is not "OS at 12 months", nor "median PFS".
 STATISTIC_MODIFIERS = frozenset(["median", "mean", "average", "objective", "daily", "overall"])
 # Heads that name no measure of their own ("what results", "which figure").
 GENERIC_HEADS = frozenset(
     """result results figure figures value values number data finding findings outcome outcomes""".split()
+)
+# Nouns that say what kind of thing the answer is ("which drug", "which gene"), not words the
+# answering sentence contains ("Regorafenib is the only systemic treatment ...").
+TYPE_NOUNS = frozenset(
+    """drug drugs agent agents medication medications medicine gene genes protein proteins enzyme enzymes
+    kinase kinases receptor receptors molecule molecules compound compounds cell cells line lines marker
+    markers biomarker biomarkers factor factors pathway pathways treatment treatments therapy therapies
+    option options patient patients study studies trial trials thing things""".split()
 )
 _STUDIES = r"(studies|trials|reports|papers|publications|articles|documents)"
 LIST_CUES = re.compile(
@@ -100,9 +110,11 @@ TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     ),
 ]
 # "Did ...?", and "When sorafenib was given alone, did ...?" (a clause, then the question).
+# Questions about how a study was run ("what dose was given", "how many were enrolled").
 DESIGN_CUES = re.compile(
-    r"\b(dos(e|es|ing|age)|regimen|schedule|infused|administered|given|received|enroll(ed)?|randomi[sz]ed|"
-    r"included|eligib\w*|design|how often|every|started|initiated|criteria|defined|definition)\b",
+    r"\b((what|which) (daily |starting |initial )?(dose|dosage|dosing|regimen|schedule)|dose of|dosing|"
+    r"regimen|schedule|infused|administered|enroll(ed)?|randomi[sz]ed|eligib\w*|how often|"
+    r"started|initiated|criteria|defined|definition)\b",
     re.I,
 )
 Intent = Literal["findings", "verdict", "design"]
@@ -146,6 +158,11 @@ class Question:
     yes_no: bool
     focus: tuple[str, ...]
     numbers: tuple[str, ...]
+
+    @property
+    def focus_words(self) -> tuple[str, ...]:
+        """The focus without the words that only name the kind of answer."""
+        return tuple(w for w in self.focus if w.lower() not in TYPE_NOUNS)
 
     @property
     def intent(self) -> Intent:
@@ -194,9 +211,13 @@ def analyze(text: str) -> Question:
 
 
 def answer_type(text: str) -> AnswerType:
+    """What kind of answer the question wants. A "what/which X" question is typed by X alone
+    ("Which drug ... survival benefit" wants a name, not a duration); others by their cues."""
     yes_no = bool(YES_NO.search(text))
+    focus = focus_phrase(text)
+    scope = " ".join(focus) if focus else text
     for kind, pattern in TYPE_CUES:
-        if pattern.search(text) and not (kind is AnswerType.TIME and yes_no):
+        if pattern.search(scope) and not (kind is AnswerType.TIME and yes_no):
             return kind
     return AnswerType.YES_NO if yes_no else AnswerType.DESCRIPTION
 

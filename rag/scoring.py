@@ -19,7 +19,8 @@ class Weights:
 
     meaning: float = 0.33  # cosine between the question and the sentence (with its title)
     words: float = 0.09  # rare question words found in the sentence
-    context: float = 0.29  # question words found in the sentence's document (title and passages)
+    context: float = 0.19  # question words found in the sentence's document (title and passages)
+    retrieval: float = 0.10  # the fused retrieval score of the document's best passage, relative to the top
     answer_type: float = 0.13  # a number with the right unit for "how many / how long / what dose"
     focus: float = 0.08  # the words naming what is asked for ("tumor burden reduction rate")
     role: float = 0.08  # a results sentence for a finding, a methods sentence for a dose ...
@@ -30,6 +31,7 @@ class Features:
     meaning: float
     words: float
     context: float
+    retrieval: float
     answer_type: float
     focus: float
     role: float
@@ -40,6 +42,7 @@ class Features:
             weights.meaning * self.meaning
             + weights.words * self.words
             + weights.context * self.context
+            + weights.retrieval * self.retrieval
             + weights.answer_type * self.answer_type
             + weights.focus * self.focus
             + weights.role * self.role
