@@ -52,6 +52,11 @@ COMMON: dict[str, str] = {
 SHORT_FORM = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
 
 
+def looks_like_short_form(token: str) -> bool:
+    """Capitals past the first letter ("HCC", "miR", "mAb", "eGFR"); a capitalized word is not one."""
+    return any(c.isupper() for c in token[1:]) or (token[:1].isupper() and len(token) <= 3)
+
+
 def find_definitions(text: str) -> list[tuple[str, str]]:
     """(short form, long form) pairs defined in `text` as "long form (SF)".
 
@@ -63,7 +68,7 @@ def find_definitions(text: str) -> list[tuple[str, str]]:
     for match in SHORT_FORM.finditer(text):
         short = match.group(1)
         letters = [c for c in short if c.isalnum()]
-        if sum(c.isupper() for c in short) < 2 or len(letters) < 2:
+        if not looks_like_short_form(short) or len(letters) < 2:
             continue
         window = re.findall(r"[^\s()\[\],;:]+", text[max(0, match.start() - 160) : match.start()])
         window = window[-(len(letters) + 2) :]
@@ -122,6 +127,6 @@ class Abbreviations:
         """Lower-cased words of `text`, each known short form replaced by its long form's words."""
         expanded: list[str] = []
         for token in WORD.findall(text):
-            meaning = self.meaning(token, doc_id) if sum(c.isupper() for c in token) >= 2 else None
+            meaning = self.meaning(token, doc_id) if looks_like_short_form(token) else None
             expanded.extend(meaning or [token.lower().replace("·", ".")])
         return expanded

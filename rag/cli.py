@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -34,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped early (`| head`)
+        sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - stays open: the interpreter flushes it at exit
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
