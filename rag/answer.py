@@ -201,14 +201,19 @@ class ExtractiveComposer:
         self, candidates: list[Candidate], evidence: Evidence
     ) -> list[Candidate] | Composition:
         """The best sentence for each part from the document the question is about."""
+        # The documents the question is about: those whose words it uses most, and the one
+        # holding the best sentence overall (a paraphrase may share few words with it).
         best_context = max(c.context for c in candidates)
-        on_target = [c for c in candidates if c.context >= best_context - ON_TARGET_MARGIN]
+        by_context = [c for c in candidates if c.context >= best_context - ON_TARGET_MARGIN]
+        top_doc = candidates[0].passage.doc_id
+        on_target = [c for c in candidates if c in by_context or c.passage.doc_id == top_doc]
         chosen: list[Candidate] = []
         target_doc: str | None = None
         for index, part in enumerate(evidence.parts):
-            pool = [c for c in on_target if target_doc is None or c.passage.doc_id == target_doc]
             if part.measure_stems:
-                # A precise statistic ("median OS") is answered only by a sentence that reports it.
+                # A precise statistic ("median OS") is answered only by a sentence that reports
+                # it, in a document the question names, not in any other study that does.
+                pool = [c for c in by_context if target_doc is None or c.passage.doc_id == target_doc]
                 pool = [c for c in pool if c.reports_measure(index)]
                 if not pool:
                     if len(evidence.parts) == 1:
@@ -219,6 +224,8 @@ class ExtractiveComposer:
                             candidates,
                         )
                     continue
+            else:
+                pool = [c for c in on_target if target_doc is None or c.passage.doc_id == target_doc]
             best = max(pool, key=lambda c: (c.scores[index], -c.passage.rank))
             target_doc = target_doc or best.passage.doc_id
             if best not in chosen:
