@@ -133,8 +133,8 @@ UNIT_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     ),
     AnswerType.PERCENT: re.compile(r"\d\s*%|\bpercent\b|\b\d+ of \d+\b", re.I),
     AnswerType.COUNT: re.compile(
-        r"\b\d[\d,]*\s+(patients|cases|subjects|participants|mice|men|women|people|sites|countries)\b"
-        r"|\bn\s*=\s*\d"
+        r"\b\d[\d,]*\s+([\w-]+\s+){0,2}(patients|cases|subjects|participants|mice|men|women|people|sites|countries)\b"
+        r"|\b\d+ of (the )?\d+\b|\bn\s*=\s*\d"
         r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty"
         r"|seventy|eighty|ninety|hundred)(-\w+)?( [\w-]+){0,3}? (patients|cases|subjects|participants)\b",
         re.I,
