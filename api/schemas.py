@@ -25,15 +25,20 @@ class SearchRequest(Request):
     doc_ids: list[str] | None = Field(default=None, max_length=1000)
 
 
-class Citation(BaseModel):
-    marker: int = Field(description="The n of [n] in the answer.")
+class DocumentMetadata(BaseModel):
+    """What a citation needs about a document."""
+
     doc_id: str
-    chunk_id: str
     title: str
     authors: str | None
     journal: str | None
     year: int | None
     source: str | None
+
+
+class Citation(DocumentMetadata):
+    marker: int = Field(description="The n of [n] in the answer.")
+    chunk_id: str
     text: str = Field(description="The whole cited passage.")
     quote: str = Field(description="The quoted sentence: text[quote_start:quote_end].")
     quote_start: int
@@ -61,13 +66,7 @@ class SearchResponse(BaseModel):
     results: list[SearchResult]
 
 
-class DocumentSummary(BaseModel):
-    doc_id: str
-    title: str
-    authors: str | None
-    journal: str | None
-    year: int | None
-    source: str | None
+class DocumentSummary(DocumentMetadata):
     chunks: int
 
 
@@ -76,13 +75,7 @@ class DocumentList(BaseModel):
     total: int
 
 
-class DocumentDetail(BaseModel):
-    doc_id: str
-    title: str
-    authors: str | None
-    journal: str | None
-    year: int | None
-    source: str | None
+class DocumentDetail(DocumentMetadata):
     metadata: dict[str, Any]
     text: str
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.documents import Chunk, Document
+from rag.documents import Chunk, Document, Passage
 from rag.errors import REBUILD_HINT, IndexCorruptError
 
 if TYPE_CHECKING:
@@ -67,19 +67,6 @@ CREATE TABLE IF NOT EXISTS vocabulary (
     vector BLOB
 );
 """
-
-
-@dataclass(frozen=True)
-class PassageRecord:
-    row_id: int
-    chunk_id: str
-    doc_id: str
-    text: str
-    title: str
-    authors: str | None
-    journal: str | None
-    year: int | None
-    source: str | None
 
 
 @dataclass(frozen=True)
@@ -286,7 +273,8 @@ class ChunkStore:
             int(r) for (r,) in self._query(f"SELECT row_id FROM chunks WHERE doc_id IN ({marks})", wanted)
         ]
 
-    def passages(self, row_ids: Iterable[int]) -> dict[int, PassageRecord]:
+    def passages(self, row_ids: Iterable[int]) -> dict[int, Passage]:
+        """The chunks as passages (score 0, rank 0: retrieval fills those in)."""
         wanted = list(row_ids)
         if not wanted:
             return {}
@@ -296,7 +284,12 @@ class ChunkStore:
             f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.row_id IN ({marks})",
             wanted,
         )
-        return {int(r[0]): PassageRecord(*r) for r in rows}
+        return {
+            int(row): Passage(
+                row, chunk_id, doc_id, text, title, authors, journal, year, source, score=0.0, rank=0
+            )
+            for row, chunk_id, doc_id, text, title, authors, journal, year, source in rows
+        }
 
     def sentences(self, row_ids: Iterable[int]) -> list[SentenceRecord]:
         wanted = list(row_ids)

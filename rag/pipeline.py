@@ -7,6 +7,7 @@ index or composer to the constructor.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -210,25 +211,10 @@ class Pipeline:
         lexical_query = " ".join(self.index.abbreviations.expand(query))
         hits = self.retriever().retrieve(vector, lexical_query, top_k, allowed, mode)
         records = self.index.chunks.passages([row for row, _ in hits])
-        passages = []
-        for rank, (row, score) in enumerate(hits, start=1):
-            r = records[row]
-            passages.append(
-                Passage(
-                    row,
-                    r.chunk_id,
-                    r.doc_id,
-                    r.text,
-                    r.title,
-                    r.authors,
-                    r.journal,
-                    r.year,
-                    r.source,
-                    round(score, 6),
-                    rank,
-                )
-            )
-        return passages
+        return [
+            dataclasses.replace(records[row], score=round(score, 6), rank=rank)
+            for rank, (row, score) in enumerate(hits, start=1)
+        ]
 
     def _with_neighbours(self, passages: list[Passage], documents: int) -> list[Passage]:
         """Add the other chunks of the best `documents`: the sentence naming the study and
@@ -245,21 +231,8 @@ class Pipeline:
             extra_rows += [row for row, _ in nearest if row not in seen][: settings.neighbour_chunks]
         records = self.index.chunks.passages(extra_rows)
         extra = [
-            Passage(
-                row,
-                r.chunk_id,
-                r.doc_id,
-                r.text,
-                r.title,
-                r.authors,
-                r.journal,
-                r.year,
-                r.source,
-                0.0,
-                len(passages) + i,
-            )
+            dataclasses.replace(records[row], rank=len(passages) + i)
             for i, row in enumerate(extra_rows, start=1)
-            for r in [records[row]]
         ]
         return passages + extra
 

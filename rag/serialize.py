@@ -8,17 +8,17 @@ from rag.chunkstore import DocumentSummary
 from rag.documents import Answer, Citation, Document, Passage
 
 
+def metadata_dict(item: Passage | Document | DocumentSummary) -> dict[str, Any]:
+    """The fields a citation needs about a document."""
+    return {name: getattr(item, name) for name in ("doc_id", "title", "authors", "journal", "year", "source")}
+
+
 def citation_dict(citation: Citation) -> dict[str, Any]:
     passage = citation.passage
     return {
         "marker": citation.marker,
-        "doc_id": passage.doc_id,
+        **metadata_dict(passage),
         "chunk_id": passage.chunk_id,
-        "title": passage.title,
-        "authors": passage.authors,
-        "journal": passage.journal,
-        "year": passage.year,
-        "source": passage.source,
         "text": passage.text,
         "quote": citation.quote,
         "quote_start": citation.quote_start,
@@ -50,25 +50,8 @@ def passage_dict(passage: Passage) -> dict[str, Any]:
 
 
 def summary_dict(summary: DocumentSummary) -> dict[str, Any]:
-    return {
-        "doc_id": summary.doc_id,
-        "title": summary.title,
-        "authors": summary.authors,
-        "journal": summary.journal,
-        "year": summary.year,
-        "source": summary.source,
-        "chunks": summary.chunks,
-    }
+    return {**metadata_dict(summary), "chunks": summary.chunks}
 
 
 def document_dict(document: Document) -> dict[str, Any]:
-    return {
-        "doc_id": document.doc_id,
-        "title": document.title,
-        "authors": document.authors,
-        "journal": document.journal,
-        "year": document.year,
-        "source": document.source,
-        "metadata": document.extra,
-        "text": document.text,
-    }
+    return {**metadata_dict(document), "metadata": document.extra, "text": document.text}
