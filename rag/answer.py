@@ -72,7 +72,6 @@ class Candidate:
     passage: Passage
     start: int
     end: int
-    vector: NDArray[np.float32]
     features: tuple[Features, ...]  # one per question part
     scores: tuple[float, ...]
     context: float
@@ -188,7 +187,6 @@ class ExtractiveComposer:
                     passage,
                     record.start,
                     record.end,
-                    record.vector,
                     features,
                     scores,
                     doc_context[passage.doc_id],

@@ -257,6 +257,13 @@ class ChunkStore:
         )
         return ids, vectors
 
+    def missing_documents(self, doc_ids: Iterable[str]) -> list[str]:
+        """The ids among `doc_ids` that are not in the store, sorted."""
+        wanted = sorted(set(doc_ids))
+        marks = ",".join("?" * len(wanted))
+        found = {d for (d,) in self._query(f"SELECT doc_id FROM documents WHERE doc_id IN ({marks})", wanted)}
+        return [d for d in wanted if d not in found]
+
     def chunk_rows(self, doc_id: str) -> list[tuple[int, int]]:
         """(row id, ordinal) of a document's chunks, in document order."""
         return [

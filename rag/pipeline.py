@@ -116,11 +116,12 @@ class Pipeline:
         index = self.index
         analysis = analyze(question)
         part_texts = split_parts(question)
+        part_analyses = [analyze(text) for text in part_texts]
         unknown = [w for w in unknown_words(question, index.lexicon, index.abbreviations) if w.technical]
         to_compare = [w for w in unknown if w.needs_similarity]
         # One batch: the question, its parts (if several), the words to look up synonyms for.
         # A part too short to mean much alone ("and how often?") is read with the whole question.
-        part_inputs = [text if len(analyze(text).content_words) >= 3 else question for text in part_texts]
+        part_inputs = [p.text if len(p.content_words) >= 3 else question for p in part_analyses]
         texts = [
             question,
             *(part_inputs if len(part_texts) > 1 else []),
@@ -135,31 +136,23 @@ class Pipeline:
         nearest = index.lexicon.nearest(word_vectors)
         similarities = {w.token: similarity for w, (_, similarity) in zip(to_compare, nearest, strict=True)}
         absent = absent_terms(unknown, similarities, self.settings.answer.synonym_similarity)
-        k = top_k or self.settings.top_k
-        if analysis.is_list:
-            # A question across studies needs passages from each of several documents.
-            wide = self._retrieve(vectors[0], question, k * 4, doc_ids, mode)
-            passages = _best_per_document(wide, max(k, self.settings.answer.max_list_sources))
-            passages = self._with_neighbours(passages, documents=len(passages))
-        else:
-            passages = self._retrieve(vectors[0], question, k, doc_ids, mode)
-            passages = self._with_neighbours(passages, documents=self.settings.answer.expand_documents)
+        passages = self._evidence_passages(
+            vectors[0], question, analysis.is_list, top_k=top_k, doc_ids=doc_ids, mode=mode
+        )
         sentences = index.chunks.sentences([p.row_id for p in passages])
         timings["retrieve"] = _ms(clock)
 
         clock = time.perf_counter()
-        parts = []
-        for text, vector in zip(part_texts, part_vectors, strict=True):
-            part = analyze(text)
-            parts.append(
-                QuestionPart(
-                    part,
-                    vector,
-                    self._term_weights(text),
-                    self._stems(part.focus_words),
-                    self._stems(part.measure),
-                )
+        parts = [
+            QuestionPart(
+                part,
+                vector,
+                self._term_weights(part.text),
+                self._stems(part.focus_words),
+                self._stems(part.measure),
             )
+            for part, vector in zip(part_analyses, part_vectors, strict=True)
+        ]
         evidence = Evidence(
             question=analysis,
             parts=parts,
@@ -178,6 +171,26 @@ class Pipeline:
             timings_ms={k: round(v, 2) for k, v in timings.items()},
             reason=composition.reason,
         )
+
+    def _evidence_passages(
+        self,
+        vector: np.ndarray[Any, Any],
+        question: str,
+        is_list: bool,
+        *,
+        top_k: int | None,
+        doc_ids: Sequence[str] | None,
+        mode: Mode | None,
+    ) -> list[Passage]:
+        """The passages an answer may quote from."""
+        k = top_k or self.settings.top_k
+        if is_list:
+            # A question across studies needs passages from each of several documents.
+            wide = self._retrieve(vector, question, k * 4, doc_ids, mode)
+            passages = _best_per_document(wide, max(k, self.settings.answer.max_list_sources))
+            return self._with_neighbours(passages, documents=len(passages))
+        passages = self._retrieve(vector, question, k, doc_ids, mode)
+        return self._with_neighbours(passages, documents=self.settings.answer.expand_documents)
 
     def _stems(self, words: Sequence[str]) -> tuple[str, ...]:
         """Content stems of a phrase, short forms expanded, in order."""
@@ -201,8 +214,7 @@ class Pipeline:
     ) -> list[Passage]:
         allowed = None
         if doc_ids:
-            known = {d.doc_id for d in self.index.chunks.list_documents()}
-            missing = sorted(set(doc_ids) - known)
+            missing = self.index.chunks.missing_documents(doc_ids)
             if missing:
                 raise NotFoundError(
                     f"unknown doc_ids: {', '.join(missing)}", "GET /documents lists the known ids"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from rag.text import STOPWORDS, WORD, stem, words
+from rag.text import STOPWORDS, WORD, words
 
 # Words that shape a question but say nothing about its topic.
 QUESTION_WORDS = (
@@ -152,7 +152,6 @@ UNIT_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
 class Question:
     text: str
     content_words: tuple[str, ...]
-    stems: tuple[str, ...]
     answer_type: AnswerType
     is_list: bool
     yes_no: bool
@@ -201,7 +200,6 @@ def analyze(text: str) -> Question:
     return Question(
         text=text,
         content_words=content,
-        stems=tuple(dict.fromkeys(stem(list(content)))),
         answer_type=answer_type(text),
         is_list=bool(LIST_CUES.search(text)),
         yes_no=bool(YES_NO.search(text)),
