@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("question", "query", check_fields=False)
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain more than whitespace")
+        return value
 
 
 class AskRequest(Request):
     question: str = Field(min_length=1, max_length=2000, description="The question, in plain English.")
     top_k: int = Field(default=5, ge=1, le=20, description="Passages to retrieve.")
     doc_ids: list[str] | None = Field(
-        default=None, max_length=1000, description="Only answer from these documents."
+        default=None, max_length=1000, description="Only answer from these documents (empty or absent: all)."
     )
 
 

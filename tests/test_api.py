@@ -69,6 +69,7 @@ def test_doc_ids_restrict_the_answer(client: TestClient) -> None:
         ({"question": "ok", "doc_ids": "not-a-list"}, "doc_ids"),
         ({"question": "ok", "unexpected": 1}, "unexpected"),
         ({"question": 42}, "question"),
+        ({"question": "  \n\t "}, "question"),
     ],
 )
 def test_invalid_input_is_a_422_naming_the_field(
