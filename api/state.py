@@ -41,7 +41,7 @@ class ServiceState:
             pipeline = Pipeline.load(settings, require_index=not ingest)
             if ingest:
                 self.phase = "indexing corpus"
-                result = pipeline.ingest()
+                result = pipeline.ingest(rebuild_if_incompatible=True)
                 for path, reason in result.skipped:
                     log.warning("skipped %s: %s", path, reason)
                 log.info("corpus in sync: %s", result.report)

@@ -8,6 +8,7 @@ index or composer to the constructor.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import time
@@ -23,7 +24,7 @@ from rag.answer import Composer, Evidence, ExtractiveComposer, QuestionPart
 from rag.chunking import Chunker
 from rag.documents import Answer, Document, Passage
 from rag.embedding import Embedder, SentenceTransformerEmbedder
-from rag.errors import NotFoundError
+from rag.errors import IndexMismatchError, NotFoundError
 from rag.ingest import IngestReport, Progress, no_progress, sync
 from rag.lexical import ANALYZER
 from rag.loaders import LoadResult, load_paths
@@ -34,6 +35,8 @@ from rag.settings import Settings
 from rag.store import Index
 from rag.text import stem
 from rag.vectors import INDEX_TYPE
+
+log = logging.getLogger(__name__)
 
 
 def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
@@ -281,13 +284,23 @@ class Pipeline:
         paths: Sequence[Path] | None = None,
         *,
         rebuild: bool = False,
+        rebuild_if_incompatible: bool = False,
         prune: bool = True,
         progress: Progress = no_progress,
     ) -> IngestResult:
-        """Bring the index in line with the documents under `paths` (default: the corpus)."""
+        """Bring the index in line with the documents under `paths` (default: the corpus).
+
+        An index built with another model or chunking is refused, or rebuilt with
+        `rebuild_if_incompatible` (what `rag serve --ingest` does)."""
         loaded: LoadResult = load_paths(list(paths or [self.settings.corpus_dir]))
         spec = index_spec(self.embedder, self.settings)
         directory = self.settings.index_dir
+        if not rebuild and rebuild_if_incompatible and Index.exists(directory):
+            try:
+                _ = self.index
+            except IndexMismatchError as exc:
+                log.warning("%s; rebuilding it", exc.message)
+                rebuild = True
         if rebuild or not Index.exists(directory):
             report = self._build_fresh(directory, spec, loaded.documents, progress)
         else:

@@ -95,6 +95,15 @@ def test_index_built_with_another_model_or_chunking_is_refused(corpus: Path) -> 
     assert not index_dir.with_name(".index.building").exists()
 
 
+def test_serving_rebuilds_an_incompatible_index(corpus: Path) -> None:
+    make_pipeline(corpus, FakeEmbedder()).ingest()
+    rechunked = make_pipeline(corpus, FakeEmbedder(), chunking=ChunkingSettings(chunk_tokens=100))
+    report = rechunked.ingest(rebuild_if_incompatible=True).report
+    assert sorted(report.added) == ["alpha", "beta", "gamma"]
+    assert rechunked.index.manifest is not None
+    assert rechunked.index.manifest.spec.chunking["chunk_tokens"] == 100
+
+
 def test_missing_index_says_how_to_build_it(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path / "corpus", FakeEmbedder())
     with pytest.raises(IndexNotFoundError, match="rag ingest"):
