@@ -243,8 +243,8 @@ class ExtractiveComposer:
         return chosen
 
     def _select_per_document(self, candidates: list[Candidate]) -> list[Candidate]:
-        """One sentence per document: the one that best answers all parts together ("which
-        studies gave X" and "what did they find")."""
+        """One sentence per document: its best, scored like any answer sentence (against the
+        question part it answers best), for every document that scores close to the top."""
         documents: dict[str, list[Candidate]] = {}
         for candidate in candidates:
             documents.setdefault(candidate.passage.doc_id, []).append(candidate)
@@ -253,7 +253,7 @@ class ExtractiveComposer:
         for group in documents.values():
             if group[0].score < max(0.6 * top, self._settings.min_support):
                 continue
-            chosen.append(max(group, key=lambda c: (sum(c.scores), c.score)))
+            chosen.append(group[0])  # candidates arrive best first
         return chosen[: self._settings.max_list_sources]
 
     def _render(self, chosen: list[Candidate], candidates: list[Candidate]) -> Composition:
