@@ -102,7 +102,7 @@ def names_a_thing(token: str, following: str) -> bool:
 @dataclass(frozen=True)
 class UnknownWord:
     token: str
-    technical: bool
+    names_thing: bool
     needs_similarity: bool
 
 
@@ -133,11 +133,11 @@ def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations)
 def absent_terms(
     unknown: list[UnknownWord], similarities: dict[str, float], threshold: float
 ) -> tuple[str, ...]:
-    """The technical unknown words that no corpus word paraphrases."""
+    """The unknown words naming a thing that no corpus word paraphrases."""
     return tuple(
         dict.fromkeys(
             w.token
             for w in unknown
-            if w.technical and (not w.needs_similarity or similarities.get(w.token, 0.0) < threshold)
+            if w.names_thing and (not w.needs_similarity or similarities.get(w.token, 0.0) < threshold)
         )
     )

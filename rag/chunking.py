@@ -8,7 +8,6 @@ measured with the real tokenizer after splitting and split again if it would be 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -120,6 +119,3 @@ def _sentences_within(sentences: list[Span], start: int, end: int) -> tuple[Span
         if b - a >= MIN_SENTENCE_CHARS:
             inside.append(Span(a - start, b - start, span.section))
     return tuple(inside)
-
-
-TokenCount = Callable[[str], int]

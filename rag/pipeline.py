@@ -120,7 +120,7 @@ class Pipeline:
         analysis = analyze(question)
         part_texts = split_parts(question)
         part_analyses = [analyze(text) for text in part_texts]
-        unknown = [w for w in unknown_words(question, index.lexicon, index.abbreviations) if w.technical]
+        unknown = [w for w in unknown_words(question, index.lexicon, index.abbreviations) if w.names_thing]
         to_compare = [w for w in unknown if w.needs_similarity]
         # One batch: the question, its parts (if several), the words to look up synonyms for.
         # A part too short to mean much alone ("and how often?") is read with the whole question.
@@ -239,8 +239,8 @@ class Pipeline:
         seen = {p.row_id for p in passages}
         extra_rows: list[int] = []
         for doc_id in best_documents:
-            hit_ordinals = [int(p.chunk_id.rsplit("#", 1)[1]) for p in passages if p.doc_id == doc_id]
             rows = self.index.chunks.chunk_rows(doc_id)  # (row id, ordinal), in order
+            hit_ordinals = [ordinal for row, ordinal in rows if row in seen]
             # The lead chunk (an article's abstract) first, then the chunks nearest the hits.
             nearest = sorted(rows, key=lambda r: (r[1] != 0, min(abs(r[1] - o) for o in hit_ordinals)))
             extra_rows += [row for row, _ in nearest if row not in seen][: settings.neighbour_chunks]

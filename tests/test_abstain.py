@@ -41,11 +41,11 @@ def test_unknown_words_skip_known_stems_and_explained_acronyms() -> None:
     question = "Did sorafenib help carcinomas, HCC or melanoma patients in the STORM trial?"
     unknown = unknown_words(question, lexicon(), Abbreviations({}))
     assert [w.token for w in unknown] == ["help", "melanoma", "patients", "STORM"]
-    assert [w.token for w in unknown if w.technical] == ["melanoma", "STORM"]
+    assert [w.token for w in unknown if w.names_thing] == ["melanoma", "STORM"]
 
 
 def test_near_synonyms_are_not_absent() -> None:
     unknown = unknown_words("Was sorafenib tried in melanoma or kidney tumour?", lexicon(), Abbreviations({}))
-    technical = [w for w in unknown if w.technical]
-    assert absent_terms(technical, {"melanoma": 0.4}, 0.8) == ("melanoma",)
-    assert absent_terms(technical, {"melanoma": 0.9}, 0.8) == ()
+    names_thing = [w for w in unknown if w.names_thing]
+    assert absent_terms(names_thing, {"melanoma": 0.4}, 0.8) == ("melanoma",)
+    assert absent_terms(names_thing, {"melanoma": 0.9}, 0.8) == ()
