@@ -8,15 +8,41 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from api.routes import answers, documents, status
+from api.security import ApiKeyGuard, BodySizeLimit
 from api.state import ServiceState
-from rag.errors import IndexCorruptError, IndexMismatchError, NotFoundError, RagError
+from rag.errors import (
+    AccessError,
+    ConflictError,
+    DocumentError,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    NotFoundError,
+    RagError,
+    UnsupportedFileError,
+)
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 log = logging.getLogger("api")
+MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an upload of the maximum size
+# The first matching kind decides: subclasses come before their parents.
+STATUS_BY_ERROR: tuple[tuple[type[RagError], int], ...] = (
+    (NotFoundError, 404),
+    (UnsupportedFileError, 415),
+    (DocumentError, 422),
+    (AccessError, 403),
+    (ConflictError, 409),
+    (IndexBusyError, 503),
+    (IndexCorruptError, 503),
+    (IndexMismatchError, 503),
+    (IndexNotFoundError, 503),
+)
 
 
 def create_app(
@@ -49,6 +75,19 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(status.router)
     _install_error_handlers(app)
+    # Added last = outermost: the size cap and the key check run before anything else.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD)
+    if settings.api_key is not None:
+        app.add_middleware(
+            ApiKeyGuard, api_key=settings.api_key.get_secret_value(), protect_reads=settings.auth_reads
+        )
     return app
 
 
@@ -67,15 +106,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=422, content={"detail": f"invalid request: {detail}", "errors": errors}
         )
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc)})
-
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        code = 503 if isinstance(exc, IndexCorruptError | IndexMismatchError) else 500
-        log.error("%s %s failed: %s", request.method, request.url.path, exc)
-        return JSONResponse(status_code=code, content={"detail": str(exc)})
+        code = next((code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)), 500)
+        headers = {"Retry-After": "5"} if code == 503 else None
+        if code >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        return JSONResponse(status_code=code, content={"detail": str(exc)}, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

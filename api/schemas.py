@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -95,3 +95,88 @@ class Status(BaseModel):
 class ErrorBody(BaseModel):
     detail: str
     errors: list[dict[str, Any]] | None = None
+
+
+DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+MetadataValue = (
+    Annotated[str, Field(max_length=2000)] | bool | int | Annotated[float, Field(allow_inf_nan=False)]
+)
+
+
+class DocumentIn(BaseModel):
+    """A document given as fields. It is stored as a Markdown file in the upload directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str | None = Field(
+        default=None,
+        pattern=DOC_ID_PATTERN,
+        description="Stable id; absent: derived from the title and text, so posting again is a no-op.",
+    )
+    title: str = Field(min_length=1, max_length=300)
+    text: str = Field(min_length=1, max_length=2_000_000, description="The answerable text.")
+    authors: str | None = Field(default=None, max_length=2000)
+    journal: str | None = Field(default=None, max_length=500)
+    year: int | None = Field(default=None, ge=1000, le=2999)
+    source: str | None = Field(default=None, max_length=2000, description="A link to the original.")
+    metadata: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")], MetadataValue | None] = (
+        Field(default_factory=dict, max_length=50, description="Any other fields, kept with the document.")
+    )
+
+    @field_validator("title", "text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain more than whitespace")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _no_reserved_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = {"doc_id", "title", "text", "authors", "journal", "year", "source"}
+        clashes = sorted(reserved & set(value))
+        if clashes:
+            raise ValueError(f"{', '.join(clashes)} must be given as top-level fields, not metadata")
+        return value
+
+    def record(self) -> dict[str, Any]:
+        fields = self.model_dump(exclude={"metadata"}, exclude_none=True)
+        return {**self.metadata, **fields}
+
+
+class WriteResult(BaseModel):
+    """What a write did to the index."""
+
+    added: list[str] = Field(description="Documents that were not in the index.")
+    updated: list[str] = Field(description="Documents whose old chunks were replaced.")
+    removed: list[str]
+    unchanged: int = Field(description="Documents that were already indexed as given (a no-op).")
+    chunks_added: int
+    chunks_removed: int
+    generation: int | None = Field(description="The index generation that holds the result.")
+
+
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Files or directories inside the corpus roots (relative paths: to the first "
+        "root). Empty: the whole corpus.",
+    )
+    prune: bool | None = Field(
+        default=None,
+        description="Remove indexed documents not found under the paths. Default: only when "
+        "ingesting the whole corpus.",
+    )
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestResponse(WriteResult):
+    documents_seen: int
+    skipped: list[SkippedFile]

@@ -10,6 +10,7 @@ sentence. A question across studies ("Which studies ...?") gets one sentence per
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -42,6 +43,9 @@ MIN_WORDS = 4
 REDUNDANT_OVERLAP = 0.6
 # A document is "what the question is about" when its context score is this close to the best.
 ON_TARGET_MARGIN = 0.12
+# A quoted sentence's own bracketed numbers (reference marks like "[9]", or text planted to look
+# like a citation) are shown as "(9)", so every [n] in an answer is one of ours.
+MARKER_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]")
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,7 @@ class ExtractiveComposer:
     def _render(self, chosen: list[Candidate], candidates: list[Candidate]) -> Composition:
         parts, citations = [], []
         for marker, candidate in enumerate(chosen, start=1):
-            text = candidate.text.rstrip()
+            text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
             parts.append(f"{body} [{marker}]{end}")
             citations.append(

@@ -89,6 +89,12 @@ class DocumentSummary:
     chunks: int
 
 
+def source_file(origin: str) -> str:
+    """The file a document was read from (a JSONL document's origin ends in `:line`)."""
+    head, colon, line = origin.rpartition(":")
+    return head if colon and line.isdigit() and head.endswith(".jsonl") else origin
+
+
 def to_blob(vector: NDArray[np.float32]) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
@@ -110,11 +116,22 @@ class ChunkStore:
         self._lock = threading.Lock()  # one connection shared by the server's worker threads
 
     @classmethod
-    def open(cls, path: Path, dimension: int, *, create: bool = False) -> ChunkStore:
+    def open(cls, path: Path, dimension: int, *, create: bool = False, read_only: bool = False) -> ChunkStore:
+        """Open (or with `create`, make) a chunk store.
+
+        A writable store skips SQLite's journal and syncing: it lives in a generation that no
+        reader sees until the index writer has fsynced it, and an interrupted one is deleted.
+        A read-only store is a published generation, which never changes (`immutable`)."""
         if not create and not path.is_file():
             raise IndexCorruptError(f"{path} is missing", REBUILD_HINT)
         try:
-            connection = sqlite3.connect(str(path), check_same_thread=False)
+            if read_only:
+                uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+                connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                connection = sqlite3.connect(str(path), check_same_thread=False)
+                connection.execute("PRAGMA journal_mode = OFF")
+                connection.execute("PRAGMA synchronous = OFF")
             connection.execute("PRAGMA foreign_keys = ON")
             if create:
                 connection.executescript(SCHEMA)
@@ -122,6 +139,15 @@ class ChunkStore:
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(f"{path} is not a readable chunk store: {exc}", REBUILD_HINT) from exc
         return cls(connection, path, dimension)
+
+    def copy_to(self, path: Path) -> None:
+        """A consistent copy of the whole store (SQLite's online backup)."""
+        target = sqlite3.connect(str(path))
+        try:
+            with self._lock:
+                self._db.backup(target)
+        finally:
+            target.close()
 
     def close(self) -> None:
         self._db.close()
@@ -220,10 +246,6 @@ class ChunkStore:
         with self._lock:
             self._db.commit()
 
-    def rollback(self) -> None:
-        with self._lock:
-            self._db.rollback()
-
     # --- reading ---------------------------------------------------------------------
 
     def counts(self) -> tuple[int, int, int]:
@@ -263,6 +285,15 @@ class ChunkStore:
         marks = ",".join("?" * len(wanted))
         found = {d for (d,) in self._query(f"SELECT doc_id FROM documents WHERE doc_id IN ({marks})", wanted)}
         return [d for d in wanted if d not in found]
+
+    def documents_in_file(self, file: Path) -> list[str]:
+        """Ids of the documents read from `file`, however its path was written when they were
+        ingested (relative or absolute); a JSONL file's documents have origins `file:line`."""
+        target = file.resolve()
+        rows = self._query(
+            "SELECT doc_id, path FROM documents WHERE instr(path, ?) > 0 ORDER BY doc_id", (file.name,)
+        )
+        return [d for d, path in rows if Path(source_file(path)).resolve() == target]
 
     def chunk_rows(self, doc_id: str) -> list[tuple[int, int]]:
         """(row id, ordinal) of a document's chunks, in document order."""

@@ -27,6 +27,10 @@ class DocumentError(RagError):
     """A corpus file cannot be read or parsed."""
 
 
+class UnsupportedFileError(DocumentError):
+    """A file is of a type the loaders do not read."""
+
+
 class IndexNotFoundError(RagError):
     """There is no index where one was expected."""
 
@@ -37,6 +41,18 @@ class IndexMismatchError(RagError):
 
 class IndexCorruptError(RagError):
     """An index file is unreadable or inconsistent with the rest of the index."""
+
+
+class IndexBusyError(RagError):
+    """Another writer holds the index's writer lock."""
+
+
+class ConflictError(RagError):
+    """A request conflicts with what the index or the corpus already holds."""
+
+
+class AccessError(RagError):
+    """A path or request reaches outside what the service is allowed to touch."""
 
 
 class NotFoundError(RagError):

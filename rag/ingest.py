@@ -1,7 +1,8 @@
 """Incremental ingestion: bring an index in line with a set of documents.
 
 Only added and changed documents are chunked and embedded; removed and changed documents
-lose their old chunks. An unchanged corpus does no embedding work at all.
+lose their old chunks. An unchanged corpus does no embedding work at all. `sync` changes a
+writable index generation; `rag.updates` commits it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class IngestReport:
     chunks_removed: int = 0
     texts_embedded: int = 0
     timings_s: dict[str, float] = field(default_factory=dict)
+    generation: int | None = None
+    """The index generation that holds the result (None: nothing was written)."""
 
     @property
     def changed(self) -> bool:
@@ -55,12 +58,14 @@ def sync(
     chunker: Chunker,
     *,
     prune: bool = True,
+    remove: Sequence[str] = (),
     progress: Progress = no_progress,
     batch_size: int = 256,
 ) -> IngestReport:
-    """Apply the difference between `documents` and the index's contents; save if anything changed.
+    """Apply the difference between `documents` and the index's contents to `index`.
 
-    With `prune`, documents in the index that are not in `documents` are removed.
+    With `prune`, documents in the index that are not in `documents` are removed; ids in
+    `remove` are removed in any case. The caller saves (commits) the index if anything changed.
     """
     report = IngestReport()
     clock = time.perf_counter()
@@ -70,7 +75,9 @@ def sync(
     to_remove = [
         d
         for d in existing
-        if (prune and d not in wanted) or (d in wanted and existing[d] != wanted[d].content_hash)
+        if (prune and d not in wanted)
+        or (d in wanted and existing[d] != wanted[d].content_hash)
+        or (d in remove and d not in wanted)
     ]
     report.unchanged = sum(1 for doc in documents if existing.get(doc.doc_id) == doc.content_hash)
     report.added = [doc.doc_id for doc in to_add if doc.doc_id not in existing]
@@ -89,29 +96,22 @@ def sync(
     report.timings_s["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    try:
-        removed_rows = _remove_documents(index, to_remove)
-        added_rows = _add_documents(index, chunked, chunk_vectors, sentence_vectors)
-        report.timings_s["store"] = time.perf_counter() - clock
+    removed_rows = _remove_documents(index, to_remove)
+    added_rows = _add_documents(index, chunked, chunk_vectors, sentence_vectors)
+    report.timings_s["store"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        new_words = index.chunks.words_without_vectors()
-        if new_words:
-            vectors = _embed_texts(new_words, embedder, progress, "vocabulary", batch_size)
-            index.chunks.set_word_vectors(new_words, vectors)
-            report.texts_embedded += len(new_words)
-        report.timings_s["embed"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    new_words = index.chunks.words_without_vectors()
+    if new_words:
+        vectors = _embed_texts(new_words, embedder, progress, "vocabulary", batch_size)
+        index.chunks.set_word_vectors(new_words, vectors)
+        report.texts_embedded += len(new_words)
+    report.timings_s["embed"] += time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        index.vectors.remove(removed_rows)
-        index.vectors.add(np.array(added_rows, dtype=np.int64), chunk_vectors)
-        index.save()
-    except BaseException:
-        index.chunks.rollback()
-        raise
+    index.vectors.remove(removed_rows)
+    index.vectors.add(np.array(added_rows, dtype=np.int64), chunk_vectors)
     report.chunks_added = len(added_rows)
     report.chunks_removed = len(removed_rows)
-    report.timings_s["write"] = time.perf_counter() - clock
     return report
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from rag.documents import CITATION_FIELDS, Document
-from rag.errors import DocumentError
+from rag.errors import DocumentError, UnsupportedFileError
+from rag.paths import inside
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 SUFFIXES = TEXT_SUFFIXES | {".jsonl"}
@@ -38,14 +39,24 @@ class LoadResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def load_paths(paths: Iterable[Path]) -> LoadResult:
-    """Load every supported file under `paths` (files or directories, recursively)."""
+def load_paths(paths: Iterable[Path], confine_to: Sequence[Path] | None = None) -> LoadResult:
+    """Load every supported file under `paths` (files or directories, recursively).
+
+    With `confine_to`, a file that resolves outside those directories (a symlink pointing
+    elsewhere) is skipped, not read."""
     result = LoadResult()
     seen: dict[str, str] = {}
     for root in paths:
         if not root.exists():
             raise DocumentError(f"{root} does not exist", "pass an existing file or directory")
-        for path, base in _files(root):
+        for path, walk_base in _files(root):
+            base = walk_base
+            if confine_to is not None:
+                containing = _containing_root(path, confine_to)
+                if containing is None:
+                    result.skipped.append((str(path), "links outside the corpus roots; not read"))
+                    continue
+                base = containing  # ids relative to the corpus root, as a whole-corpus ingest gives
             try:
                 docs = list(load_file(path, base))
             except DocumentError as exc:
@@ -60,6 +71,16 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
                 seen[doc.doc_id] = str(path)
                 result.documents.append(doc)
     return result
+
+
+def _containing_root(path: Path, roots: Sequence[Path]) -> Path | None:
+    if not inside(path, roots):
+        return None
+    unresolved = path.absolute()
+    for root in roots:
+        if unresolved.is_relative_to(root.resolve()):
+            return root.resolve()
+    return None
 
 
 def _files(root: Path) -> Iterator[tuple[Path, Path]]:
@@ -78,18 +99,23 @@ def load_file(path: Path, base: Path | None = None) -> Iterator[Document]:
     """Documents in one file; raises DocumentError when the file cannot be used."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise DocumentError(f"unsupported file type {suffix!r}", f"use one of {sorted(SUFFIXES)}")
+        raise UnsupportedFileError(f"unsupported file type {suffix!r}", f"use one of {sorted(SUFFIXES)}")
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise DocumentError(f"{path} is not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror}") from exc
-    default_id = _default_id(path, base or path.parent)
-    if suffix == ".jsonl":
+    yield from parse_file_text(raw, path, base or path.parent)
+
+
+def parse_file_text(raw: str, path: Path, base: Path) -> Iterator[Document]:
+    """The documents in the text `raw` of the file `path` (which need not exist yet)."""
+    default_id = default_id_for(path, base)
+    if path.suffix.lower() == ".jsonl":
         yield from parse_jsonl(raw, default_id, str(path))
     else:
-        yield parse_text(raw, default_id, str(path), markdown=suffix != ".txt")
+        yield parse_text(raw, default_id, str(path), markdown=path.suffix.lower() != ".txt")
 
 
 def parse_text(raw: str, default_id: str, origin: str, *, markdown: bool = True) -> Document:
@@ -181,7 +207,7 @@ def _first_line_title(text: str, *, markdown: bool) -> str:
     return "Untitled"
 
 
-def _default_id(path: Path, base: Path) -> str:
+def default_id_for(path: Path, base: Path) -> str:
     relative = path.relative_to(base) if path.is_relative_to(base) else Path(path.name)
     stem = str(relative.with_suffix(""))
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()

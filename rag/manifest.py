@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 
 
@@ -36,7 +36,9 @@ class Manifest:
     sentences: int
     created_at: str
     updated_at: str
+    generation: int = 0
     files: dict[str, Any] = field(default_factory=dict)
+    """Relative path -> {"bytes": size, "sha256": digest} of every file of the generation."""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -52,7 +54,7 @@ class Manifest:
             data.pop("format_version", None)
             spec = IndexSpec(**data.pop("spec"))
             return cls(spec=spec, **data)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise IndexCorruptError(f"{path} is not a valid index manifest: {exc}", REBUILD_HINT) from exc
 
 

