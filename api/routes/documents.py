@@ -93,7 +93,9 @@ async def add_documents(request: Request, pipeline: PipelineDep) -> WriteResult:
             document = DocumentIn.model_validate_json(await request.body())
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from exc
-        staged = [stage_record(document.record(), settings.upload_dir, settings.corpus_dir)]
+        staged = [
+            await run_in_threadpool(stage_record, document.record(), settings.upload_dir, settings.corpus_dir)
+        ]
     elif media_type == "multipart/form-data":
         staged = await _staged_uploads(request, pipeline)
     else:
@@ -116,7 +118,12 @@ async def _staged_uploads(request: Request, pipeline: Pipeline) -> list[StagedFi
         data = await upload.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             raise HTTPException(413, f"{upload.filename} is larger than {settings.max_upload_bytes} bytes")
-        staged.append(stage_file(upload.filename or "", data, settings.upload_dir, settings.corpus_dir))
+        # Parsing a large file is CPU work: off the event loop, like the write itself.
+        staged.append(
+            await run_in_threadpool(
+                stage_file, upload.filename or "", data, settings.upload_dir, settings.corpus_dir
+            )
+        )
     return staged
 
 
