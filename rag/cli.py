@@ -130,7 +130,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         stages = ", ".join(f"{stage} {seconds:.2f}s" for stage, seconds in report.timings_s.items())
         print(f"timings: {stages}")
     stats = pipeline.stats()
-    print(f"index {pipeline.settings.index_dir}: {stats['documents']} documents, {stats['chunks']} chunks")
+    print(
+        f"index {pipeline.settings.index_dir} (generation {stats['generation']}): "
+        f"{stats['documents']} documents, {stats['chunks']} chunks"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ then, and if anything fails, readers keep the generation they had.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -132,7 +133,9 @@ class Updater:
 
     def _commit(self, writer: IndexWriter, report: IngestReport, *, force: bool = False) -> None:
         if report.changed or force:
+            clock = time.perf_counter()
             writer.commit()
+            report.timings_s["write"] = time.perf_counter() - clock
             self._handle.publish(writer.index)
             report.generation = writer.index.generation
         else:
