@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+DocId = Annotated[str, Field(min_length=1, max_length=200)]
+
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,7 +23,7 @@ class Request(BaseModel):
 class AskRequest(Request):
     question: str = Field(min_length=1, max_length=2000, description="The question, in plain English.")
     top_k: int = Field(default=5, ge=1, le=20, description="Passages to retrieve.")
-    doc_ids: list[str] | None = Field(
+    doc_ids: list[DocId] | None = Field(
         default=None, max_length=1000, description="Only answer from these documents (empty or absent: all)."
     )
 
@@ -29,7 +31,7 @@ class AskRequest(Request):
 class SearchRequest(Request):
     query: str = Field(min_length=1, max_length=2000)
     top_k: int = Field(default=5, ge=1, le=50)
-    doc_ids: list[str] | None = Field(default=None, max_length=1000)
+    doc_ids: list[DocId] | None = Field(default=None, max_length=1000)
 
 
 class DocumentMetadata(BaseModel):
