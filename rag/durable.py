@@ -59,6 +59,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def remove_stale_temporaries(directory: Path) -> None:
+    """Delete what `write_atomic` calls of killed processes left behind (`.<name>.tmp-<pid>-...`).
+
+    Call it only while holding the writer lock: then no live writer owns such a file."""
+    if directory.is_dir():
+        for path in directory.glob(".*.tmp-*"):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -27,7 +27,14 @@ from types import TracebackType
 
 from rag.abbreviations import Abbreviations
 from rag.chunkstore import ChunkStore
-from rag.durable import fsync_dir, fsync_tree, sha256_file, write_atomic, writer_lock
+from rag.durable import (
+    fsync_dir,
+    fsync_tree,
+    remove_stale_temporaries,
+    sha256_file,
+    write_atomic,
+    writer_lock,
+)
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.lexical import BM25Index
 from rag.lexicon import Lexicon
@@ -329,6 +336,7 @@ class IndexWriter:
             self.base_generation = current.generation if current else None
             keep = {current.generation} if current else set()
             _remove_generations(self.root, keep=keep, newer_only=True)  # a crashed writer's leftovers
+            remove_stale_temporaries(self.root)
             number = max(generation_numbers(self.root), default=0) + 1
             if self._fresh or current is None:
                 self._index = Index.create(self.root, number, self.spec)

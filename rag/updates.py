@@ -15,7 +15,7 @@ from pathlib import Path
 from rag.chunking import Chunker
 from rag.chunkstore import source_file
 from rag.documents import Document
-from rag.durable import fsync_dir, write_atomic
+from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
 from rag.embedding import Embedder
 from rag.errors import ConflictError, NotFoundError
 from rag.handle import IndexHandle
@@ -82,6 +82,8 @@ class Updater:
                         )
                 ids = {doc.doc_id for doc in item.documents}
                 replaced += [d for d in chunks.documents_in_file(item.path) if d not in ids]
+            for directory in {item.path.parent for item in staged}:
+                remove_stale_temporaries(directory)
             backups = {item.path: _read_or_none(item.path) for item in staged}
             try:
                 for item in staged:

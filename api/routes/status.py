@@ -22,7 +22,10 @@ def health() -> Status:
 @router.get("/ready", response_model=Status, responses={503: {"model": Status}})
 def ready(state: StateDep) -> Any:
     """Readiness: 200 once the model and index are loaded, 503 (with the reason) before."""
-    damage = state.pipeline.handle.reload_error if state.pipeline is not None else None
+    damage = None
+    if state.pipeline is not None:
+        _ = state.pipeline.index  # opens a generation another process published, noting damage
+        damage = state.pipeline.handle.reload_error
     if state.ready and damage is None:
         return Status(status="ready")
     body = (

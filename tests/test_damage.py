@@ -1,0 +1,297 @@
+"""A damaged index is reported (which file, and how to fix it), never crashed on.
+
+Each case damages one file of a copy of a small index (truncated to half, to zero bytes, a
+random range overwritten, or deleted) and checks that opening it raises an error naming the
+file with the `rag ingest --rebuild` hint, in this process and in a fresh one (which must exit
+with status 1, not die of a signal), and that a rebuild repairs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from rag.embedding import SentenceTransformerEmbedder
+from rag.errors import IndexCorruptError, IndexNotFoundError, RagError
+from rag.pipeline import Pipeline, index_spec
+from rag.settings import Settings
+from rag.store import Index, Pointer
+from rag.testing import FakeEmbedder
+from rag.uploads import stage_record
+from tests.conftest import ROOT
+
+REBUILD = "rag ingest --rebuild"
+DOCUMENTS = {
+    "alpha": "Sorafenib was given at 400 mg twice daily. The median PFS was 4.4 months.",
+    "beta": "Regorafenib improved overall survival. The hazard ratio was 0.63.",
+    "gamma": "Fever within two weeks predicted a better outcome in liver cancer.",
+}
+TARGETS = ("vectors.faiss", "chunks.sqlite", "manifest.json", "bm25/data.csc.index.npy", "CURRENT")
+MODES = ("half", "empty", "garbage", "delete")
+CASES = [(target, mode) for target in TARGETS for mode in MODES] + [("CURRENT", "missing-generation")]
+OPEN_SCRIPT = """
+import json, sys
+from pathlib import Path
+from rag.errors import RagError
+from rag.manifest import IndexSpec
+from rag.store import Index
+try:
+    Index.open(Path(sys.argv[1]), IndexSpec(**json.loads(sys.argv[2])))
+except RagError as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(1)
+print("opened")
+"""
+
+
+def write_corpus(corpus: Path) -> None:
+    corpus.mkdir(parents=True, exist_ok=True)
+    for doc_id, text in DOCUMENTS.items():
+        (corpus / f"{doc_id}.md").write_text(f"---\ntitle: About {doc_id}\n---\n{text}\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small index (three documents, fake embedder): <dir>/corpus and <dir>/index."""
+    directory = tmp_path_factory.mktemp("damage")
+    write_corpus(directory / "corpus")
+    pipeline = Pipeline(
+        Settings(corpus_dir=directory / "corpus", index_dir=directory / "index"), FakeEmbedder(), None
+    )
+    pipeline.ingest()
+    pipeline.close()
+    return directory
+
+
+def settings_for(built: Path, index: Path) -> Settings:
+    return Settings(corpus_dir=built / "corpus", index_dir=index)
+
+
+def damage_file(path: Path, mode: str) -> None:
+    """Damage one file in place; `garbage` overwrites a seeded random range with random bytes."""
+    data = path.read_bytes()
+    assert data, f"{path} is already empty"
+    if mode == "half":
+        path.write_bytes(data[: len(data) // 2])
+    elif mode == "empty":
+        path.write_bytes(b"")
+    elif mode == "garbage":
+        rng = random.Random(zlib.crc32(path.name.encode()))
+        start = rng.randrange(len(data))
+        length = min(rng.randint(8, 256), len(data) - start)
+        damaged = data[:start] + rng.randbytes(length) + data[start + length :]
+        assert damaged != data and len(damaged) == len(data)
+        path.write_bytes(damaged)
+    elif mode == "delete":
+        path.unlink()
+    else:
+        raise AssertionError(mode)
+
+
+def damage(index: Path, target: str, mode: str) -> Path:
+    """Damage `target` (relative to the current generation, or CURRENT); returns the path to name."""
+    if mode == "missing-generation":
+        pointer = Pointer.read(index)
+        moved = dataclasses.replace(pointer, generation=pointer.generation + 5)
+        moved = dataclasses.replace(moved, directory=f"gen-{moved.generation:06d}")
+        (index / "CURRENT").write_text(moved.to_json(), encoding="utf-8")
+        return index / moved.directory
+    path = index / target if target == "CURRENT" else index / Pointer.read(index).directory / target
+    damage_file(path, mode)
+    return path
+
+
+def damaged_copy(built: Path, destination: Path, target: str, mode: str) -> tuple[Path, Path]:
+    index = destination / "index"
+    shutil.copytree(built / "index", index)
+    return index, damage(index, target, mode)
+
+
+def expected_error(target: str, mode: str) -> type[RagError]:
+    # Without CURRENT the directory holds no index as far as a reader can tell; plain
+    # `rag ingest` builds one (test_deleted_pointer_is_no_index_and_ingest_builds_one).
+    return IndexNotFoundError if (target, mode) == ("CURRENT", "delete") else IndexCorruptError
+
+
+def check_message(message: str, index: Path, named: Path, target: str, mode: str) -> None:
+    if expected_error(target, mode) is IndexNotFoundError:
+        assert str(index) in message and "rag ingest" in message, message
+        return
+    assert str(named) in message, message
+    assert REBUILD in message, message
+
+
+def case_id(case: tuple[str, str]) -> str:
+    return f"{case[0]}-{case[1]}"
+
+
+@pytest.mark.parametrize(("target", "mode"), CASES, ids=[case_id(c) for c in CASES])
+def test_damage_is_reported_and_a_rebuild_repairs_it(
+    built: Path, tmp_path: Path, target: str, mode: str
+) -> None:
+    index, named = damaged_copy(built, tmp_path, target, mode)
+    settings = settings_for(built, index)
+    pipeline = Pipeline(settings, FakeEmbedder(), None)
+    kind = expected_error(target, mode)
+
+    with pytest.raises(kind) as opened:
+        Index.open(index, pipeline.handle.spec)
+    check_message(str(opened.value), index, named, target, mode)
+    with pytest.raises(kind) as through_pipeline:
+        _ = pipeline.index
+    assert str(through_pipeline.value) == str(opened.value)
+    if kind is IndexCorruptError:
+        with pytest.raises(IndexCorruptError):  # a plain ingest does not paper over damage
+            pipeline.ingest()
+
+    result = pipeline.ingest(rebuild=True)
+    assert sorted(result.report.added) == sorted(DOCUMENTS)
+    repaired = Pipeline(settings, FakeEmbedder(), None)
+    fresh = repaired.index
+    documents, chunks, _ = fresh.chunks.counts()
+    assert documents == len(DOCUMENTS) and chunks == fresh.vectors.size == fresh.lexical.size
+    assert repaired.search("regorafenib hazard ratio", top_k=1)[0].doc_id == "beta"
+    pipeline.close()
+    repaired.close()
+
+
+def open_in_subprocess(index: Path, spec: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", OPEN_SCRIPT, str(index), spec],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_damage_is_reported_by_a_fresh_process_without_crashing(built: Path, tmp_path: Path) -> None:
+    """Every case opened in its own interpreter: exit status 1 with the message, no signal."""
+    settings = settings_for(built, built / "index")
+    spec = json.dumps(dataclasses.asdict(index_spec(FakeEmbedder(), settings)))
+    damaged = [(case, *damaged_copy(built, tmp_path / case_id(case), *case)) for case in CASES]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # this machine has two cores
+        results = list(pool.map(lambda item: open_in_subprocess(item[1], spec), damaged))
+    for ((target, mode), index, named), result in zip(damaged, results, strict=True):
+        assert result.returncode == 1, (target, mode, result.returncode, result.stdout, result.stderr)
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+        check_message(result.stderr, index, named, target, mode)
+    # The undamaged index opens in the same way (the script is not what fails).
+    intact = open_in_subprocess(built / "index", spec)
+    assert intact.returncode == 0 and intact.stdout.strip() == "opened", intact.stderr
+
+
+def test_deleted_pointer_is_no_index_and_ingest_builds_one(built: Path, tmp_path: Path) -> None:
+    index, _ = damaged_copy(built, tmp_path, "CURRENT", "delete")
+    pipeline = Pipeline(settings_for(built, index), FakeEmbedder(), None)
+    result = pipeline.ingest()
+    assert sorted(result.report.added) == sorted(DOCUMENTS)
+    assert sorted(p.name for p in index.iterdir() if p.name.startswith("gen-")) == ["gen-000001"]
+    assert pipeline.index.chunks.counts()[0] == len(DOCUMENTS)
+    pipeline.close()
+
+
+# --- a server whose index is damaged by another process -----------------------------------
+
+
+@pytest.fixture
+def served(built: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+    """A server on a copy of the index; another process (a second Pipeline) then writes a new
+    generation, whose vectors.faiss is damaged before the server opens it."""
+    index = tmp_path / "index"
+    shutil.copytree(built / "index", index)
+    settings = settings_for(built, index).model_copy(update={"uploads_dir": tmp_path / "uploads"})
+    server = Pipeline(settings, FakeEmbedder(), None)
+    with TestClient(create_app(settings, server)) as client:
+        assert client.get("/ready").status_code == 200
+        assert client.get("/stats").json()["generation"] == 1
+        other = Pipeline(settings, FakeEmbedder(), None)
+        record = {"doc_id": "delta", "title": "Psoriasis", "text": "Psoriasis went into remission."}
+        report = other.add_documents([stage_record(record, settings.upload_dir, settings.corpus_dir)])
+        other.close()
+        assert report.generation == 2
+        damage_file(index / "gen-000002" / "vectors.faiss", "garbage")
+        yield client, settings
+    server.close()
+
+
+def test_server_keeps_answering_from_the_old_generation_and_ready_names_the_damage(
+    served: tuple[TestClient, Settings],
+) -> None:
+    client, settings = served
+    found = client.post("/search", json={"query": "psoriasis remission regorafenib", "top_k": 10})
+    assert found.status_code == 200, found.text
+    assert {p["doc_id"] for p in found.json()["results"]} <= set(DOCUMENTS)  # gen 1: no "delta"
+    assert client.get("/stats").json()["generation"] == 1
+    ready = client.get("/ready")
+    assert ready.status_code == 503, ready.text
+    body = ready.json()
+    assert body["status"] == "damaged"
+    assert str(settings.index_dir / "gen-000002" / "vectors.faiss") in body["detail"]
+    assert REBUILD in body["detail"]
+
+    # Repaired by another process: the server picks up the new generation and is ready again.
+    repairer = Pipeline(settings, FakeEmbedder(), None)
+    repairer.ingest(rebuild=True)
+    repairer.close()
+    assert client.post("/search", json={"query": "psoriasis"}).status_code == 200
+    assert client.get("/ready").status_code == 200
+    assert client.get("/stats").json()["generation"] == 3
+
+
+def test_ready_alone_notices_a_damaged_new_generation(served: tuple[TestClient, Settings]) -> None:
+    client, _ = served
+    ready = client.get("/ready")
+    assert ready.status_code == 503, ready.text
+    assert "vectors.faiss" in ready.json()["detail"]
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_cli_reports_a_damaged_index_in_one_line(
+    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    write_corpus(corpus)
+    pipeline = Pipeline(Settings(corpus_dir=corpus, index_dir=index), real_embedder, None)
+    pipeline.ingest()
+    pipeline.close()
+    named = damage(index, "vectors.faiss", "garbage")
+    env = {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_CORPUS_DIR": str(corpus)}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("rag")), "stats"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    assert str(named) in result.stderr and REBUILD in result.stderr
+    assert result.stdout == ""
+
+
+def test_fixture_index_matches_the_fake_spec(built: Path) -> None:
+    """The copies above are damaged versions of an index that opens."""
+    settings = settings_for(built, built / "index")
+    index = Index.open(settings.index_dir, index_spec(FakeEmbedder(), settings))
+    assert index.chunks.counts()[0] == len(DOCUMENTS)
+    index.close()

@@ -1,0 +1,231 @@
+"""Index generations on disk: publishing, clean-up, readers across writes, the writer lock and
+the old single-directory format. Fake embedder, small corpus: fast."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.durable import sha256_file
+from rag.errors import ConflictError, IndexBusyError, IndexMismatchError
+from rag.manifest import MANIFEST_FILE, Manifest
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.store import LEGACY_FILES, Index, Pointer, generation_numbers
+from rag.testing import FakeEmbedder
+from rag.uploads import stage_record
+from tests.conftest import ROOT
+
+DOCUMENTS = {
+    "alpha": "Sorafenib was given at 400 mg twice daily. The median PFS was 4.4 months.",
+    "beta": "Regorafenib improved overall survival. The hazard ratio was 0.63.",
+    "gamma": "Fever within two weeks predicted a better outcome in liver cancer.",
+}
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from rag.durable import writer_lock
+with writer_lock(Path(sys.argv[1]), 10.0):
+    print("LOCKED", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for doc_id, text in DOCUMENTS.items():
+        (corpus / f"{doc_id}.md").write_text(f"---\ntitle: About {doc_id}\n---\n{text}\n", encoding="utf-8")
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+def built(settings: Settings) -> Pipeline:
+    pipeline = Pipeline(settings, FakeEmbedder(), None)
+    pipeline.ingest()
+    return pipeline
+
+
+def add(pipeline: Pipeline, doc_id: str, text: str) -> int:
+    """Add one document over the upload path; returns the generation that holds it."""
+    settings = pipeline.settings
+    record = {"doc_id": doc_id, "title": f"About {doc_id}", "text": text}
+    report = pipeline.add_documents([stage_record(record, settings.upload_dir, settings.corpus_dir)])
+    assert report.added == [doc_id] and report.generation is not None
+    return report.generation
+
+
+def generation_dirs(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.name.startswith("gen-"))
+
+
+def test_each_write_publishes_a_new_generation_named_by_current(settings: Settings) -> None:
+    root = settings.index_dir
+    pipeline = built(settings)
+    for expected, doc_id in enumerate(["delta", "epsilon"], start=2):
+        assert add(pipeline, doc_id, f"Text of {doc_id} about remission.") == expected
+        pointer = Pointer.read(root)
+        data = json.loads((root / "CURRENT").read_text(encoding="utf-8"))
+        assert (pointer.generation, pointer.directory) == (expected, f"gen-{expected:06d}")
+        assert data["generation"] == expected
+        manifest_path = root / pointer.directory / MANIFEST_FILE
+        assert pointer.manifest_sha256 == sha256_file(manifest_path)
+        manifest = Manifest.read(manifest_path)
+        assert manifest.generation == expected and manifest.documents == len(DOCUMENTS) + expected - 1
+        assert pipeline.index.generation == expected
+        assert pipeline.document(doc_id).text == f"Text of {doc_id} about remission."
+    # An unchanged corpus writes nothing.
+    report = pipeline.ingest(prune=False).report
+    assert not report.changed and report.generation == 3 and Pointer.read(root).generation == 3
+    pipeline.close()
+
+
+def test_at_most_two_generations_remain(settings: Settings) -> None:
+    pipeline = built(settings)
+    for i in range(5):
+        add(pipeline, f"doc{i}", f"Document number {i} about fibrosis.")
+        current = Pointer.read(settings.index_dir).generation
+        assert generation_numbers(settings.index_dir) == [current - 1, current]
+    assert generation_dirs(settings.index_dir) == ["gen-000005", "gen-000006"]
+    pipeline.close()
+
+
+def test_a_half_written_generation_is_ignored_by_readers_and_removed_by_the_next_writer(
+    settings: Settings,
+) -> None:
+    root = settings.index_dir
+    built(settings).close()
+    # What a writer killed mid-commit leaves: a copy of the current generation, partly written,
+    # and (killed earlier) an empty directory.
+    shutil.copytree(root / "gen-000001", root / "gen-000002")
+    (root / "gen-000002" / "vectors.faiss").write_bytes(b"\x00" * 7)
+    (root / "gen-000002" / MANIFEST_FILE).unlink()
+    (root / "gen-000004").mkdir()
+
+    reader = Pipeline(settings, FakeEmbedder(), None)
+    assert reader.index.generation == 1
+    assert reader.search("regorafenib hazard ratio", top_k=1)[0].doc_id == "beta"
+    assert Index.open(root, reader.handle.spec).generation == 1
+
+    writer = Pipeline(settings, FakeEmbedder(), None)
+    assert add(writer, "delta", "Psoriasis went into remission during sorafenib.") == 2
+    assert generation_dirs(root) == ["gen-000001", "gen-000002"]
+    reopened = Index.open(root, reader.handle.spec)  # gen-000002 is now the complete one
+    assert reopened.generation == 2 and reopened.chunks.document("delta") is not None
+    reopened.close()
+    assert reader.index.generation == 2  # the reader moves on to it
+    reader.close()
+    writer.close()
+
+
+def test_a_failed_write_leaves_no_generation_behind(settings: Settings) -> None:
+    root = settings.index_dir
+    pipeline = built(settings)
+    uploads = settings.upload_dir
+    record = {"doc_id": "alpha", "title": "Clash", "text": "Another alpha."}
+    with pytest.raises(ConflictError, match="alpha"):  # alpha belongs to a corpus file
+        pipeline.add_documents([stage_record(record, uploads, settings.corpus_dir)])
+    assert generation_dirs(root) == ["gen-000001"] and Pointer.read(root).generation == 1
+    assert pipeline.document("alpha").text == DOCUMENTS["alpha"]
+    pipeline.close()
+
+
+def test_a_reader_keeps_its_generation_across_writes(settings: Settings) -> None:
+    pipeline = built(settings)
+    held = pipeline.index  # a request in progress took generation 1
+    add(pipeline, "delta", "Regorafenib and psoriasis remission.")
+    other = Pipeline(settings, FakeEmbedder(), None)
+    add(other, "epsilon", "Regorafenib dosing in cirrhosis.")
+    add(pipeline, "zeta", "Regorafenib toxicity.")
+    other.close()
+    assert not held.directory.exists()  # its files were removed; the open handles still read
+
+    assert held.generation == 1 and held.chunks.counts()[0] == len(DOCUMENTS)
+    assert held.chunks.document("delta") is None and held.chunks.document("beta") is not None
+    vector = pipeline.embedder.embed(["regorafenib"])[0]
+    hits = pipeline.retriever(held).retrieve(vector, "regorafenib", 10)
+    passages = held.chunks.passages([row for row, _ in hits])
+    assert hits and {passages[row].doc_id for row, _ in hits} <= set(DOCUMENTS)
+    assert passages[hits[0][0]].doc_id == "beta"
+    assert pipeline.index.generation == 4 and pipeline.index.chunks.counts()[0] == 6
+    pipeline.close()
+
+
+def test_another_process_sees_a_new_generation_without_restarting(settings: Settings) -> None:
+    writer = built(settings)
+    reader = Pipeline(settings, FakeEmbedder(), None)  # another process, in effect: its own handle
+    assert reader.index.generation == 1
+    assert reader.search("psoriasis remission", top_k=1)[0].doc_id != "delta"
+    add(writer, "delta", "Psoriasis went into remission during sorafenib.")
+    assert reader.index.generation == 2
+    assert reader.search("psoriasis remission", top_k=1)[0].doc_id == "delta"
+    assert reader.handle.reload_error is None
+    writer.delete_document("delta")
+    assert reader.index.generation == 3 and reader.index.chunks.document("delta") is None
+    writer.close()
+    reader.close()
+
+
+def test_a_writer_in_another_process_makes_writes_busy(settings: Settings) -> None:
+    built(settings).close()
+    (settings.corpus_dir / "delta.md").write_text("---\ntitle: D\n---\nNew text.\n", encoding="utf-8")
+    impatient = settings.model_copy(update={"write_lock_timeout_s": 0.2})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(settings.index_dir / "LOCK")],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline().strip() == "LOCKED"
+        pipeline = Pipeline(impatient, FakeEmbedder(), None)
+        with pytest.raises(IndexBusyError, match=rf"another process \(pid {holder.pid}\)"):
+            pipeline.ingest()
+        assert Pointer.read(settings.index_dir).generation == 1  # nothing was written
+        assert generation_dirs(settings.index_dir) == ["gen-000001"]
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    assert holder.returncode == 0
+    assert pipeline.ingest().report.added == ["delta"]  # free again
+    pipeline.close()
+
+
+@pytest.mark.parametrize("how", ["plain", "rebuild_if_incompatible"])
+def test_an_index_in_the_old_format_is_refused_then_rebuilt(settings: Settings, how: str) -> None:
+    root = settings.index_dir
+    built(settings).close()
+    # Format 1 kept the files at the top of the index directory, with no CURRENT.
+    for entry in (root / "gen-000001").iterdir():
+        entry.rename(root / entry.name)
+    (root / "gen-000001").rmdir()
+    (root / "CURRENT").unlink()
+
+    pipeline = Pipeline(settings, FakeEmbedder(), None)
+    with pytest.raises(IndexMismatchError, match="older version") as refused:
+        _ = pipeline.index
+    assert "rag ingest --rebuild" in str(refused.value)
+
+    report = (pipeline.ingest() if how == "plain" else pipeline.ingest(rebuild_if_incompatible=True)).report
+    assert sorted(report.added) == sorted(DOCUMENTS)
+    assert Pointer.read(root).generation == 1
+    assert not any((root / name).exists() for name in LEGACY_FILES)  # the old files are gone
+    assert pipeline.search("regorafenib hazard ratio", top_k=1)[0].doc_id == "beta"
+    pipeline.close()
+
+
+def test_the_next_writer_removes_a_killed_writers_temporary_pointer(settings: Settings) -> None:
+    pipeline = built(settings)
+    stray = settings.index_dir / ".CURRENT.tmp-999999-140000000000000"
+    stray.write_text('{"generation": 2, "dire', encoding="utf-8")  # cut off mid-write
+    add(pipeline, "delta", "Psoriasis went into remission.")
+    pipeline.close()
+    assert not stray.exists()
