@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from api.routes import answers, documents, status
+from api.schemas import ErrorBody
 from api.security import ApiKeyGuard, BodySizeLimit
 from api.state import ServiceState
 from rag.errors import (
@@ -30,6 +33,10 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 log = logging.getLogger("api")
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "A body that cannot be parsed (not UTF-8, broken multipart)"},
+    401: {"model": ErrorBody, "description": "An API key is configured and the request lacks it"},
+}
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an upload of the maximum size
 # The first matching kind decides: subclasses come before their parents.
 STATUS_BY_ERROR: tuple[tuple[type[RagError], int], ...] = (
@@ -71,10 +78,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
-    app.include_router(answers.router)
-    app.include_router(documents.router)
-    app.include_router(status.router)
+    for router in (answers.router, documents.router, status.router):
+        app.include_router(router, responses=COMMON_ERRORS)
     _install_error_handlers(app)
+    _describe_errors_as_sent(app)
     # Added last = outermost: the size cap and the key check run before anything else.
     if settings.cors_origins:
         app.add_middleware(
@@ -89,6 +96,25 @@ def create_app(
             ApiKeyGuard, api_key=settings.api_key.get_secret_value(), protect_reads=settings.auth_reads
         )
     return app
+
+
+def _describe_errors_as_sent(app: FastAPI) -> None:
+    """FastAPI documents 422 bodies as its own `HTTPValidationError`; ours are `ErrorBody`."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            error_body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(error_body.pop("$defs", {}))
+            components["HTTPValidationError"] = error_body
+            components.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -94,9 +94,16 @@ class Status(BaseModel):
     detail: str | None = None
 
 
+class FieldProblem(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `top_k` or `metadata.pmid`.")
+    message: str
+
+
 class ErrorBody(BaseModel):
+    """Every error response: `detail` says what is wrong and, where there is one, the fix."""
+
     detail: str
-    errors: list[dict[str, Any]] | None = None
+    errors: list[FieldProblem] | None = Field(default=None, description="For 422: each invalid field.")
 
 
 DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"

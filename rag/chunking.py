@@ -94,9 +94,9 @@ class Chunker:
             strip_whitespace=True,
         )
         spans: list[tuple[int, int]] = []
-        cursor = start
+        cursor, previous_end = start, start
         for piece in splitter.split_text(text[start:end]):
-            found = text.find(piece, cursor, end)
+            found = self._locate(text, piece, (cursor, end), previous_end, overlap)
             if found < 0:  # cannot happen for a splitter that only cuts, but never guess offsets
                 raise ConfigurationError(
                     f"text splitter returned text not found in the document: {piece[:60]!r}"
@@ -107,8 +107,23 @@ class Chunker:
                 spans.extend(self._split(text, found, piece_end, max(8, budget * 3 // 4), prefix))
             else:
                 spans.append((found, piece_end))
-            cursor = found + 1
+            cursor, previous_end = found + 1, piece_end
         return spans
+
+    def _locate(self, text: str, piece: str, window: tuple[int, int], previous_end: int, overlap: int) -> int:
+        """Where the splitter's next piece starts in text[window]. A repeated passage occurs more
+        than once: the right occurrence brings new text and shares at most `overlap` word pieces
+        with the previous piece; failing that, the first occurrence that brings new text."""
+        fallback = -1
+        found = text.find(piece, *window)
+        while found >= 0:
+            if found + len(piece) > previous_end:
+                if found >= previous_end or self._tokenizer.count_pieces(text[found:previous_end]) <= overlap:
+                    return found
+                if fallback < 0:
+                    fallback = found
+            found = text.find(piece, found + 1, window[1])
+        return fallback
 
 
 def _sentences_within(sentences: list[Span], start: int, end: int) -> tuple[Span, ...]:

@@ -153,8 +153,22 @@ def parse_jsonl(raw: str, default_id: str, origin: str) -> Iterator[Document]:
         yield make_document(record, f"{default_id}-{number}", f"{origin}:{number}")
 
 
+def valid_unicode(value: Any) -> Any:
+    """`value` with every string made encodable: YAML and JSON escapes can produce lone
+    surrogates ("\\ud83d"), which no file, hash or response could hold. A split pair is
+    joined, a lone one becomes U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {valid_unicode(k): valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [valid_unicode(item) for item in value]
+    return value
+
+
 def make_document(record: dict[str, Any], default_id: str, origin: str) -> Document:
     """Validate one record (front matter + text, or a JSONL object) into a Document."""
+    record = valid_unicode(record)
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise DocumentError(f"{origin}: the document has no text")

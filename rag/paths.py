@@ -22,14 +22,16 @@ def confine(requested: str, roots: Sequence[Path]) -> Path:
     resolved_roots = [root.resolve() for root in roots]
     path = Path(requested)
     candidate = path if path.is_absolute() else resolved_roots[0] / path
-    resolved = candidate.resolve()
-    if not any(resolved.is_relative_to(root) for root in resolved_roots):
-        raise AccessError(
-            f"{requested!r} is outside the corpus roots",
-            f"paths must lie inside {', '.join(str(r) for r in resolved_roots)}",
-        )
-    if not resolved.exists():
-        raise AccessError(f"{requested!r} does not exist under the corpus roots")
+    try:
+        resolved = candidate.resolve()
+        if not any(resolved.is_relative_to(root) for root in resolved_roots):
+            raise AccessError(
+                f"{requested!r} is outside the corpus roots",
+                f"paths must lie inside {', '.join(str(r) for r in resolved_roots)}",
+            )
+        resolved.stat()
+    except OSError as exc:  # missing, a name too long, a loop of links, no permission
+        raise AccessError(f"{requested!r} cannot be read under the corpus roots: {exc.strerror}") from exc
     return resolved
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from rag.documents import Document
 from rag.errors import DocumentError, UnsupportedFileError
-from rag.loaders import parse_file_text
+from rag.loaders import parse_file_text, valid_unicode
 
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt", ".jsonl")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -65,6 +65,7 @@ def stage_record(record: Mapping[str, Any], uploads_dir: Path, corpus_dir: Path)
     """A document given as fields (title, text, metadata) stored as Markdown with front matter.
 
     Without a doc_id the id is derived from the content, so posting it again is a no-op."""
+    record = valid_unicode(dict(record))
     text = str(record.get("text", "")).replace("\r\n", "\n").replace("\r", "\n").strip()
     fields = {key: value for key, value in record.items() if key != "text" and value is not None}
     if not fields.get("doc_id"):

@@ -13,6 +13,7 @@ from rag.serialize import answer_dict, passage_dict
 router = APIRouter(tags=["answers"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "An unknown doc_id"},
+    413: {"model": ErrorBody, "description": "The body is larger than the limit"},
     503: {"model": ErrorBody, "description": "The index is not loaded yet"},
 }
 

@@ -32,6 +32,7 @@ MAX_FILES = 20
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "An API key is configured and the request lacks it"},
     403: {"model": ErrorBody, "description": "A path outside the corpus roots"},
+    404: {"model": ErrorBody, "description": "An unknown doc_id"},
     409: {"model": ErrorBody, "description": "The doc_id belongs to another file"},
     413: {"model": ErrorBody, "description": "The body or a file is larger than the limit"},
     415: {"model": ErrorBody, "description": "Not JSON or multipart, or a file type that cannot be read"},
