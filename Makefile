@@ -8,7 +8,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install serve index corpus test lint typecheck unit eval clean
+.PHONY: install serve index corpus test lint typecheck unit eval bench bench-full clean
 
 # torch 2.13.0 (a CPU build is on disk) goes in first: anything that depends on torch would
 # otherwise pull the newest release with gigabytes of CUDA libraries.
@@ -43,6 +43,15 @@ unit: $(STAMP)
 
 test: lint typecheck
 	$(VENV)/bin/pytest
+
+# Latency, throughput, scaling and PubMedQA; results in bench/results/ (README quotes them).
+bench: $(STAMP)
+	$(VENV)/bin/rag ingest
+	$(VENV)/bin/rag bench --quick
+
+bench-full: $(STAMP)
+	$(VENV)/bin/rag ingest
+	$(VENV)/bin/rag bench
 
 eval: $(STAMP)
 	$(VENV)/bin/rag ingest

@@ -1,4 +1,4 @@
-"""The `rag` command: ingest, ask, search, serve, eval, stats.
+"""The `rag` command: ingest, ask, search, serve, eval, bench, stats.
 
 Errors are reported as one line on stderr with a non-zero exit status (1 for a failure the
 user can fix, 2 for a usage error); never as a stack trace.
@@ -76,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--ingest", action="store_true", help="bring the index in line with the corpus at start-up"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    bench = commands.add_parser(
+        "bench", help="measure latency, throughput and scaling (writes bench/results)"
+    )
+    bench.add_argument(
+        "suites", nargs="*", help="latency, ingestion, scaling, pubmedqa (default: all)", metavar="SUITE"
+    )
+    bench.add_argument("--quick", action="store_true", help="smaller sizes (the 1M scaling step is skipped)")
+    bench.add_argument("--out", type=Path, default=Path("bench/results"), help="output folder")
+    bench.add_argument("--data", type=Path, default=None, help="PubMedQA ori_pqal.json (default ../shared)")
+    bench.set_defaults(handler=cmd_bench)
 
     evaluate = commands.add_parser("eval", help="evaluate against a gold question set")
     evaluate.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
@@ -197,6 +208,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     json_path, md_path = write_reports(reports, args.out)
     print(render_markdown(reports))
     print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rag.benchmarks.runner import SUITES, run_all
+
+    unknown = [name for name in args.suites if name not in SUITES]
+    if unknown:
+        raise RagError(f"unknown benchmark {', '.join(unknown)}", f"choose from {', '.join(SUITES)}")
+    _, markdown = run_all(_settings(), args.suites or SUITES, quick=args.quick, out=args.out, data=args.data)
+    print(markdown)
+    print(f"wrote {args.out / 'latest.json'} and {args.out / 'latest.md'}")
     return 0
 
 
