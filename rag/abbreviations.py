@@ -49,6 +49,7 @@ COMMON: dict[str, str] = {
     "RFA": "radiofrequency ablation",
 }
 
+EXPANSION_CACHE_SIZE = 50_000
 SHORT_FORM = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
 
 
@@ -107,6 +108,7 @@ class Abbreviations:
 
     def __init__(self, by_document: Mapping[str, Iterable[tuple[str, str]]]) -> None:
         self._by_document: dict[str, dict[str, list[str]]] = {}
+        self._cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
         corpus_meanings: dict[str, set[str]] = {}
         for doc_id, pairs in by_document.items():
             local: dict[str, list[str]] = {}
@@ -125,8 +127,17 @@ class Abbreviations:
 
     def expand(self, text: str, doc_id: str | None = None) -> list[str]:
         """Lower-cased words of `text`, each known short form replaced by its long form's words."""
-        expanded: list[str] = []
-        for token in WORD.findall(text):
-            meaning = self.meaning(token, doc_id) if looks_like_short_form(token) else None
-            expanded.extend(meaning or [token.lower().replace("·", ".")])
-        return expanded
+        # Answers expand the same corpus sentences query after query: remember them (an
+        # index generation's Abbreviations never change, so neither do the results).
+        key = (text, doc_id)
+        cached = self._cache.get(key)
+        if cached is None:
+            expanded: list[str] = []
+            for token in WORD.findall(text):
+                meaning = self.meaning(token, doc_id) if looks_like_short_form(token) else None
+                expanded.extend(meaning or [token.lower().replace("·", ".")])
+            cached = tuple(expanded)
+            if len(self._cache) >= EXPANSION_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = cached
+        return list(cached)

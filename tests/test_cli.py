@@ -78,3 +78,10 @@ def test_ingest_twice_embeds_nothing_the_second_time(tmp_path: Path) -> None:
     second = rag("ingest", index=tmp_path / "index", corpus=corpus)
     assert second.returncode == 0
     assert "index is up to date" in second.stdout
+
+
+def test_bench_names_an_unknown_suite(tmp_path: Path) -> None:
+    result = rag("bench", "warp-speed", "--out", str(tmp_path), index=tmp_path / "index")
+    assert result.returncode == 1
+    assert "unknown benchmark warp-speed" in result.stderr and "latency" in result.stderr
+    assert not (tmp_path / "latest.json").exists()
