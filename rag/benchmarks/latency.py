@@ -61,9 +61,11 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
 def bare_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
     """model.encode(question) one at a time, nothing else: the floor of a query's cost."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
     from rag.embedding import locate_model
 
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = SentenceTransformer(str(locate_model(settings.embedding).directory), device="cpu")
     for text in texts[:5]:
         model.encode(text)
