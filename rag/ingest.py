@@ -140,7 +140,7 @@ def _add_documents(
     for doc, chunks in chunked:
         vectors = chunk_vectors[position : position + len(chunks)]
         position += len(chunks)
-        per_chunk = [[sentence_vectors[_sentence_key(doc, c, s)] for s in c.sentences] for c in chunks]
+        per_chunk = [[sentence_vectors[sentence_embed_text(doc, c, s)] for s in c.sentences] for c in chunks]
         rows.extend(index.chunks.add_document(doc, chunks, vectors, per_chunk, find_definitions(doc.text)))
         for chunk in chunks:
             vocabulary.update(vocabulary_words(chunk.embed_text))
@@ -148,7 +148,7 @@ def _add_documents(
     return rows
 
 
-def _sentence_key(doc: Document, chunk: Chunk, span: Span) -> str:
+def sentence_embed_text(doc: Document, chunk: Chunk, span: Span) -> str:
     """The text embedded for a sentence: the chunk's title prefix, then the sentence."""
     prefix = chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)]
     return prefix + doc.text[chunk.start + span.start : chunk.start + span.end]
@@ -161,7 +161,7 @@ def _embed(
     chunk_vectors = _embed_texts(chunk_texts, embedder, progress, "chunks", batch_size)
     # A sentence in the overlap of two chunks is embedded once.
     sentences = sorted(
-        {_sentence_key(doc, c, s) for doc, chunks in chunked for c in chunks for s in c.sentences}
+        {sentence_embed_text(doc, c, s) for doc, chunks in chunked for c in chunks for s in c.sentences}
     )
     vectors = _embed_texts(sentences, embedder, progress, "sentences", batch_size)
     return chunk_vectors, dict(zip(sentences, vectors, strict=True))

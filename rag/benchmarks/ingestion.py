@@ -74,11 +74,11 @@ def _all_texts_s(
     chunk_texts: list[str],
 ) -> float:
     """Bare encode of the chunks, their sentences (as the pipeline embeds them) and the words."""
-    from rag.ingest import _sentence_key
+    from rag.ingest import sentence_embed_text
     from rag.lexicon import vocabulary_words
 
     by_id = {doc.doc_id: doc for doc in documents}
-    sentences = sorted({_sentence_key(by_id[c.doc_id], c, s) for c in chunks for s in c.sentences})
+    sentences = sorted({sentence_embed_text(by_id[c.doc_id], c, s) for c in chunks for s in c.sentences})
     words = sorted({w for text in chunk_texts for w in vocabulary_words(text)})
     texts = chunk_texts + sentences + words
     return _time(lambda: [embedder.embed(texts[i : i + 256]) for i in range(0, len(texts), 256)])
