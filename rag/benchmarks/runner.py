@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.benchmarks.common import machine
+from rag.benchmarks.plot import write_plot
 from rag.settings import Settings
 
 SUITES = ("latency", "ingestion", "scaling", "pubmedqa")
@@ -44,6 +45,9 @@ def run_all(
     markdown = _header(results["meta"]) + "\n".join(sections)
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    plot = write_plot(results, out / "latest.png")
+    if plot is not None:
+        markdown += f"\n![latency and scaling]({plot.name})\n"
     (out / "latest.md").write_text(markdown, encoding="utf-8")
     return results, markdown
 
