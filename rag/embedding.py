@@ -1,8 +1,10 @@
-"""Embedding models: the Embedder protocol and its sentence-transformers implementation.
+"""Embedding models: the Embedder protocol, its sentence-transformers implementation, and
+`load_embedder`, which picks the backend the settings name.
 
 Models load from local directories only. Weights must be safetensors and are verified by
 SHA-256 before anything reads them; the bundled all-MiniLM-L6-v2 is always verified against
-its published hash.
+its published hash. Exported ONNX/OpenVINO files are made from those verified weights and
+checked against their own recorded SHA-256 before loading (`rag.model_export`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ class Embedder(Protocol):
 
     @property
     def max_seq_length(self) -> int: ...
+
+    @property
+    def backend(self) -> str:
+        """What runs the model ("torch", "onnx", "openvino")."""
+        ...
+
+    @property
+    def precision(self) -> str:
+        """Numeric precision of the weights ("fp32", "int8"); an index records it."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -111,8 +123,38 @@ def verify_weights(location: ModelLocation) -> str:
     return actual
 
 
+def load_embedder(settings: EmbeddingSettings, cache_dir: Path) -> Embedder:
+    """The embedder the settings ask for; exported backends are exported into `cache_dir` once."""
+    if settings.backend == "torch":
+        return SentenceTransformerEmbedder.load(settings)
+    from rag.model_export import ExportRequest, exported_model
+    from rag.model_files import ModelLayout
+    from rag.runtime_embedders import ExportedEmbedder, OnnxRuntimeRunner, OpenVinoRunner
+
+    location = locate_model(settings)
+    sha256 = verify_weights(location)
+    layout = ModelLayout.read(location.directory)
+    request = ExportRequest(layout, sha256, settings.backend, settings.precision, cache_dir)
+    path = exported_model(request)
+    runner_type = OnnxRuntimeRunner if settings.backend == "onnx" else OpenVinoRunner
+    embedder = ExportedEmbedder(
+        runner_type(path, settings.threads),
+        layout,
+        location,
+        sha256,
+        backend=settings.backend,
+        precision=settings.precision,
+        batch_size=settings.batch_size,
+    )
+    log.info("loaded %s (%s %s)", location.model_id, settings.backend, settings.precision)
+    return embedder
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a verified local directory."""
+
+    backend = "torch"
+    precision = "fp32"
 
     def __init__(self, model: Any, location: ModelLocation, weights_sha256: str, batch_size: int) -> None:
         self._model = model

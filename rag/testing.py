@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 
 class FakeEmbedder:
+    backend = "fake"
+    precision = "fp32"
+
     def __init__(
         self, dimension: int = 64, max_seq_length: int = 128, model_id: str = "fake-embedder"
     ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import EmbeddingSettings, Settings
 
@@ -17,15 +17,30 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 GOLD = ROOT / "eval" / "gold.jsonl"
 
 
-@pytest.fixture(scope="session")
-def real_embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder.load(EmbeddingSettings())
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache of exported models for the whole session, servers and CLI runs included:
+    the model is exported once, not once per temporary index."""
+    cache = tmp_path_factory.mktemp("models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAG_EMBEDDING__EXPORT_DIR", str(cache))
+        yield cache
 
 
 @pytest.fixture(scope="session")
-def corpus_index(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
-) -> Path:
+def real_embedder(model_cache: Path) -> Embedder:
+    """The default embedder (the bundled model on the default backend), as the service loads it."""
+    return load_embedder(EmbeddingSettings(), model_cache)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The same model run by sentence-transformers: the reference the exported backends must match."""
+    return SentenceTransformerEmbedder.load(EmbeddingSettings(backend="torch"))
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
     """An index of the real corpus, built once per test session with the real model."""
     index_dir = tmp_path_factory.mktemp("corpus-index") / "index"
     pipeline = Pipeline(Settings(corpus_dir=CORPUS, index_dir=index_dir), real_embedder, None)
@@ -35,7 +50,7 @@ def corpus_index(
 
 
 @pytest.fixture(scope="session")
-def pipeline(corpus_index: Path, real_embedder: SentenceTransformerEmbedder) -> Iterator[Pipeline]:
+def pipeline(corpus_index: Path, real_embedder: Embedder) -> Iterator[Pipeline]:
     loaded = Pipeline(Settings(corpus_dir=CORPUS, index_dir=corpus_index), real_embedder, None)
     yield loaded
     loaded.close()

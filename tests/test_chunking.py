@@ -6,7 +6,7 @@ import pytest
 
 from rag.chunking import Chunker
 from rag.documents import Document
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import ConfigurationError
 from rag.loaders import load_paths
 from rag.settings import ChunkingSettings
@@ -24,13 +24,14 @@ HARD_CASES = [
 ]
 
 
-def check_chunks(chunker: Chunker, embedder: SentenceTransformerEmbedder, doc: Document) -> None:
+def check_chunks(chunker: Chunker, reference: SentenceTransformerEmbedder, doc: Document) -> None:
+    """Every chunk fits the model, counted by sentence-transformers' own tokenizer."""
     chunks = chunker.chunk(doc)
     assert chunks, doc.doc_id
     for chunk in chunks:
         assert doc.text[chunk.start : chunk.end] == chunk.text
-        tokens = embedder.count_tokens(chunk.embed_text)
-        assert tokens <= embedder.max_seq_length, (doc.doc_id, chunk.ordinal, tokens)
+        tokens = reference.count_tokens(chunk.embed_text)
+        assert tokens <= reference.max_seq_length, (doc.doc_id, chunk.ordinal, tokens)
         for span in chunk.sentences:
             assert 0 <= span.start < span.end <= len(chunk.text)
     covered = "".join(doc.text[c.start : c.end] for c in chunks)
@@ -38,26 +39,42 @@ def check_chunks(chunker: Chunker, embedder: SentenceTransformerEmbedder, doc: D
 
 
 @pytest.mark.parametrize("chunk_tokens", [64, 256, 512])
-def test_no_chunk_is_truncated(real_embedder: SentenceTransformerEmbedder, chunk_tokens: int) -> None:
+def test_no_chunk_is_truncated(
+    real_embedder: Embedder, torch_embedder: SentenceTransformerEmbedder, chunk_tokens: int
+) -> None:
     settings = ChunkingSettings(
         chunk_tokens=chunk_tokens, overlap_tokens=16, max_title_tokens=min(48, chunk_tokens // 2)
     )
     chunker = Chunker(real_embedder, settings)
     for doc in load_paths([CORPUS]).documents + HARD_CASES:
-        check_chunks(chunker, real_embedder, doc)
+        check_chunks(chunker, torch_embedder, doc)
 
 
-def test_what_the_model_sees_is_the_whole_chunk(real_embedder: SentenceTransformerEmbedder) -> None:
+def test_what_the_model_sees_is_the_whole_chunk(
+    real_embedder: Embedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
     """Embedding a chunk equals embedding it with truncation disabled: nothing was cut."""
     chunker = Chunker(real_embedder, ChunkingSettings())
     chunk = max(
         (c for d in load_paths([CORPUS]).documents for c in chunker.chunk(d)), key=lambda c: len(c.embed_text)
     )
-    ids = real_embedder._tokenizer(chunk.embed_text, truncation=False)["input_ids"]
+    ids = torch_embedder._tokenizer(chunk.embed_text, truncation=False)["input_ids"]
     assert len(ids) <= real_embedder.max_seq_length
 
 
-def test_chunk_ids_are_stable_and_ordered(real_embedder: SentenceTransformerEmbedder) -> None:
+def test_every_backend_cuts_the_same_chunks(
+    real_embedder: Embedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    """The exported backends count word pieces exactly as sentence-transformers does, so an
+    index's chunks do not depend on the backend that built it."""
+    settings = ChunkingSettings()
+    for doc in load_paths([CORPUS]).documents + HARD_CASES:
+        exported = [(c.start, c.end, c.embed_text) for c in Chunker(real_embedder, settings).chunk(doc)]
+        reference = [(c.start, c.end, c.embed_text) for c in Chunker(torch_embedder, settings).chunk(doc)]
+        assert exported == reference, doc.doc_id
+
+
+def test_chunk_ids_are_stable_and_ordered(real_embedder: Embedder) -> None:
     chunker = Chunker(real_embedder, ChunkingSettings())
     doc = load_paths([CORPUS]).documents[0]
     first, second = chunker.chunk(doc), chunker.chunk(doc)

@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.errors import IndexCorruptError, IndexNotFoundError, RagError
 from rag.pipeline import Pipeline, index_spec
 from rag.settings import Settings
@@ -264,9 +264,7 @@ def test_ready_alone_notices_a_damaged_new_generation(served: tuple[TestClient, 
 
 
 @pytest.mark.integration
-def test_cli_reports_a_damaged_index_in_one_line(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_cli_reports_a_damaged_index_in_one_line(tmp_path: Path, real_embedder: Embedder) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     write_corpus(corpus)
     pipeline = Pipeline(Settings(corpus_dir=corpus, index_dir=index), real_embedder, None)
