@@ -24,6 +24,7 @@ class IndexSpec:
     chunking: dict[str, Any]
     lexical: dict[str, Any]
     index_type: str
+    embedding_precision: str = "fp32"
     format_version: int = FORMAT_VERSION
 
 
@@ -39,6 +40,8 @@ class Manifest:
     generation: int = 0
     files: dict[str, Any] = field(default_factory=dict)
     """Relative path -> {"bytes": size, "sha256": digest} of every file of the generation."""
+    vectors: dict[str, Any] = field(default_factory=dict)
+    """The vector index's structure: {"structure": "flat"|"ivf", "factory", "vectors", "nlist", "nprobe"}."""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -69,6 +72,11 @@ def check_compatible(found: IndexSpec, expected: IndexSpec, directory: Path) -> 
         differences.append(
             f"model {found.model_id} (sha256 {found.weights_sha256[:12]}) but the service is configured with "
             f"{expected.model_id} (sha256 {expected.weights_sha256[:12]})"
+        )
+    if found.embedding_precision != expected.embedding_precision:
+        differences.append(
+            f"{found.embedding_precision} embeddings, the service is configured for "
+            f"{expected.embedding_precision} (RAG_EMBEDDING__PRECISION)"
         )
     if found.dimension != expected.dimension:
         differences.append(f"dimension {found.dimension}, the model gives {expected.dimension}")

@@ -21,7 +21,7 @@ from rag.abstain import absent_terms, unknown_words
 from rag.answer import Composer, Evidence, ExtractiveComposer, QuestionPart
 from rag.chunking import Chunker
 from rag.documents import Answer, Document, Passage
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.embedding import Embedder, load_embedder
 from rag.errors import IndexMismatchError, NotFoundError
 from rag.handle import IndexHandle
 from rag.ingest import IngestReport, Progress, no_progress
@@ -49,6 +49,7 @@ def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
         chunking=settings.chunking.model_dump(),
         lexical=dict(ANALYZER),
         index_type=INDEX_TYPE,
+        embedding_precision=embedder.precision,
     )
 
 
@@ -78,7 +79,7 @@ class Pipeline:
     def load(cls, settings: Settings | None = None, *, require_index: bool = True) -> Pipeline:
         """Load the model and open the index (unless require_index is False: then it opens on first use)."""
         settings = settings or Settings()
-        embedder = SentenceTransformerEmbedder.load(settings.embedding)
+        embedder = load_embedder(settings.embedding, settings.model_cache_dir)
         spec = index_spec(embedder, settings)
         index = Index.open(settings.index_dir, spec) if require_index else None
         return cls(settings, embedder, index)
@@ -274,7 +275,10 @@ class Pipeline:
             "model": self.embedder.model_id,
             "model_sha256": self.embedder.weights_sha256,
             "dimension": self.embedder.dimension,
+            "embedding_backend": self.embedder.backend,
+            "embedding_precision": self.embedder.precision,
             "index_type": index.spec.index_type,
+            "vector_index": index.vectors.describe(),
             "generation": index.generation,
             "retrieval": self.settings.retrieval.mode,
             "corpus_fingerprint": manifest.corpus_fingerprint if manifest else None,

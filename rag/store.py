@@ -39,6 +39,7 @@ from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, Inde
 from rag.lexical import BM25Index
 from rag.lexicon import Lexicon
 from rag.manifest import MANIFEST_FILE, IndexSpec, Manifest, check_compatible
+from rag.vector_layout import VectorPolicy
 from rag.vectors import FaissVectorIndex
 
 log = logging.getLogger(__name__)
@@ -223,8 +224,11 @@ class Index:
                 REBUILD_HINT,
             )
 
-    def write_files(self) -> Manifest:
-        """Write vectors, BM25 and the manifest (with every file's checksum) into this generation."""
+    def write_files(self, policy: VectorPolicy) -> Manifest:
+        """Write vectors, BM25 and the manifest (with every file's checksum) into this generation.
+
+        The vector index is first given the structure `policy` wants at its size (flat or IVF)."""
+        self.vectors = self.vectors.fitted(policy)
         self.abbreviations = Abbreviations(self.chunks.abbreviations())
         # Short forms are indexed as their long forms, so "OS" and "overall survival" match.
         rows = [
@@ -247,6 +251,7 @@ class Index:
             updated_at=now,
             generation=self.generation,
             files=file_checksums(self.directory),
+            vectors=self.vectors.describe(),
         )
         (self.directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         self.manifest = manifest
@@ -311,9 +316,11 @@ class IndexWriter:
         fresh: bool = False,
         base: Index | None = None,
         lock_timeout_s: float = 30.0,
+        policy: VectorPolicy | None = None,
     ) -> None:
         self.root = root
         self.spec = spec
+        self.policy = policy or VectorPolicy()
         self._fresh = fresh
         self._base = base
         self._lock = writer_lock(root / LOCK_FILE, lock_timeout_s)
@@ -363,7 +370,7 @@ class IndexWriter:
     def commit(self) -> Manifest:
         """Write and fsync the new generation, then point CURRENT at it."""
         index = self.index
-        manifest = index.write_files()
+        manifest = index.write_files(self.policy)
         fsync_tree(index.directory)
         fsync_dir(self.root)
         manifest_sha256 = sha256_file(index.directory / MANIFEST_FILE)

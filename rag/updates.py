@@ -24,6 +24,7 @@ from rag.paths import inside
 from rag.settings import Settings
 from rag.store import IndexWriter
 from rag.uploads import StagedFile
+from rag.vector_layout import VectorPolicy
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Updater:
             fresh=fresh,
             base=self._handle.loaded(),
             lock_timeout_s=self._settings.write_lock_timeout_s,
+            policy=VectorPolicy.from_settings(self._settings.vectors),
         )
 
     def apply(
@@ -57,8 +59,10 @@ class Updater:
             report = sync(
                 writer.index, documents, self._embedder, self._chunker, prune=prune, progress=progress
             )
-            # A fresh index is committed even when empty: an empty corpus is a valid index.
-            self._commit(writer, report, force=fresh)
+            # A fresh index is committed even when empty: an empty corpus is a valid index. One
+            # whose vector structure no longer fits the settings or its size is rewritten.
+            restructure = not writer.index.vectors.fits(writer.policy)
+            self._commit(writer, report, force=fresh or restructure)
         return report
 
     def add_files(self, staged: Sequence[StagedFile]) -> IngestReport:

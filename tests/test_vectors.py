@@ -1,4 +1,5 @@
-"""Contract tests: the FAISS index behaves exactly like a brute-force reference."""
+"""Contract tests: the FAISS index behaves exactly like a brute-force reference, as a flat index
+and as an IVF index searched exhaustively (nprobe = nlist)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag import vectors as vectors_module
 from rag.errors import IndexCorruptError
+from rag.vector_layout import VectorPolicy
 from rag.vectors import FaissVectorIndex, NumpyVectorIndex, VectorIndex
 
 DIM = 16
@@ -18,13 +21,19 @@ def random_unit(rng: np.random.Generator, n: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.fixture
-def pair() -> tuple[VectorIndex, VectorIndex, np.random.Generator]:
+EXHAUSTIVE_IVF = VectorPolicy(type="ivf", nlist=4, nprobe=4)
+
+
+@pytest.fixture(params=["flat", "ivf"])
+def pair(request: pytest.FixtureRequest) -> tuple[VectorIndex, VectorIndex, np.random.Generator]:
     rng = np.random.default_rng(7)
     faiss_index, reference = FaissVectorIndex.empty(DIM), NumpyVectorIndex(DIM)
     ids, vectors = np.arange(100, 300, dtype=np.int64), random_unit(rng, 200)
     for index in (faiss_index, reference):
         index.add(ids, vectors)
+    if request.param == "ivf":
+        faiss_index = faiss_index.fitted(EXHAUSTIVE_IVF)
+        assert faiss_index.describe()["structure"] == "ivf"
     return faiss_index, reference, rng
 
 
@@ -54,6 +63,17 @@ def test_remove_and_filter_match_reference(
         assert got == ranked_ids(reference, query, 8, allowed)
         assert set(got) <= allowed - removed
     assert faiss_index.search(random_unit(rng, 1)[0], 5, set()) == []
+
+
+def test_a_large_filter_on_ivf_goes_through_the_selector(
+    pair: tuple[VectorIndex, VectorIndex, np.random.Generator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above EXACT_FILTER_LIMIT allowed ids, IVF searches its lists with an id selector."""
+    faiss_index, reference, rng = pair
+    monkeypatch.setattr(vectors_module, "EXACT_FILTER_LIMIT", 0)
+    allowed = set(range(100, 300, 2))
+    for query in random_unit(rng, 10):
+        assert ranked_ids(faiss_index, query, 8, allowed) == ranked_ids(reference, query, 8, allowed)
 
 
 def test_round_trip_and_corruption(
