@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,10 +54,16 @@ STATUS_BY_ERROR: tuple[tuple[type[RagError], int], ...] = (
 
 
 def create_app(
-    settings: Settings | None = None, pipeline: Pipeline | None = None, *, ingest_on_start: bool = False
+    settings: Settings | None = None,
+    pipeline: Pipeline | None = None,
+    *,
+    ingest_on_start: bool = False,
+    load_before_serving: bool = False,
 ) -> FastAPI:
     """Build the app. With `pipeline` it is ready at once (tests pass fakes this way);
-    otherwise the model and index load in the background after start-up."""
+    otherwise the model and index load in the background after start-up, so /health and
+    /ready answer meanwhile, or, with `load_before_serving`, before the first connection is
+    accepted (one of several worker processes: the others take the connections meanwhile)."""
     settings = settings or Settings()
     service = ServiceState(pipeline=pipeline, phase="ready" if pipeline else "starting")
 
@@ -65,6 +72,8 @@ def create_app(
         owned = service.pipeline is None  # a pipeline passed in belongs to the caller
         if owned:
             service.start_loading(settings, ingest=ingest_on_start)
+            if load_before_serving:
+                await asyncio.to_thread(service.wait)
         yield
         if owned:
             service.wait(timeout=0)
@@ -96,6 +105,12 @@ def create_app(
             ApiKeyGuard, api_key=settings.api_key.get_secret_value(), protect_reads=settings.auth_reads
         )
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one of several `rag serve` worker processes (settings from the environment;
+    the parent has already brought the index up to date)."""
+    return create_app(Settings(), load_before_serving=True)
 
 
 def _describe_errors_as_sent(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -92,6 +93,10 @@ class DocumentDetail(DocumentMetadata):
 class Status(BaseModel):
     status: str
     detail: str | None = None
+    pid: int = Field(
+        default_factory=os.getpid,
+        description="The server process that answered (one of several with RAG_WORKERS > 1).",
+    )
 
 
 class FieldProblem(BaseModel):

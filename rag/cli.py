@@ -75,13 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--ingest", action="store_true", help="bring the index in line with the corpus at start-up"
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default RAG_WORKERS or 1; 0: one per core)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     bench = commands.add_parser(
         "bench", help="measure latency, throughput and scaling (writes bench/results)"
     )
     bench.add_argument(
-        "suites", nargs="*", help="latency, ingestion, scaling, pubmedqa (default: all)", metavar="SUITE"
+        "suites",
+        nargs="*",
+        help="latency, ingestion, backends, scaling, pubmedqa (default: all)",
+        metavar="SUITE",
     )
     bench.add_argument("--quick", action="store_true", help="smaller sizes (the 1M scaling step is skipped)")
     bench.add_argument("--out", type=Path, default=Path("bench/results"), help="output folder")
@@ -186,13 +195,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from api.serve import serve
 
-    from api.app import create_app
-
-    settings = _settings(host=args.host, port=args.port)
-    app = create_app(settings, ingest_on_start=args.ingest)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    serve(_settings(host=args.host, port=args.port, workers=args.workers), ingest=args.ingest)
     return 0
 
 

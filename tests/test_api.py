@@ -104,8 +104,9 @@ def test_search_documents_stats(client: TestClient) -> None:
     doc = client.get(f"/documents/{listing['documents'][0]['doc_id']}").json()
     assert doc["text"] and doc["title"]
     stats = client.get("/stats").json()
-    assert stats["documents"] == 34 and stats["index_type"] == "faiss-flat-ip"
-    assert client.get("/health").json() == {"status": "ok", "detail": None}
+    assert stats["documents"] == 34 and stats["vector_index"]["structure"] == "flat"
+    assert (stats["embedding_backend"], stats["embedding_precision"]) == ("onnx", "fp32")
+    assert client.get("/health").json() == {"status": "ok", "detail": None, "pid": os.getpid()}
     assert client.get("/ready").status_code == 200
 
 
