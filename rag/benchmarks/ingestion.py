@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from rag.chunking import Chunker
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder, load_embedder
 from rag.loaders import load_paths
 from rag.settings import Settings
 
 
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     """The corpus is small (seconds), so quick and full runs are the same."""
-    embedder = SentenceTransformerEmbedder.load(settings.embedding)
+    embedder = load_embedder(settings.embedding, settings.model_cache_dir)
     documents = load_paths([settings.corpus_dir]).documents
     chunker = Chunker(embedder, settings.chunking)
     chunks = [chunk for doc in documents for chunk in chunker.chunk(doc)]
@@ -63,12 +63,15 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
             "pipeline_vs_encode_chunks": reference_s / pipeline_s,
             "pipeline_vs_encode_all_texts": all_texts_s / pipeline_s,
         },
-        "targets": {"pipeline_vs_encode_chunks >= 0.85": reference_s / pipeline_s >= 0.85},
+        "targets": {
+            "pipeline_vs_encode_chunks >= 0.85": reference_s / pipeline_s >= 0.85,
+            "pipeline_vs_encode_all_texts >= 0.85": all_texts_s / pipeline_s >= 0.85,
+        },
     }
 
 
 def _all_texts_s(
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     chunks: list[Any],
     documents: list[Any],
     chunk_texts: list[str],
@@ -104,5 +107,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{result['encode_chunks_per_s']:.1f} | {ratios['pipeline_vs_encode_chunks']:.2f}x |\n"
         f"| bare `model.encode(chunks + sentences + words)` | {result['encode_all_texts_s']:.2f} | | "
         f"{ratios['pipeline_vs_encode_all_texts']:.2f}x |\n\n"
-        f"Pipeline stages: {stages}.\n"
+        f"Pipeline stages: {stages}.\n\n"
+        "Targets: "
+        + ", ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in result["targets"].items())
+        + ". The first compares against the chunks alone; the pipeline also embeds every sentence "
+        "(for sentence-level citations) and every new vocabulary word (for synonym checks).\n"
     )

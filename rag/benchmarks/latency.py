@@ -31,9 +31,15 @@ ENDPOINTS = ("/ask", "/search")
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     texts = questions()
     reference = bare_encode_ms(settings, texts[: 40 if quick else 100])
+    backend_reference = backend_encode_ms(settings, texts[: 40 if quick else 100])
     per_client = 30 if quick else 60
     with served(settings) as server:
-        results: dict[str, Any] = {"startup_s": server.startup_s, "rss_mb_idle": server.rss_mb()}
+        results: dict[str, Any] = {
+            "startup_s": server.startup_s,
+            "workers": server.workers,
+            "backend": f"{settings.embedding.backend} {settings.embedding.precision}",
+            "rss_mb_idle": server.rss_mb(),
+        }
         for endpoint in ENDPOINTS:
             _load(server.base, endpoint, texts, clients=1, total=10)  # warm caches
             rows = {}
@@ -44,8 +50,10 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
         results["rss_mb_peak"] = server.rss_mb("VmHWM")
     one = results["/ask"]["1"]
     results["reference_encode_ms"] = reference
+    results["backend_encode_ms"] = backend_reference
     results["ratios"] = {
         "ask_p50_vs_encode": one["p50_ms"] / reference["p50_ms"],
+        "ask_p50_vs_backend_encode": one["p50_ms"] / backend_reference["p50_ms"],
         "search_p50_vs_encode": results["/search"]["1"]["p50_ms"] / reference["p50_ms"],
         "ask_throughput_4_vs_1": results["/ask"]["4"]["rps"] / one["rps"],
         "ask_throughput_16_vs_1": results["/ask"]["16"]["rps"] / one["rps"],
@@ -58,8 +66,27 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     return results
 
 
+def backend_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
+    """The configured backend's own embedding of one question, in this process: what a query
+    costs at the least once the model is faster than sentence-transformers on PyTorch."""
+    from rag.embedding import load_embedder
+
+    # With as many threads as one server worker gets.
+    embedding = settings.embedding.model_copy(update={"threads": settings.worker_threads})
+    embedder = load_embedder(embedding, settings.model_cache_dir)
+    for text in texts[:5]:
+        embedder.embed([text])
+    times = []
+    for text in texts:
+        clock = time.perf_counter()
+        embedder.embed([text])
+        times.append((time.perf_counter() - clock) * 1000)
+    return percentiles(times)
+
+
 def bare_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
-    """model.encode(question) one at a time, nothing else: the floor of a query's cost."""
+    """sentence-transformers' model.encode(question), one at a time, nothing else: the issue's
+    reference for the cost of a query."""
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
@@ -78,17 +105,32 @@ def bare_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
 
 
 class Server:
-    def __init__(self, process: subprocess.Popen[bytes], base: str, startup_s: float) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], base: str, startup_s: float, workers: int) -> None:
         self.process = process
         self.base = base
         self.startup_s = startup_s
+        self.workers = workers
 
     def rss_mb(self, field: str = "VmRSS") -> float:
-        """Resident memory of the server process from /proc (kB there)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """Resident memory of the server and its worker processes, from /proc (kB there)."""
+        total = 0
+        for pid in _process_tree(self.process.pid):
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:  # a process that ended between listing and reading
+                continue
+            total += sum(int(line.split()[1]) for line in lines if line.startswith(f"{field}:"))
+        return total / 1024
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            pending += [int(child) for child in task.read_text().split()]
+    return pids
 
 
 class served:  # noqa: N801 - used as a context manager, like open()
@@ -106,6 +148,7 @@ class served:  # noqa: N801 - used as a context manager, like open()
             **os.environ,
             "RAG_INDEX_DIR": str(self.settings.index_dir),
             "RAG_CORPUS_DIR": str(self.settings.corpus_dir),
+            "RAG_WORKERS": str(self.settings.worker_count),
             "HF_HUB_OFFLINE": "1",
         }
         started = time.perf_counter()
@@ -117,18 +160,25 @@ class served:  # noqa: N801 - used as a context manager, like open()
         )
         base = f"http://127.0.0.1:{port}"
         deadline = started + 120
+        workers = self.settings.worker_count
+        ready: set[int] = set()
+        # Each worker accepts connections only once it has loaded; a fresh connection per
+        # probe lets every ready worker answer one, until all have been seen.
         while time.perf_counter() < deadline:
             if process.poll() is not None:
                 raise ConfigurationError("`rag serve` exited during start-up", "run `rag ingest` first")
             try:
-                if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                    self.server = Server(process, base, time.perf_counter() - started)
-                    return self.server
+                response = httpx.get(f"{base}/ready", timeout=5)
+                if response.status_code == 200:
+                    ready.add(int(response.json()["pid"]))
+                    if len(ready) >= workers:
+                        self.server = Server(process, base, time.perf_counter() - started, workers)
+                        return self.server
             except httpx.TransportError:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.02)
         process.kill()
-        raise ConfigurationError("`rag serve` did not become ready in 120 s")
+        raise ConfigurationError(f"`rag serve` did not have {workers} workers ready in 120 s")
 
     def __exit__(self, *exc: object) -> None:
         if self.server is not None:
@@ -166,11 +216,17 @@ def _load(base: str, endpoint: str, texts: list[str], clients: int, total: int) 
 
 def to_markdown(result: dict[str, Any]) -> str:
     reference = result["reference_encode_ms"]["p50_ms"]
+    backend = result["backend_encode_ms"]["p50_ms"]
     targets = result["targets"]
     lines = [
         "## Query latency (real HTTP on loopback, warm server)",
         "",
-        f"Reference: bare `model.encode(question)` p50 **{reference:.1f} ms** (same run, server idle).",
+        f"Server: {result['workers']} worker process(es), embedding backend {result['backend']}.",
+        "",
+        f"Reference: bare sentence-transformers `model.encode(question)` p50 **{reference:.1f} ms**; "
+        f"the configured backend's own embedding of one question p50 **{backend:.1f} ms** (same run, "
+        "server idle). One `/ask` at 1 client costs "
+        f"{result['ratios']['ask_p50_vs_backend_encode']:.2f}x the latter.",
         "",
         "| endpoint | clients | p50 ms | p95 ms | p99 ms | p50 / encode | req/s | vs 1 client | errors |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.documents import Answer
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.embedding import Embedder, load_embedder
 from rag.errors import ConfigurationError, DocumentError
 from rag.evaluation.metrics import mean, percentile, recall_at, reciprocal_rank, unique_in_order
 from rag.pipeline import Pipeline
@@ -438,7 +438,7 @@ def evaluate_dataset(
 def run(settings: Settings, *, quick: bool, data: Path | None = None) -> dict[str, Any]:
     """The PubMedQA benchmark with the configured model; `data` is ori_pqal.json."""
     dataset = load_dataset(data)
-    embedder = SentenceTransformerEmbedder.load(settings.embedding)
+    embedder = load_embedder(settings.embedding, settings.model_cache_dir)
     return evaluate_dataset(settings, embedder, dataset, quick=quick)
 
 

@@ -37,6 +37,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
         *vector_table(vectors),
         "",
+        *service_table(vectors["sizes"]),
+        "",
         *sweep_table(vectors["sizes"][-1], threads),
         "",
         *flat_curve_table(vectors["flat_curve"], threads),
@@ -132,6 +134,28 @@ def vector_table(vectors: dict[str, Any]) -> list[str]:
         "Where the default-thread p50 exceeds the 1-thread one, the query waited for a second "
         "OpenMP thread on busy cores (`IndexIDMap2` translates labels in a parallel loop).",
     ]
+    return lines
+
+
+def service_table(sizes: Sequence[dict[str, Any]]) -> list[str]:
+    """What the service's own automatic choice (`RAG_VECTORS__TYPE=auto`, defaults) builds."""
+    lines = [
+        "The index the service builds by itself at each size (`rag.vector_layout`, default settings: flat "
+        "below 100,000 vectors, then IVF with nlist = 4·√N and nprobe 64), searched through the service's "
+        "wrapper:",
+        "",
+        "| N | structure | build s | bytes/vector | recall@10 | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in sizes:
+        service = size.get("service")
+        if service is None:
+            continue
+        setting = f"`{service['factory']}`" + (f", nprobe {service['nprobe']}" if "nprobe" in service else "")
+        lines.append(
+            f"| {size['n']:,} | {setting} | {service['build_s']:.1f} | {service['bytes_per_vector']:.0f} "
+            f"| {service['recall_at_10']:.3f} | {service['p50_ms']:.2f} | {service['p95_ms']:.2f} |"
+        )
     return lines
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import itertools
 import re
+import tempfile
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
 
+from rag import vector_layout
 from rag.benchmarks.scaling.config import (
     DIMENSION,
     FLAT_CURVE,
@@ -32,7 +36,10 @@ from rag.benchmarks.scaling.indexes import (
     ivf_benchmark,
     ivf_lists,
     new_ivf,
+    recall,
 )
+from rag.benchmarks.scaling.measure import vector_latency
+from rag.vector_layout import VectorPolicy
 from rag.vectors import FaissVectorIndex
 
 if TYPE_CHECKING:
@@ -72,7 +79,30 @@ def vector_size_benchmark(
         "n": n,
         "data": data_statistics(data, truth_scores),
         "indexes": indexes,
+        "service": service_policy_benchmark(data, ids, queries, truth),
         "flat_curve": [{"n": m, **flat_latency(data[:m], queries)} for m in curve_points],
+    }
+
+
+def service_policy_benchmark(
+    data: NDArray[np.float32], ids: NDArray[np.int64], queries: NDArray[np.float32], truth: NDArray[np.int64]
+) -> dict[str, Any]:
+    """The index the service itself builds at this size (`rag.vector_layout`, default settings):
+    which structure it chooses, and its recall and latency through the service's search."""
+    clock = time.perf_counter()
+    service = FaissVectorIndex(vector_layout.build(ids, data, VectorPolicy()))
+    build_s = time.perf_counter() - clock
+    found = np.array([[i for i, _ in service.search(q, K)] for q in queries])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "vectors.faiss"
+        service.write(path)
+        size = path.stat().st_size
+    return {
+        **service.describe(),
+        "build_s": build_s,
+        "recall_at_10": recall(found, truth),
+        "bytes_per_vector": size / len(ids),
+        **vector_latency(lambda q: service.search(q, K), list(queries)),
     }
 
 
