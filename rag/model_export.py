@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import json
 import logging
 import os
@@ -240,7 +241,9 @@ def convert_to_openvino(source: Path, out: Path, *, int8: bool) -> None:
                 "OpenVINO int8 needs the nncf package",
                 "pip install '.[openvino]', or set RAG_EMBEDDING__PRECISION=fp32",
             ) from exc
-        model = nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
+        # nncf reports its progress and a statistics table on stdout; rag's stdout is the user's.
+        with _quiet(logging.getLogger("nncf")), contextlib.redirect_stdout(io.StringIO()):
+            model = nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
     ov.save_model(model, str(out), compress_to_fp16=False)
 
 

@@ -114,10 +114,10 @@ class VectorSettings(Section):
         "`auto`: flat below ivf_threshold vectors, IVF from there on. Applied when the index is written.",
     )
     ivf_threshold: int = Field(
-        default=100_000,
+        default=50_000,
         ge=1,
-        description="Vectors from which `auto` switches to IVF (bench/results: exact search stays under "
-        "10 ms up to about 100k vectors on one core).",
+        description="Vectors from which `auto` switches to IVF. Exact search on one core passed 10 ms "
+        "between 80k and 150k vectors in bench/results, depending on the machine's load.",
     )
     nlist: int = Field(default=0, ge=0, description="IVF lists; 0: round(4·√N), retrained when N grows 4x.")
     nprobe: int = Field(

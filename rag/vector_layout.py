@@ -1,7 +1,8 @@
 """Which FAISS structure an index of N vectors should have, and building it.
 
-Exact flat search is the right index while it is fast enough; bench/results/scaling-full.md
-measured it under 10 ms per query up to about 100k vectors on one core. Past that, IVF-Flat
+Exact flat search is the right index while it is fast enough; bench/results measured it under
+10 ms per query up to 80k-150k vectors on one core, depending on the load, so the switch comes
+at 50k. Past that, IVF-Flat
 (nlist = 4·√N, spherical k-means) met every target at 1M: p50 about 1 ms, recall@10 ≥ 0.95,
 about 1.55 KB per vector. HNSW was not chosen: it cannot delete vectors, and documents are
 deleted and replaced here.
@@ -34,7 +35,7 @@ class VectorPolicy:
     """The structure wanted for each size; `RAG_VECTORS__*` settings."""
 
     type: Literal["auto", "flat", "ivf"] = "auto"
-    ivf_threshold: int = 100_000
+    ivf_threshold: int = 50_000
     nlist: int = 0
     nprobe: int = 64
 

@@ -12,6 +12,7 @@ from rag.benchmarks.scaling.config import (
     TARGET_RECALL,
 )
 from rag.benchmarks.scaling.vectors import shown_setting
+from rag.vector_layout import VectorPolicy
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -139,10 +140,11 @@ def vector_table(vectors: dict[str, Any]) -> list[str]:
 
 def service_table(sizes: Sequence[dict[str, Any]]) -> list[str]:
     """What the service's own automatic choice (`RAG_VECTORS__TYPE=auto`, defaults) builds."""
+    policy = VectorPolicy()
     lines = [
         "The index the service builds by itself at each size (`rag.vector_layout`, default settings: flat "
-        "below 100,000 vectors, then IVF with nlist = 4·√N and nprobe 64), searched through the service's "
-        "wrapper:",
+        f"below {policy.ivf_threshold:,} vectors, then IVF with nlist = 4·√N and nprobe {policy.nprobe}), "
+        "searched through the service's wrapper:",
         "",
         "| N | structure | build s | bytes/vector | recall@10 | p50 ms | p95 ms |",
         "|---|---|---|---|---|---|---|",
