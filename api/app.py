@@ -14,22 +14,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from api.routes import answers, documents, status
+from api.errors import status_of
+from api.routes import answers, documents, openai, status
 from api.schemas import ErrorBody
 from api.security import ApiKeyGuard, BodySizeLimit
 from api.state import ServiceState
-from rag.errors import (
-    AccessError,
-    ConflictError,
-    DocumentError,
-    IndexBusyError,
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexNotFoundError,
-    NotFoundError,
-    RagError,
-    UnsupportedFileError,
-)
+from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -39,18 +29,6 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "An API key is configured and the request lacks it"},
 }
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an upload of the maximum size
-# The first matching kind decides: subclasses come before their parents.
-STATUS_BY_ERROR: tuple[tuple[type[RagError], int], ...] = (
-    (NotFoundError, 404),
-    (UnsupportedFileError, 415),
-    (DocumentError, 422),
-    (AccessError, 403),
-    (ConflictError, 409),
-    (IndexBusyError, 503),
-    (IndexCorruptError, 503),
-    (IndexMismatchError, 503),
-    (IndexNotFoundError, 503),
-)
 
 
 def create_app(
@@ -87,7 +65,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
-    for router in (answers.router, documents.router, status.router):
+    for router in (answers.router, documents.router, status.router, openai.router):
         app.include_router(router, responses=COMMON_ERRORS)
     _install_error_handlers(app)
     _describe_errors_as_sent(app)
@@ -149,7 +127,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        code = next((code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)), 500)
+        code = status_of(exc)
         headers = {"Retry-After": "5"} if code == 503 else None
         if code >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc)

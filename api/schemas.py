@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,11 +21,19 @@ class Request(BaseModel):
         return value
 
 
+AnswerMode = Literal["extractive", "generative"]
+
+
 class AskRequest(Request):
     question: str = Field(min_length=1, max_length=2000, description="The question, in plain English.")
     top_k: int = Field(default=5, ge=1, le=20, description="Passages to retrieve.")
     doc_ids: list[DocId] | None = Field(
         default=None, max_length=1000, description="Only answer from these documents (empty or absent: all)."
+    )
+    mode: AnswerMode | None = Field(
+        default=None,
+        description="extractive (quotes the best sentences) or generative (a local model writes the answer; "
+        "every sentence is verified against the passages it cites). Absent: RAG_GENERATION__DEFAULT_MODE.",
     )
 
 
@@ -56,11 +64,20 @@ class Citation(DocumentMetadata):
     score: float
 
 
+class DroppedSentence(BaseModel):
+    sentence: str = Field(description="A generated sentence, as the model wrote it.")
+    reason: str = Field(description="Why verification removed it.")
+
+
 class AskResponse(BaseModel):
     answer: str
     abstained: bool = Field(description="True when the documents do not support an answer.")
     reason: str | None = Field(default=None, description="Why the service abstained, when it did.")
     citations: list[Citation]
+    composer: Literal["extractive", "generative", "extractive-fallback"] = Field(
+        description="Who wrote the answer; extractive-fallback: no generated sentence survived verification."
+    )
+    dropped: list[DroppedSentence] = Field(description="Generated sentences that verification removed.")
     timings_ms: dict[str, float]
 
 

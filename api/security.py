@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # POST routes that only read. Every other non-GET route changes something and needs the key:
 # a new route is protected unless it is added here.
-READ_ONLY_POSTS = frozenset({"/ask", "/search"})
+READ_ONLY_POSTS = frozenset({"/ask", "/ask/stream", "/search", "/v1/chat/completions"})
 OPEN_PATHS = frozenset({"/health"})
 
 

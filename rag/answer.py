@@ -19,7 +19,7 @@ import numpy as np
 
 from rag.abbreviations import Abbreviations
 from rag.chunkstore import SentenceRecord
-from rag.documents import Citation, Passage
+from rag.documents import Citation, Dropped, Passage
 from rag.question import Question
 from rag.scoring import (
     NON_CONTENT_SECTIONS,
@@ -98,6 +98,11 @@ class Composition:
     abstained: bool
     citations: tuple[Citation, ...]
     reason: str | None = None
+    composer: str = "extractive"
+    """Which composer wrote the answer: extractive, generative, or extractive-fallback (a
+    generated answer of which no sentence survived verification)."""
+    dropped: tuple[Dropped, ...] = ()
+    """Generated sentences removed by verification, with the reason."""
     candidates: tuple[Candidate, ...] = field(default=(), repr=False)
 
 

@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-20)")
     ask.add_argument("--doc-id", action="append", dest="doc_ids", help="only use this document (repeatable)")
     ask.add_argument("--json", action="store_true", help="print the JSON response of POST /ask")
+    ask.add_argument(
+        "--mode",
+        choices=["extractive", "generative"],
+        default=None,
+        help="composer (default RAG_GENERATION__DEFAULT_MODE); generative needs RAG_GENERATION__MODEL_PATH",
+    )
     ask.set_defaults(handler=cmd_ask)
 
     search = commands.add_parser("search", help="show the passages retrieved for a query")
@@ -79,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="server processes (default RAG_WORKERS or 1; 0: one per core)",
+        help="server processes (default RAG_WORKERS; 0: one per core, at most 4)",
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -162,7 +168,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     _check_top_k(args.top_k, 20)
     pipeline = _pipeline()
-    answer = pipeline.ask(args.question, top_k=args.top_k, doc_ids=args.doc_ids)
+    answer = pipeline.ask(args.question, top_k=args.top_k, doc_ids=args.doc_ids, answer_mode=args.mode)
     if args.json:
         print(json.dumps(answer_dict(answer), indent=2, ensure_ascii=False))
         return 0
@@ -176,6 +182,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(
             textwrap.fill(f'"{citation.quote}"', width=100, initial_indent="    ", subsequent_indent="    ")
         )
+    if answer.composer != "extractive":
+        print(f"\n({answer.composer}; {len(answer.dropped)} generated sentences removed by verification)")
+    for dropped in answer.dropped:
+        print(textwrap.fill(f"- {dropped.sentence} ({dropped.reason})", width=100, subsequent_indent="  "))
     return 0
 
 

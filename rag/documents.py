@@ -89,6 +89,14 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A generated sentence that verification removed, and why."""
+
+    sentence: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Answer:
     answer: str
     abstained: bool
@@ -96,3 +104,5 @@ class Answer:
     passages: tuple[Passage, ...]
     timings_ms: dict[str, float]
     reason: str | None = None
+    composer: str = "extractive"
+    dropped: tuple[Dropped, ...] = ()

@@ -55,6 +55,10 @@ class AccessError(RagError):
     """A path or request reaches outside what the service is allowed to touch."""
 
 
+class GenerationUnavailableError(RagError):
+    """A generative answer was asked for, but no generative model is configured."""
+
+
 class NotFoundError(RagError):
     """A requested document or chunk does not exist in the index."""
 

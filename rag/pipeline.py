@@ -13,16 +13,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from rag.abstain import absent_terms, unknown_words
-from rag.answer import Composer, Evidence, ExtractiveComposer, QuestionPart
+from rag.answer import Composer, Composition, Evidence, ExtractiveComposer, QuestionPart
 from rag.chunking import Chunker
 from rag.documents import Answer, Document, Passage
 from rag.embedding import Embedder, load_embedder
-from rag.errors import IndexMismatchError, NotFoundError
+from rag.errors import GenerationUnavailableError, IndexMismatchError, NotFoundError
+from rag.generation import TextGenerator
+from rag.generative import GenerativeComposer
 from rag.handle import IndexHandle
 from rag.ingest import IngestReport, Progress, no_progress
 from rag.lexical import ANALYZER
@@ -32,12 +34,31 @@ from rag.question import QUESTION_WORDS, analyze, split_parts
 from rag.retrieval import HybridRetriever, Mode, RetrievalConfig
 from rag.settings import Settings
 from rag.store import Index
-from rag.text import stem
+from rag.text import split_sentences, stem
 from rag.updates import Updater
 from rag.uploads import StagedFile
 from rag.vectors import INDEX_TYPE
 
 log = logging.getLogger(__name__)
+AnswerMode = Literal["extractive", "generative"]
+
+
+class AnswerListener(Protocol):
+    """Hears an answer being made: the passages first, then its text as it is written."""
+
+    def passages(self, passages: Sequence[Passage]) -> None: ...
+
+    def token(self, text: str) -> None:
+        """A piece of a generative answer, before verification."""
+        ...
+
+    def sentence(self, text: str) -> None:
+        """A sentence of an extractive answer."""
+        ...
+
+    def cancelled(self) -> bool:
+        """True once nobody is listening any more: generation stops at the next token."""
+        ...
 
 
 def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
@@ -67,9 +88,11 @@ class Pipeline:
         embedder: Embedder,
         index: Index | None,
         composer: Composer | None = None,
+        generator: TextGenerator | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.generator = generator
         self.chunker = Chunker(embedder, settings.chunking)
         self.handle = IndexHandle(settings.index_dir, index_spec(embedder, settings), index)
         self.updater = Updater(self.handle, embedder, self.chunker, settings)
@@ -82,7 +105,12 @@ class Pipeline:
         embedder = load_embedder(settings.embedding, settings.model_cache_dir)
         spec = index_spec(embedder, settings)
         index = Index.open(settings.index_dir, spec) if require_index else None
-        return cls(settings, embedder, index)
+        generator = None
+        if settings.generation.model_path is not None:
+            from rag.generation import TransformersGenerator
+
+            generator = TransformersGenerator.load(settings.generation)
+        return cls(settings, embedder, index, generator=generator)
 
     @property
     def index(self) -> Index:
@@ -116,7 +144,16 @@ class Pipeline:
         top_k: int | None = None,
         doc_ids: Sequence[str] | None = None,
         mode: Mode | None = None,
+        *,
+        answer_mode: AnswerMode | None = None,
+        listener: AnswerListener | None = None,
     ) -> Answer:
+        """A cited answer. `mode` is the retrieval mode; `answer_mode` the composer (extractive or
+        generative, default from the settings); `listener` hears the passages, then the answer
+        as it is written (tokens of a generative answer, sentences of an extractive one)."""
+        answer_mode = answer_mode or self.settings.generation.default_mode
+        if answer_mode == "generative":
+            self.require_generator()
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         index = self.index
@@ -167,7 +204,9 @@ class Pipeline:
             term_weights=self._term_weights(index, question),
             absent_terms=absent,
         )
-        composition = self.composer(index).compose(evidence)
+        if listener is not None:
+            listener.passages(passages)
+        composition = self._compose(index, evidence, answer_mode, listener)
         timings["compose"] = _ms(clock)
         return Answer(
             answer=composition.answer,
@@ -176,7 +215,34 @@ class Pipeline:
             passages=tuple(passages),
             timings_ms={k: round(v, 2) for k, v in timings.items()},
             reason=composition.reason,
+            composer=composition.composer,
+            dropped=composition.dropped,
         )
+
+    def require_generator(self) -> TextGenerator:
+        if self.generator is None:
+            raise GenerationUnavailableError(
+                "generative answers need a local generative model, and none is configured",
+                "set RAG_GENERATION__MODEL_PATH to a transformers model directory with safetensors "
+                "weights (an instruction-tuned causal LM such as Qwen2.5-Instruct, or a seq2seq model "
+                "such as flan-t5) and restart; or ask with mode extractive",
+            )
+        return self.generator
+
+    def _compose(
+        self, index: Index, evidence: Evidence, answer_mode: AnswerMode, listener: AnswerListener | None
+    ) -> Composition:
+        extractive = self.composer(index)
+        if answer_mode == "extractive":
+            composition = extractive.compose(evidence)
+            if listener is not None:
+                for span in split_sentences(composition.answer):
+                    listener.sentence(composition.answer[span.start : span.end])
+            return composition
+        generative = GenerativeComposer(self.require_generator(), extractive, self.settings.generation)
+        if listener is None:
+            return generative.compose(evidence)
+        return generative.compose(evidence, on_text=listener.token, cancelled=listener.cancelled)
 
     def _evidence_passages(
         self,
@@ -209,6 +275,13 @@ class Pipeline:
         expanded = [w for w in index.abbreviations.expand(question) if w not in QUESTION_WORDS and len(w) > 1]
         return {term: index.lexicon.idf(term) for term in dict.fromkeys(stem(expanded))}
 
+    def check_documents(self, doc_ids: Sequence[str], index: Index | None = None) -> None:
+        """Raise NotFoundError naming the doc_ids the index does not hold."""
+        missing = (index or self.index).chunks.missing_documents(doc_ids)
+        if missing:
+            hint = "GET /documents lists the known ids"
+            raise NotFoundError(f"unknown doc_ids: {', '.join(missing)}", hint)
+
     def _retrieve(
         self,
         index: Index,
@@ -221,11 +294,7 @@ class Pipeline:
     ) -> list[Passage]:
         allowed = None
         if doc_ids:
-            missing = index.chunks.missing_documents(doc_ids)
-            if missing:
-                raise NotFoundError(
-                    f"unknown doc_ids: {', '.join(missing)}", "GET /documents lists the known ids"
-                )
+            self.check_documents(doc_ids, index)
             allowed = set(index.chunks.row_ids_for_documents(doc_ids))
         lexical_query = " ".join(index.abbreviations.expand(query))
         hits = self.retriever(index).retrieve(vector, lexical_query, top_k, allowed, mode)

@@ -35,6 +35,8 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "reason": answer.reason,
         "citations": [citation_dict(c) for c in answer.citations],
+        "composer": answer.composer,
+        "dropped": [{"sentence": d.sentence, "reason": d.reason} for d in answer.dropped],
         "timings_ms": timings,
     }
 

@@ -158,6 +158,28 @@ class AnswerSettings(Section):
     )
 
 
+class GenerationSettings(Section):
+    model_path: Path | None = Field(
+        default=None,
+        description="Local directory of a transformers causal-LM or seq2seq model (safetensors weights) for "
+        "generative answers. Unset: only extractive answers. Never downloaded; no remote code is run.",
+    )
+    model_sha256: str | None = Field(
+        default=None,
+        description="Expected SHA-256 of the model's weights (of model.safetensors, or of the shards' "
+        "digests in name order); checked before loading when set.",
+    )
+    default_mode: Literal["extractive", "generative"] = Field(
+        default="extractive", description="The composer used when a request does not name one."
+    )
+    max_new_tokens: int = Field(default=200, ge=1, le=4096, description="Longest answer, in tokens.")
+    timeout_s: float = Field(default=60.0, gt=0, le=600, description="Longest generation, in seconds.")
+    max_passages: int = Field(default=5, ge=1, le=20, description="Passages numbered in the prompt.")
+    max_prompt_tokens: int = Field(
+        default=1536, ge=64, description="Prompt budget; passages that do not fit are left out."
+    )
+
+
 class Settings(BaseSettings):
     """Service configuration. Every field can be set as RAG_<NAME> (sections: RAG_<SECTION>__<NAME>)."""
 
@@ -216,6 +238,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     vectors: VectorSettings = VectorSettings()
     answer: AnswerSettings = AnswerSettings()
+    generation: GenerationSettings = GenerationSettings()
 
     @property
     def worker_count(self) -> int:

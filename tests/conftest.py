@@ -11,6 +11,8 @@ from rag.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import EmbeddingSettings, Settings
 
+pytest_plugins = ["tests.generation_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEEDS = ROOT.parent / "shared" / "seeds"

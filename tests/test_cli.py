@@ -37,7 +37,7 @@ def test_ask_json_matches_the_api_shape(corpus_index: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
-    assert set(body) == {"answer", "abstained", "reason", "citations", "timings_ms"}
+    assert set(body) == {"answer", "abstained", "reason", "citations", "composer", "dropped", "timings_ms"}
     assert "0·63" in body["answer"]
 
 

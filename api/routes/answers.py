@@ -1,17 +1,33 @@
-"""POST /ask and POST /search."""
+"""POST /ask, POST /ask/stream (Server-Sent Events) and POST /search."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 
 from api.deps import PipelineDep
 from api.schemas import AskRequest, AskResponse, ErrorBody, SearchRequest, SearchResponse
+from api.streaming import answer_events
+from rag.documents import Answer
+from rag.pipeline import AnswerListener
 from rag.serialize import answer_dict, passage_dict
 
 router = APIRouter(tags=["answers"])
+STREAM_EVENTS = (
+    "`text/event-stream`, in this order: `passages` (the retrieved passages, as /search gives them); "
+    "then the answer as it is written: `sentence` events (extractive) or `token` events (generative, "
+    "before verification); then `final`, the complete response exactly as POST /ask returns it, "
+    "verified. An `error` event `{detail, status}` replaces `final` if answering fails."
+)
+# Proxies must pass each event on at once.
+NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "A generative answer was asked for and no model is configured"},
     404: {"model": ErrorBody, "description": "An unknown doc_id"},
     413: {"model": ErrorBody, "description": "The body is larger than the limit"},
     503: {"model": ErrorBody, "description": "The index is not loaded yet"},
@@ -21,8 +37,34 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/ask", response_model=AskResponse, responses=ERRORS)
 def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
     """Answer a question from the documents; every claim carries a [n] citation."""
-    answer = pipeline.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids)
+    answer = pipeline.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids, answer_mode=body.mode)
     return AskResponse.model_validate(answer_dict(answer))
+
+
+@router.post(
+    "/ask/stream",
+    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": STREAM_EVENTS}},
+    response_class=StreamingResponse,
+)
+async def ask_stream(body: AskRequest, pipeline: PipelineDep) -> StreamingResponse:
+    """The answer as it is made, as Server-Sent Events (see the 200 response)."""
+    # Refusals that need no answering are plain HTTP errors, before the stream starts.
+    if (body.mode or pipeline.settings.generation.default_mode) == "generative":
+        pipeline.require_generator()
+    if body.doc_ids:
+        await asyncio.to_thread(pipeline.check_documents, body.doc_ids)
+
+    def answer(listener: AnswerListener) -> Answer:
+        return pipeline.ask(
+            body.question, top_k=body.top_k, doc_ids=body.doc_ids, answer_mode=body.mode, listener=listener
+        )
+
+    async def stream() -> AsyncIterator[str]:
+        async for event in answer_events(answer):
+            data = answer_dict(event.data) if event.kind == "final" else event.data
+            yield f"event: {event.kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=NO_BUFFERING)
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERRORS)
