@@ -13,9 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.errors import status_of
-from api.routes import answers, documents, openai, status
+from api.routes import answers, documents, openai, status, web
 from api.schemas import ErrorBody
 from api.security import ApiKeyGuard, BodySizeLimit
 from api.state import ServiceState
@@ -65,8 +66,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
-    for router in (answers.router, documents.router, status.router, openai.router):
+    for router in (answers.router, documents.router, status.router, openai.router, web.router):
         app.include_router(router, responses=COMMON_ERRORS)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     _install_error_handlers(app)
     _describe_errors_as_sent(app)
     # Added last = outermost: the size cap and the key check run before anything else.

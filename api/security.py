@@ -15,7 +15,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # POST routes that only read. Every other non-GET route changes something and needs the key:
 # a new route is protected unless it is added here.
 READ_ONLY_POSTS = frozenset({"/ask", "/ask/stream", "/search", "/v1/chat/completions"})
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/"})
+# The web page and its files hold no data; the page asks for the key before it calls the API.
+OPEN_PREFIXES = ("/static/",)
 
 
 async def send_json(
@@ -55,7 +57,7 @@ class ApiKeyGuard:
         await send_json(send, 401, {"detail": detail}, {"WWW-Authenticate": "Bearer"})
 
     def _needs_key(self, method: str, path: str) -> bool:
-        if path in OPEN_PATHS:
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return False
         if self._protect_reads:
             return True

@@ -20,14 +20,14 @@ from api.errors import status_of
 from rag.documents import Answer, Passage
 from rag.errors import RagError
 from rag.pipeline import AnswerListener
-from rag.serialize import passage_dict
+from rag.serialize import metadata_dict, passage_dict
 
 log = logging.getLogger("api")
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # passages | token | sentence | final | error
+    kind: str  # citations | token | sentence | final | error
     data: Any
 
 
@@ -44,7 +44,8 @@ class QueueListener:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
 
     def passages(self, passages: Sequence[Passage]) -> None:
-        self.put(Event("passages", [passage_dict(p) for p in passages]))
+        # "citations": what the answer may cite, with each document's metadata, before it is written.
+        self.put(Event("citations", [{**metadata_dict(p), **passage_dict(p)} for p in passages]))
 
     def token(self, text: str) -> None:
         self.put(Event("token", text))

@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "suites",
         nargs="*",
-        help="latency, ingestion, backends, scaling, pubmedqa (default: all)",
+        help="latency, streaming, ingestion, backends, scaling, pubmedqa (default: all)",
         metavar="SUITE",
     )
     bench.add_argument("--quick", action="store_true", help="smaller sizes (the 1M scaling step is skipped)")

@@ -332,6 +332,12 @@ class Pipeline:
             raise NotFoundError(f"no document with doc_id {doc_id!r}", "GET /documents lists the known ids")
         return doc
 
+    def example_questions(self, limit: int = 4) -> list[str]:
+        """Questions the corpus can answer, one per document spread over the collection."""
+        documents = self.index.chunks.list_documents()
+        picked = documents[:: max(1, len(documents) // max(limit, 1))][:limit]
+        return [f"What did the study “{_shortened(d.title)}” find?" for d in picked]
+
     def stats(self) -> dict[str, Any]:
         index = self.index
         documents, chunks, sentences = index.chunks.counts()
@@ -350,6 +356,8 @@ class Pipeline:
             "vector_index": index.vectors.describe(),
             "generation": index.generation,
             "retrieval": self.settings.retrieval.mode,
+            "generation_model": self.generator.model_id if self.generator else None,
+            "answer_modes": ["extractive", "generative"] if self.generator else ["extractive"],
             "corpus_fingerprint": manifest.corpus_fingerprint if manifest else None,
             "updated_at": manifest.updated_at if manifest else None,
         }
@@ -402,6 +410,13 @@ def _best_per_document(passages: list[Passage], limit: int) -> list[Passage]:
     for passage in passages:
         best.setdefault(passage.doc_id, passage)
     return list(best.values())[:limit]
+
+
+def _shortened(title: str, limit: int = 60) -> str:
+    title = title.strip().rstrip(".")
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def _ms(start: float) -> float:

@@ -218,7 +218,8 @@ class Settings(BaseSettings):
         description="When set, requests that change the index need `Authorization: Bearer <key>`.",
     )
     auth_reads: bool = Field(
-        default=False, description="Require the API key on every endpoint except /health."
+        default=False,
+        description="Require the API key on every endpoint except /health and the web page's files.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,

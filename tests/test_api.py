@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from api.app import create_app
 from rag.pipeline import Pipeline
@@ -153,3 +154,15 @@ def test_real_server_process(corpus_index: Path) -> None:
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert "Traceback" not in output
+
+
+def test_the_page_loads_without_the_key_when_reads_need_it(pipeline: Pipeline) -> None:
+    """The page and its files hold no data; everything it then asks for needs the key."""
+    settings = pipeline.settings.model_copy(update={"api_key": SecretStr("s3cret"), "auth_reads": True})
+    with TestClient(create_app(settings, pipeline)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "Cited literature QA" in page.text
+        assert client.get("/static/app.js").status_code == 200
+        assert client.get("/examples").status_code == 401
+        assert client.post("/ask/stream", json={"question": QUESTION}).status_code == 401
+        assert client.get("/examples", headers={"Authorization": "Bearer s3cret"}).json()["questions"]

@@ -4,9 +4,6 @@ endpoints driven by the `openai` client library, and clients that leave mid-stre
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +15,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from rag.pipeline import Pipeline
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS
 from tests.generation_fixtures import QUESTION, SMALL_PROMPT, TRAINED_ANSWER
-from tests.test_api import free_port
-from tests.test_load import wait_ready
+from tests.servers import running_server
 
 pytestmark = pytest.mark.integration
 UNANSWERABLE = "What was the response rate of pembrolizumab in melanoma?"
@@ -73,12 +69,12 @@ def test_generative_without_a_model_is_a_400_that_says_how_to_configure_one(plai
     assert response.status_code == 400 and "RAG_GENERATION__MODEL_PATH" in response.json()["error"]["message"]
 
 
-def test_the_stream_sends_passages_then_tokens_then_the_verified_answer(trained_client: TestClient) -> None:
+def test_the_stream_sends_citations_then_tokens_then_the_verified_answer(trained_client: TestClient) -> None:
     response = trained_client.post("/ask/stream", json={"question": QUESTION, "mode": "generative"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     stream = events(response.text)
     kinds = [kind for kind, _ in stream]
-    assert kinds[0] == "passages" and kinds[-1] == "final" and set(kinds[1:-1]) == {"token"}
+    assert kinds[0] == "citations" and kinds[-1] == "final" and set(kinds[1:-1]) == {"token"}
     assert "".join(data for kind, data in stream if kind == "token") == TRAINED_ANSWER
     final = stream[-1][1]
     asked = trained_client.post("/ask", json={"question": QUESTION, "mode": "generative"}).json()
@@ -94,7 +90,7 @@ def test_an_extractive_stream_sends_the_answer_sentence_by_sentence(plain_client
     )
     stream = events(plain_client.post("/ask/stream", json={"question": question}).text)
     sentences = [data for kind, data in stream if kind == "sentence"]
-    assert [kind for kind, _ in stream] == ["passages", *["sentence"] * len(sentences), "final"]
+    assert [kind for kind, _ in stream] == ["citations", *["sentence"] * len(sentences), "final"]
     assert len(sentences) >= 2 and " ".join(sentences) == stream[-1][1]["answer"]
     declined = events(plain_client.post("/ask/stream", json={"question": UNANSWERABLE}).text)
     assert declined[-1][1]["abstained"] is True
@@ -106,34 +102,16 @@ def test_an_extractive_stream_sends_the_answer_sentence_by_sentence(plain_client
 def server(
     corpus_index: Path, trained_causal: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """`rag serve` with the trained tiny model; its output is checked for tracebacks at the end."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
+    """`rag serve` with the trained tiny model."""
     env = {
-        **os.environ,
         "RAG_INDEX_DIR": str(corpus_index),
         "RAG_CORPUS_DIR": str(CORPUS),
         "RAG_GENERATION__MODEL_PATH": str(trained_causal),
         "RAG_GENERATION__MAX_NEW_TOKENS": "60",
         **{f"RAG_GENERATION__{k.upper()}": str(v) for k, v in SMALL_PROMPT.items()},
     }
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--workers", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(base, process)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    text = log.read_text()
-    assert "Traceback" not in text and "ERROR" not in text, text[-3000:]
+    with running_server(env, tmp_path_factory.mktemp("server") / "server.log") as base:
+        yield base
 
 
 def test_the_openai_client_lists_models_and_gets_cited_answers(server: str) -> None:
@@ -178,6 +156,6 @@ def test_a_client_that_leaves_mid_stream_leaves_no_error_behind(server: str) -> 
             "POST", f"{server}/ask/stream", json={"question": QUESTION, "mode": "generative"}, timeout=30
         ) as response:
             first = next(response.iter_lines())
-            assert first == "event: passages"
+            assert first == "event: citations"
     answer = httpx.post(f"{server}/ask", json={"question": QUESTION, "mode": "generative"}, timeout=60)
     assert answer.status_code == 200 and answer.json()["composer"] == "generative"

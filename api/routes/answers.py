@@ -19,7 +19,8 @@ from rag.serialize import answer_dict, passage_dict
 
 router = APIRouter(tags=["answers"])
 STREAM_EVENTS = (
-    "`text/event-stream`, in this order: `passages` (the retrieved passages, as /search gives them); "
+    "`text/event-stream`, in this order: `citations` (the retrieved passages the answer may cite, as "
+    "/search gives them plus each document's authors, journal, year and source); "
     "then the answer as it is written: `sentence` events (extractive) or `token` events (generative, "
     "before verification); then `final`, the complete response exactly as POST /ask returns it, "
     "verified. An `error` event `{detail, status}` replaces `final` if answering fails."

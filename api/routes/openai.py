@@ -71,7 +71,10 @@ class OpenAIErrorDetail(BaseModel):
 
 
 class OpenAIErrorBody(BaseModel):
-    error: OpenAIErrorDetail
+    error: OpenAIErrorDetail | None = Field(
+        default=None,
+        description="OpenAI's error shape; absent when the body could not even be parsed (then only detail).",
+    )
     detail: str
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import PipelineDep, StateDep
@@ -32,6 +32,12 @@ def ready(state: StateDep) -> Any:
         Status(status="damaged", detail=damage) if damage else Status(status=state.phase, detail=state.error)
     )
     return JSONResponse(status_code=503, content=body.model_dump(), headers={"Retry-After": "5"})
+
+
+@router.get("/examples")
+def examples(pipeline: PipelineDep, limit: Annotated[int, Query(ge=1, le=20)] = 4) -> dict[str, list[str]]:
+    """Example questions drawn from the corpus (one per document, spread over the collection)."""
+    return {"questions": pipeline.example_questions(limit)}
 
 
 @router.get("/stats")

@@ -14,7 +14,7 @@ from rag.benchmarks.common import machine
 from rag.benchmarks.plot import write_plot
 from rag.settings import Settings
 
-SUITES = ("latency", "ingestion", "backends", "scaling", "pubmedqa")
+SUITES = ("latency", "streaming", "ingestion", "backends", "scaling", "pubmedqa")
 
 
 def run_all(

@@ -1,0 +1,393 @@
+// The web page: ask (streamed from POST /ask/stream), check every citation, browse and add documents.
+// Plain DOM code, no framework and no build step; text from the server is only ever set as text.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { key: sessionStorage.getItem("rag-api-key"), citations: [], lastMarker: null };
+// Figures the page shows and the browser tests read: time to the first words, to the whole answer.
+window.ragTimings = {};
+
+// --- talking to the API -------------------------------------------------------------------
+
+async function api(path, options = {}, retried = false) {
+  const headers = new Headers(options.headers || {});
+  if (state.key) headers.set("Authorization", `Bearer ${state.key}`);
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401 && !retried && (await askForKey())) return api(path, options, true);
+  return response;
+}
+
+async function failure(response) {
+  let detail = response.statusText;
+  try {
+    const body = await response.json();
+    detail = body.detail || (body.error && body.error.message) || detail;
+  } catch (_) { /* not JSON: the status text says enough */ }
+  return `${response.status}: ${detail}`;
+}
+
+function askForKey() {
+  const dialog = $("key-dialog");
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      const ok = dialog.returnValue === "ok" && $("api-key").value.trim() !== "";
+      if (ok) {
+        state.key = $("api-key").value.trim();
+        sessionStorage.setItem("rag-api-key", state.key);
+      }
+      resolve(ok);
+    }, { once: true });
+    dialog.showModal();
+  });
+}
+
+// Server-Sent Events from a POST: read the body and split it into events.
+async function* events(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const event = { kind: "message", data: "" };
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) event.kind = line.slice(7);
+        else if (line.startsWith("data: ")) event.data += line.slice(6);
+      }
+      yield { kind: event.kind, data: JSON.parse(event.data) };
+    }
+  }
+}
+
+// --- asking -------------------------------------------------------------------------------
+
+function resetAnswer() {
+  for (const id of ["error", "abstained", "dropped", "sources"]) $(id).hidden = true;
+  $("answer").textContent = "";
+  $("answer").classList.remove("streaming");
+  $("source-list").textContent = "";
+  $("dropped-list").textContent = "";
+  closePanel(false);
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = false;
+  $("status").textContent = "The server could not answer.";
+}
+
+async function ask(question, mode) {
+  resetAnswer();
+  const area = $("answer-area");
+  area.setAttribute("aria-busy", "true");
+  $("ask-button").disabled = true;
+  $("status").textContent = "Searching the documents…";
+  const started = performance.now();
+  const timings = { first_text_ms: null, total_ms: null, first_text: null };
+  window.ragTimings = timings;
+  try {
+    const response = await api("/ask/stream", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ question, mode }),
+    });
+    if (!response.ok) {
+      showError(await failure(response));
+      return;
+    }
+    for await (const event of events(response)) {
+      if (event.kind === "citations") {
+        $("status").textContent = `Found ${event.data.length} passages; writing the answer…`;
+      } else if (event.kind === "sentence" || event.kind === "token") {
+        if (timings.first_text_ms === null) {
+          timings.first_text_ms = performance.now() - started;
+          timings.first_text = event.data;
+          area.dataset.firstTextMs = timings.first_text_ms.toFixed(1);
+        }
+        const answer = $("answer");
+        answer.classList.add("streaming");
+        answer.textContent += (answer.textContent && event.kind === "sentence" ? " " : "") + event.data;
+      } else if (event.kind === "final") {
+        timings.total_ms = performance.now() - started;
+        area.dataset.totalMs = timings.total_ms.toFixed(1);
+        renderAnswer(event.data, timings);
+      } else if (event.kind === "error") {
+        showError(`${event.data.status}: ${event.data.detail}`);
+      }
+    }
+  } catch (error) {
+    showError(`The request failed: ${error.message}`);
+  } finally {
+    area.setAttribute("aria-busy", "false");
+    $("ask-button").disabled = false;
+  }
+}
+
+function renderAnswer(response, timings) {
+  const answer = $("answer");
+  answer.classList.remove("streaming");
+  answer.textContent = "";
+  state.citations = response.citations;
+  const seconds = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+  const first = timings.first_text_ms === null ? "" : `, first words after ${seconds(timings.first_text_ms)}`;
+  const writer = { extractive: "quoted", generative: "written by the local model", "extractive-fallback": "quoted (the model's answer did not pass verification)" }[response.composer];
+  $("status").textContent = `Answered in ${seconds(timings.total_ms)}${first} · ${writer}`;
+  if (response.abstained) {
+    $("abstained-reason").textContent = response.reason ? `${response.answer} (${response.reason})` : response.answer;
+    $("abstained").hidden = false;
+    return;
+  }
+  const byMarker = new Map(response.citations.map((c) => [c.marker, c]));
+  let last = 0;
+  let occurrence = 0;
+  for (const match of response.answer.matchAll(/\[(\d+)\]/g)) {
+    answer.append(response.answer.slice(last, match.index));
+    const citation = byMarker.get(Number(match[1]));
+    answer.append(citation ? markerLink(citation, occurrence++) : match[0]);
+    last = match.index + match[0].length;
+  }
+  answer.append(response.answer.slice(last));
+  renderSources(response.citations);
+  renderDropped(response.dropped);
+}
+
+function markerLink(citation, occurrence) {
+  const link = document.createElement("a");
+  link.className = "marker";
+  link.href = `#source-${citation.marker}`;
+  link.dataset.marker = citation.marker;
+  link.setAttribute("aria-label", `Source ${citation.marker}: ${citation.title}`);
+  const tip = document.createElement("span");
+  tip.className = "tip";
+  tip.id = `tip-${citation.marker}-${occurrence}`;
+  tip.setAttribute("role", "tooltip");
+  tip.textContent = `“${citation.quote}” — ${citation.title}`;
+  link.setAttribute("aria-describedby", tip.id);
+  link.append(`[${citation.marker}]`, tip);
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    openPanel(citation, link);
+  });
+  return link;
+}
+
+function describe(item) {
+  return [item.authors, item.journal, item.year].filter(Boolean).join(" · ");
+}
+
+function renderSources(citations) {
+  const list = $("source-list");
+  for (const citation of citations) {
+    const item = document.createElement("li");
+    item.id = `source-${citation.marker}`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = citation.title;
+    button.addEventListener("click", () => openPanel(citation, button));
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = describe(citation) || citation.doc_id;
+    const quote = document.createElement("q");
+    quote.textContent = citation.quote;
+    item.append(button, meta, quote);
+    list.append(item);
+  }
+  $("sources").hidden = citations.length === 0;
+}
+
+function renderDropped(dropped) {
+  for (const item of dropped || []) {
+    const line = document.createElement("li");
+    line.textContent = `${item.sentence} — ${item.reason}`;
+    $("dropped-list").append(line);
+  }
+  $("dropped").hidden = !dropped || dropped.length === 0;
+}
+
+// --- the citation panel and the document view ------------------------------------------------
+
+function highlighted(text, start, end, markClass) {
+  const fragment = document.createDocumentFragment();
+  const mark = document.createElement("mark");
+  if (markClass) mark.className = markClass;
+  mark.textContent = text.slice(start, end);
+  fragment.append(text.slice(0, start), mark, text.slice(end));
+  return { fragment, mark };
+}
+
+function openPanel(citation, opener) {
+  state.lastMarker = opener;
+  document.querySelectorAll(".marker[aria-current]").forEach((m) => m.removeAttribute("aria-current"));
+  document.querySelectorAll(`.marker[data-marker="${citation.marker}"]`).forEach((m) => m.setAttribute("aria-current", "true"));
+  $("panel-title").textContent = `[${citation.marker}] ${citation.title}`;
+  $("panel-meta").textContent = describe(citation);
+  const link = $("panel-link");
+  link.textContent = "";
+  if (citation.source) {
+    const anchor = document.createElement("a");
+    anchor.href = citation.source;
+    anchor.rel = "noopener noreferrer";
+    anchor.target = "_blank";
+    anchor.textContent = citation.source;
+    link.append(anchor);
+  }
+  const passage = $("panel-passage");
+  passage.textContent = "";
+  passage.append(highlighted(citation.text, citation.quote_start, citation.quote_end).fragment);
+  $("show-document").onclick = () => showDocument(citation.doc_id, citation);
+  $("panel").hidden = false;
+  document.querySelector(".layout").classList.add("with-panel");
+  $("panel").focus();
+}
+
+function closePanel(returnFocus = true) {
+  $("panel").hidden = true;
+  document.querySelector(".layout").classList.remove("with-panel");
+  document.querySelectorAll(".marker[aria-current]").forEach((m) => m.removeAttribute("aria-current"));
+  if (returnFocus && state.lastMarker) state.lastMarker.focus();
+}
+
+async function showDocument(docId, citation) {
+  const response = await api(`/documents/${encodeURIComponent(docId)}`);
+  if (!response.ok) {
+    showError(await failure(response));
+    return;
+  }
+  const doc = await response.json();
+  $("document-title").textContent = doc.title;
+  $("document-meta").textContent = [describe(doc), doc.doc_id].filter(Boolean).join(" · ");
+  const body = $("document-text");
+  body.textContent = "";
+  const at = citation ? doc.text.indexOf(citation.text) : -1;
+  if (at < 0) {
+    body.textContent = doc.text;
+  } else {
+    // The passage, and inside it the quoted sentence.
+    const passage = document.createElement("mark");
+    passage.className = "passage-mark";
+    passage.append(highlighted(citation.text, citation.quote_start, citation.quote_end).fragment);
+    body.append(doc.text.slice(0, at), passage, doc.text.slice(at + citation.text.length));
+  }
+  $("document-dialog").showModal();
+  const target = body.querySelector("mark:not(.passage-mark)") || body;
+  target.scrollIntoView({ block: "center" });
+}
+
+// --- the documents view ---------------------------------------------------------------------
+
+async function loadDocuments() {
+  const response = await api("/documents?limit=1000");
+  if (!response.ok) {
+    $("document-count").textContent = await failure(response);
+    return;
+  }
+  const { documents, total } = await response.json();
+  const list = $("document-list");
+  list.textContent = "";
+  for (const doc of documents) {
+    const item = document.createElement("li");
+    item.dataset.search = [doc.title, doc.authors, doc.journal, doc.year, doc.doc_id].filter(Boolean).join(" ").toLowerCase();
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = doc.title;
+    button.addEventListener("click", () => showDocument(doc.doc_id, null));
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = [describe(doc), doc.doc_id, `${doc.chunks} passages`].filter(Boolean).join(" · ");
+    item.append(button, meta);
+    list.append(item);
+  }
+  list.dataset.total = total;
+  filterDocuments();
+}
+
+function filterDocuments() {
+  const words = $("filter").value.toLowerCase().split(/\s+/).filter(Boolean);
+  let shown = 0;
+  for (const item of $("document-list").children) {
+    item.hidden = !words.every((w) => item.dataset.search.includes(w));
+    if (!item.hidden) shown += 1;
+  }
+  const total = $("document-list").dataset.total || 0;
+  $("document-count").textContent = words.length ? `${shown} of ${total} documents` : `${total} documents`;
+}
+
+async function upload(event) {
+  event.preventDefault();
+  const file = $("upload-file").files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file);
+  $("upload-status").textContent = `Adding ${file.name}…`;
+  const response = await api("/documents", { method: "POST", body: form });
+  if (!response.ok) {
+    $("upload-status").textContent = `Not added: ${await failure(response)}`;
+    return;
+  }
+  const report = await response.json();
+  const ids = [...report.added, ...report.updated];
+  $("upload-status").textContent = ids.length
+    ? `Added ${ids.join(", ")}: it can be asked about now.`
+    : "Nothing changed: the same content is already indexed.";
+  $("upload-form").reset();
+  await loadDocuments();
+}
+
+// --- wiring -----------------------------------------------------------------------------------
+
+function selectView(name) {
+  for (const view of ["ask", "documents"]) {
+    const selected = view === name;
+    $(`tab-${view}`).setAttribute("aria-selected", String(selected));
+    $(`view-${view}`).hidden = !selected;
+  }
+  if (name === "documents") loadDocuments();
+}
+
+async function loadExamples() {
+  const response = await api("/examples?limit=4");
+  if (!response.ok) return;
+  const { questions } = await response.json();
+  for (const question of questions) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = question;
+    button.addEventListener("click", () => {
+      $("question").value = question;
+      ask(question, $("mode").value);
+    });
+    item.append(button);
+    $("examples").append(item);
+  }
+}
+
+async function loadModes() {
+  const response = await api("/stats");
+  if (!response.ok) return;
+  const stats = await response.json();
+  const generative = $("mode").querySelector('option[value="generative"]');
+  generative.disabled = !(stats.answer_modes || []).includes("generative");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("ask-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const question = $("question").value.trim();
+    if (question) ask(question, $("mode").value);
+  });
+  $("tab-ask").addEventListener("click", () => selectView("ask"));
+  $("tab-documents").addEventListener("click", () => selectView("documents"));
+  $("panel-close").addEventListener("click", () => closePanel());
+  $("panel").addEventListener("keydown", (event) => { if (event.key === "Escape") closePanel(); });
+  $("document-close").addEventListener("click", () => $("document-dialog").close());
+  $("filter").addEventListener("input", filterDocuments);
+  $("upload-form").addEventListener("submit", upload);
+  loadExamples();
+  loadModes();
+});
