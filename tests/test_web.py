@@ -212,3 +212,38 @@ def test_documents_can_be_filtered_and_an_upload_becomes_answerable(page: Any, t
     ask(page, "What was the median overall survival with cabozantinib?")
     assert "10.2 months" in page.inner_text("#answer")
     assert "Ward note on cabozantinib" in page.inner_text("#source-list")
+
+
+@pytest.fixture(scope="module")
+def keyed_server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with an API key: reads are open, uploads need the key."""
+    browser_or_skip()
+    work = tmp_path_factory.mktemp("web-key")
+    shutil.copytree(corpus_index, work / "index")
+    env = {
+        "RAG_INDEX_DIR": str(work / "index"),
+        "RAG_CORPUS_DIR": str(CORPUS),
+        "RAG_UPLOADS_DIR": str(work / "uploads"),
+        "RAG_API_KEY": "s3cret",
+    }
+    with running_server(env, work / "server.log") as base:
+        yield base
+
+
+def test_with_an_api_key_the_page_asks_for_it_before_an_upload(
+    browser: Any, keyed_server: str, tmp_path: Path
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{keyed_server}/")
+    page.click("#tab-documents")
+    page.wait_for_selector("#document-list li")
+    note = tmp_path / "key-note.md"
+    note.write_text("# Key note\n\nThe pharmacy dispensed sorafenib 200 mg tablets on Mondays.\n")
+    page.set_input_files("#upload-file", str(note))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#key-dialog[open]")  # the server answered 401: the page asks for the key
+    page.fill("#api-key", "s3cret")
+    page.click("#key-ok")
+    page.wait_for_function("document.querySelector('#upload-status').textContent.startsWith('Added')")
+    assert page.evaluate("sessionStorage.getItem('rag-api-key')") == "s3cret"
+    page.close()
