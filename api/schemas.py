@@ -61,6 +61,9 @@ class Citation(DocumentMetadata):
     quote: str = Field(description="The quoted sentence: text[quote_start:quote_end].")
     quote_start: int
     quote_end: int
+    page_start: int | None = Field(description="The page the quote starts on (paged documents: PDF).")
+    page_end: int | None = Field(description="The page it ends on.")
+    section: str | None = Field(description="The section of the passage (RESULTS, Methods, ...), when known.")
     score: float
 
 
@@ -105,6 +108,7 @@ class DocumentList(BaseModel):
 class DocumentDetail(DocumentMetadata):
     metadata: dict[str, Any]
     text: str
+    page_starts: list[int] = Field(description="Where each page begins in text (empty when not paged).")
 
 
 class Status(BaseModel):
@@ -208,6 +212,17 @@ class SkippedFile(BaseModel):
     reason: str
 
 
+class FileOutcome(BaseModel):
+    path: str
+    status: Literal["loaded", "skipped", "failed"]
+    reason: str | None = Field(None, description="Why the file was skipped or failed.")
+    documents: int = Field(0, description="Documents loaded from the file.")
+    format: str | None = Field(
+        None, description="The loader that read it: text, jsonl, pdf, html, pubmed-xml, medline."
+    )
+
+
 class IngestResponse(WriteResult):
     documents_seen: int
-    skipped: list[SkippedFile]
+    skipped: list[SkippedFile] = Field(description="Files (or records in them) not loaded, with the reason.")
+    files: list[FileOutcome] = Field(description="What happened to each file.")

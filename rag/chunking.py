@@ -8,9 +8,10 @@ measured with the real tokenizer after splitting and split again if it would be 
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol
 
-from rag.documents import Chunk, Document, Span
+from rag.documents import Chunk, Document, Span, page_breaks
 from rag.errors import ConfigurationError
 from rag.settings import ChunkingSettings
 from rag.text import split_sentences
@@ -18,6 +19,7 @@ from rag.text import split_sentences
 # Paragraph, line, sentence end, clause, word, character: the splitter tries them in order.
 SEPARATORS = ["\n\n", "\n", r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])", r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+", ""]
 MIN_SENTENCE_CHARS = 3
+Block = tuple[int, int, "str | None"]  # (start, end, section name) of a run of text
 
 
 class Tokenizer(Protocol):
@@ -60,24 +62,52 @@ class Chunker:
     def chunk(self, doc: Document) -> list[Chunk]:
         prefix = self.prefix(doc.title)
         budget = self._limit - self._special - self._tokenizer.count_pieces(prefix)
-        spans = self._split(doc.text, 0, len(doc.text), budget, prefix)
-        sentences = split_sentences(doc.text)
-        chunks = []
-        for ordinal, (start, end) in enumerate(spans):
-            text = doc.text[start:end]
-            chunks.append(
-                Chunk(
-                    chunk_id=f"{doc.doc_id}#{ordinal}",
-                    doc_id=doc.doc_id,
-                    ordinal=ordinal,
-                    start=start,
-                    end=end,
-                    text=text,
-                    embed_text=prefix + text,
-                    sentences=_sentences_within(sentences, start, end),
+        sentences = document_sentences(doc)
+        chunks: list[Chunk] = []
+        for block_start, block_end, section in self._blocks(doc, sentences):
+            for start, end in self._split(doc.text, block_start, block_end, budget, prefix):
+                text = doc.text[start:end]
+                ordinal = len(chunks)
+                within = _sentences_within(sentences, start, end)
+                chunks.append(
+                    Chunk(
+                        chunk_id=f"{doc.doc_id}#{ordinal}",
+                        doc_id=doc.doc_id,
+                        ordinal=ordinal,
+                        start=start,
+                        end=end,
+                        text=text,
+                        embed_text=prefix + text,
+                        sentences=within,
+                        sections=_section_breaks(text, within, section),
+                        page_breaks=page_breaks(doc.page_starts, start, end),
+                    )
                 )
-            )
         return chunks
+
+    def _blocks(self, doc: Document, sentences: list[Span]) -> list[Block]:
+        """The document cut at its section boundaries, each block with its section's name. A
+        section shorter than min_section_tokens joins the next one (the last joins the previous),
+        so chunks follow sections that can stand alone and short ones are not left orphaned."""
+        starts = section_starts(doc, sentences)
+        blocks = [
+            (start, end, name)
+            for (start, name), (end, _) in zip(starts, [*starts[1:], (len(doc.text), None)], strict=True)
+            if doc.text[start:end].strip()
+        ]
+        merged: list[Block] = []
+        carry: Block | None = None
+        for block in blocks:
+            current = _joined(carry, block) if carry is not None else block
+            carry = None
+            tokens = self._tokenizer.count_pieces(doc.text[current[0] : current[1]])
+            if tokens < self._settings.min_section_tokens:
+                carry = current
+            else:
+                merged.append(current)
+        if carry is not None:
+            merged.append(_joined(merged.pop(), carry) if merged else carry)
+        return merged or [(0, len(doc.text), None)]
 
     def _split(self, text: str, start: int, end: int, budget: int, prefix: str) -> list[tuple[int, int]]:
         """Spans of text[start:end] that fit the model once the prefix is added."""
@@ -125,6 +155,55 @@ class Chunker:
                     fallback = found
             found = text.find(piece, found + 1, window[1])
         return fallback
+
+
+def document_sentences(doc: Document) -> list[Span]:
+    """The document's sentences; where it names its sections (HTML headings), those names."""
+    sentences = split_sentences(doc.text)
+    if not doc.sections:
+        return sentences
+    named = []
+    for span in sentences:
+        section = next((name for offset, name in reversed(doc.sections) if offset <= span.start), None)
+        named.append(Span(span.start, span.end, section))
+    return named
+
+
+def section_starts(doc: Document, sentences: list[Span]) -> list[tuple[int, str | None]]:
+    """(offset, name) of each section; a labelled section ("RESULTS: ...") starts at its line."""
+    if doc.sections:
+        starts: list[tuple[int, str | None]] = [
+            (offset, name) for offset, name in doc.sections if 0 <= offset < len(doc.text)
+        ]
+        return [(0, None), *starts] if not starts or starts[0][0] > 0 else starts
+    found: list[tuple[int, str | None]] = [(0, sentences[0].section if sentences else None)]
+    for previous, span in itertools.pairwise(sentences):
+        if span.section != previous.section:
+            line_start = doc.text.rfind("\n", 0, span.start) + 1
+            found.append((max(line_start, previous.end), span.section))
+    return found
+
+
+def _section_breaks(
+    text: str, sentences: tuple[Span, ...], block_section: str | None
+) -> tuple[tuple[int, str | None], ...]:
+    """(offset, name) where each section inside a chunk begins; a chunk never splits a sentence,
+    so its sentences' sections say it (a labelled section, "RESULTS: ...", from its label on).
+    Without sentences, the block's section holds throughout."""
+    if not sentences:
+        return ((0, block_section),)
+    breaks: list[tuple[int, str | None]] = [(0, sentences[0].section)]
+    for previous, span in itertools.pairwise(sentences):
+        if span.section != breaks[-1][1]:
+            line_start = text.rfind("\n", 0, span.start) + 1
+            breaks.append((max(line_start, previous.end), span.section))
+    return tuple(breaks)
+
+
+def _joined(first: Block, second: Block) -> Block:
+    """Two adjacent blocks as one, named after the longer."""
+    name = first[2] if first[1] - first[0] >= second[1] - second[0] else second[2]
+    return first[0], second[1], name
 
 
 def _sentences_within(sentences: list[Span], start: int, end: int) -> tuple[Span, ...]:

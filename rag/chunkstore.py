@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.documents import Chunk, Document, Passage
+from rag.dedupe import Fingerprint, fingerprint
+from rag.documents import Chunk, Document, Passage, source_file
 from rag.errors import REBUILD_HINT, IndexCorruptError
 
 if TYPE_CHECKING:
@@ -32,7 +33,10 @@ CREATE TABLE IF NOT EXISTS documents (
     extra TEXT NOT NULL,
     text TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    path TEXT
+    path TEXT,
+    page_starts TEXT NOT NULL DEFAULT '[]',
+    sections TEXT NOT NULL DEFAULT '[]',
+    fingerprint TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS chunks (
     row_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -43,7 +47,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL,
     text TEXT NOT NULL,
     embed_text TEXT NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    sections TEXT NOT NULL DEFAULT '[]',
+    page_breaks TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS sentences (
@@ -87,12 +93,6 @@ class DocumentSummary:
     year: int | None
     source: str | None
     chunks: int
-
-
-def source_file(origin: str) -> str:
-    """The file a document was read from (a JSONL document's origin ends in `:line`)."""
-    head, colon, line = origin.rpartition(":")
-    return head if colon and line.isdigit() and head.endswith(".jsonl") else origin
 
 
 def to_blob(vector: NDArray[np.float32]) -> bytes:
@@ -168,7 +168,7 @@ class ChunkStore:
         """Insert a document with its chunks, sentences and abbreviations; returns the chunks' row ids."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     doc.doc_id,
                     doc.title,
@@ -180,6 +180,9 @@ class ChunkStore:
                     doc.text,
                     doc.content_hash,
                     doc.path,
+                    json.dumps(list(doc.page_starts)),
+                    json.dumps([list(s) for s in doc.sections], ensure_ascii=False),
+                    json.dumps(fingerprint(doc).to_json()),
                 ),
             )
             self._db.executemany(
@@ -189,8 +192,8 @@ class ChunkStore:
             row_ids = []
             for chunk, vector, sentence_vecs in zip(chunks, chunk_vectors, sentence_vectors, strict=True):
                 cursor = self._db.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, text, embed_text, vector) "
-                    "VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, text, embed_text, vector, "
+                    "sections, page_breaks) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         chunk.chunk_id,
                         chunk.doc_id,
@@ -200,6 +203,8 @@ class ChunkStore:
                         chunk.text,
                         chunk.embed_text,
                         to_blob(vector),
+                        json.dumps([list(b) for b in chunk.sections], ensure_ascii=False),
+                        json.dumps([list(b) for b in chunk.page_breaks]),
                     ),
                 )
                 row_id = int(cursor.lastrowid or 0)
@@ -318,15 +323,28 @@ class ChunkStore:
             return {}
         marks = ",".join("?" * len(wanted))
         rows = self._query(
-            "SELECT c.row_id, c.chunk_id, c.doc_id, c.text, d.title, d.authors, d.journal, d.year, d.source "
-            f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.row_id IN ({marks})",
+            "SELECT c.row_id, c.chunk_id, c.doc_id, c.text, d.title, d.authors, d.journal, d.year, d.source, "
+            "c.sections, c.page_breaks FROM chunks c JOIN documents d USING (doc_id) "
+            f"WHERE c.row_id IN ({marks})",
             wanted,
         )
         return {
             int(row): Passage(
-                row, chunk_id, doc_id, text, title, authors, journal, year, source, score=0.0, rank=0
+                row,
+                chunk_id,
+                doc_id,
+                text,
+                title,
+                authors,
+                journal,
+                year,
+                source,
+                score=0.0,
+                rank=0,
+                sections=tuple((int(o), n) for o, n in json.loads(sections)),
+                page_breaks=tuple((int(o), int(n)) for o, n in json.loads(breaks)),
             )
-            for row, chunk_id, doc_id, text, title, authors, journal, year, source in rows
+            for row, chunk_id, doc_id, text, title, authors, journal, year, source, sections, breaks in rows
         }
 
     def sentences(self, row_ids: Iterable[int]) -> list[SentenceRecord]:
@@ -370,16 +388,35 @@ class ChunkStore:
         )
         return [DocumentSummary(*r) for r in rows]
 
+    def fingerprints(self) -> list[Fingerprint]:
+        """Every document's identifiers and text signature, for finding a second copy of an article."""
+        return [
+            Fingerprint.from_json(d, json.loads(f))
+            for d, f in self._query("SELECT doc_id, fingerprint FROM documents")
+        ]
+
     def document(self, doc_id: str) -> Document | None:
         rows = self._query(
-            "SELECT doc_id, title, text, authors, journal, year, source, extra, path "
+            "SELECT doc_id, title, text, authors, journal, year, source, extra, path, page_starts, sections "
             "FROM documents WHERE doc_id = ?",
             (doc_id,),
         )
         if not rows:
             return None
-        d_id, title, text, authors, journal, year, source, extra, path = rows[0]
-        return Document(d_id, title, text, authors, journal, year, source, json.loads(extra), path)
+        d_id, title, text, authors, journal, year, source, extra, path, pages, sections = rows[0]
+        return Document(
+            d_id,
+            title,
+            text,
+            authors,
+            journal,
+            year,
+            source,
+            json.loads(extra),
+            path,
+            page_starts=tuple(json.loads(pages)),
+            sections=tuple((int(o), str(n)) for o, n in json.loads(sections)),
+        )
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

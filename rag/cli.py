@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--keep-missing", action="store_true", help="keep indexed documents that are not under PATHS"
     )
+    ingest.add_argument("--quiet", action="store_true", help="list only files that were skipped or failed")
+    ingest.add_argument(
+        "--strict", action="store_true", help="exit with status 1 when a file failed (it is still reported)"
+    )
     ingest.set_defaults(handler=cmd_ingest)
 
     ask = commands.add_parser("ask", help="answer a question with citations")
@@ -142,8 +146,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         args.paths or None, rebuild=args.rebuild, prune=not args.keep_missing, progress=tqdm_progress
     )
     report = result.report
-    for path, reason in result.skipped:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
+    for file in result.files:
+        if file.status == "loaded" and not args.quiet:
+            kind = f"{file.documents} document{'s' if file.documents != 1 else ''}"
+            print(f"loaded  {file.path} ({file.format}, {kind})", file=sys.stderr)
+        elif file.status != "loaded":
+            print(f"{file.status:<7} {file.path}: {file.reason}", file=sys.stderr)
+    counts = {
+        status: sum(1 for f in result.files if f.status == status)
+        for status in ("loaded", "skipped", "failed")
+    }
+    print(f"files: {counts['loaded']} loaded, {counts['skipped']} skipped, {counts['failed']} failed")
     if not report.changed and not args.rebuild:
         print(f"index is up to date: {result.documents_seen} documents, nothing to embed")
     else:
@@ -160,7 +173,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"index {pipeline.settings.index_dir} (generation {stats['generation']}): "
         f"{stats['documents']} documents, {stats['chunks']} chunks"
     )
-    return 0
+    return 1 if args.strict and counts["failed"] else 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

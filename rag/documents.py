@@ -24,6 +24,11 @@ class Document:
     source: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    page_starts: tuple[int, ...] = ()
+    """Where each page begins in `text` (page n at page_starts[n - 1]); empty when not paged."""
+    sections: tuple[tuple[int, str], ...] = ()
+    """(offset, name) where each named section begins (HTML headings); empty when the text marks its
+    own sections with labels such as "RESULTS:"."""
 
     @property
     def content_hash(self) -> str:
@@ -33,6 +38,8 @@ class Document:
             "text": self.text,
             **{name: getattr(self, name) for name in CITATION_FIELDS},
             "extra": self.extra,
+            "page_starts": list(self.page_starts),
+            "sections": [list(s) for s in self.sections],
         }
         encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
@@ -59,6 +66,10 @@ class Chunk:
     text: str
     embed_text: str
     sentences: tuple[Span, ...] = ()
+    sections: tuple[tuple[int, str | None], ...] = ()
+    """(offset in `text`, section name) where each section the chunk touches begins; the first at 0."""
+    page_breaks: tuple[tuple[int, int], ...] = ()
+    """(offset in `text`, page number) where each page the chunk touches begins; the first at 0."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,37 @@ class Passage:
     source: str | None
     score: float
     rank: int
+    sections: tuple[tuple[int, str | None], ...] = ()
+    page_breaks: tuple[tuple[int, int], ...] = ()
+
+    def pages(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """The first and last page of text[start:end] (None, None when the document has no pages)."""
+        return pages_of(self.page_breaks, start, end)
+
+    def section_at(self, offset: int) -> str | None:
+        """The section that text[offset] belongs to (None when the document names none)."""
+        return next((name for start, name in reversed(self.sections) if start <= offset), None)
+
+
+def pages_of(page_breaks: tuple[tuple[int, int], ...], start: int, end: int) -> tuple[int | None, int | None]:
+    if not page_breaks:
+        return None, None
+    first = last = page_breaks[0][1]
+    for offset, page in page_breaks:
+        if offset <= start:
+            first = page
+        if offset < max(end, start + 1):
+            last = page
+    return first, last
+
+
+def page_breaks(page_starts: tuple[int, ...], start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """Where the pages of document text[start:end] begin, as (offset from start, page number)."""
+    if not page_starts:
+        return ()
+    first = max((n for n, offset in enumerate(page_starts, start=1) if offset <= start), default=1)
+    later = [(offset - start, n) for n, offset in enumerate(page_starts, start=1) if start < offset < end]
+    return ((0, first), *later)
 
 
 @dataclass(frozen=True)
@@ -106,3 +148,13 @@ class Answer:
     reason: str | None = None
     composer: str = "extractive"
     dropped: tuple[Dropped, ...] = ()
+
+
+MULTI_RECORD_SUFFIXES = (".jsonl", ".xml", ".nbib", ".medline", ".txt")
+
+
+def source_file(origin: str) -> str:
+    """The file a document was read from (the origin of one record of a JSONL file or a PubMed
+    export ends in `:number`)."""
+    head, colon, line = origin.rpartition(":")
+    return head if colon and line.isdigit() and head.lower().endswith(MULTI_RECORD_SUFFIXES) else origin

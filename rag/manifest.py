@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: chunks carry their section and page breaks
 MANIFEST_FILE = "manifest.json"
 
 

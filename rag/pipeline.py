@@ -20,6 +20,7 @@ import numpy as np
 from rag.abstain import absent_terms, unknown_words
 from rag.answer import Composer, Composition, Evidence, ExtractiveComposer, QuestionPart
 from rag.chunking import Chunker
+from rag.dedupe import DuplicateFinder, fingerprint
 from rag.documents import Answer, Document, Passage
 from rag.embedding import Embedder, load_embedder
 from rag.errors import GenerationUnavailableError, IndexMismatchError, NotFoundError
@@ -28,7 +29,7 @@ from rag.generative import GenerativeComposer
 from rag.handle import IndexHandle
 from rag.ingest import IngestReport, Progress, no_progress
 from rag.lexical import ANALYZER
-from rag.loaders import LoadResult, load_paths
+from rag.loaders import FileReport, LoadResult, load_paths
 from rag.manifest import IndexSpec
 from rag.question import QUESTION_WORDS, analyze, split_parts
 from rag.retrieval import HybridRetriever, Mode, RetrievalConfig
@@ -77,8 +78,13 @@ def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
 @dataclass(frozen=True)
 class IngestResult:
     report: IngestReport
-    skipped: list[tuple[str, str]]
+    files: list[FileReport]
+    """What happened to each file: loaded, skipped (with the reason) or failed (with the reason)."""
     documents_seen: int
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        return [(f.path, f.reason or "") for f in self.files if f.status != "loaded"]
 
 
 class Pipeline:
@@ -389,8 +395,25 @@ class Pipeline:
                 log.warning("%s; rebuilding it", exc.message)
                 rebuild = True
         fresh = rebuild or not Index.exists(self.settings.index_dir)
+        if not prune and not fresh:
+            self._drop_second_copies(loaded)
         report = self.updater.apply(loaded.documents, prune=prune, fresh=fresh, progress=progress)
-        return IngestResult(report, loaded.skipped, len(loaded.documents))
+        return IngestResult(report, loaded.files, len(loaded.documents))
+
+    def _drop_second_copies(self, loaded: LoadResult) -> None:
+        """Without pruning, the index keeps documents that were not loaded now: an article among
+        them is not added again under another id."""
+        incoming = {doc.doc_id for doc in loaded.documents}
+        finder = DuplicateFinder(p for p in self.index.chunks.fingerprints() if p.doc_id not in incoming)
+        kept = []
+        for doc in loaded.documents:
+            found = finder.match(fingerprint(doc))
+            if found is None:
+                kept.append(doc)
+            else:
+                reason = f"{doc.doc_id} is the same article as the indexed {found[0]} ({found[1]})"
+                loaded.files.append(FileReport(doc.path or doc.doc_id, "skipped", reason))
+        loaded.documents = kept
 
     def add_documents(self, staged: Sequence[StagedFile]) -> IngestReport:
         """Store uploaded documents and index them; visible to the next question at once."""

@@ -15,6 +15,7 @@ def metadata_dict(item: Passage | Document | DocumentSummary) -> dict[str, Any]:
 
 def citation_dict(citation: Citation) -> dict[str, Any]:
     passage = citation.passage
+    page_start, page_end = passage.pages(citation.quote_start, citation.quote_end)
     return {
         "marker": citation.marker,
         **metadata_dict(passage),
@@ -23,6 +24,9 @@ def citation_dict(citation: Citation) -> dict[str, Any]:
         "quote": citation.quote,
         "quote_start": citation.quote_start,
         "quote_end": citation.quote_end,
+        "page_start": page_start,
+        "page_end": page_end,
+        "section": passage.section_at(citation.quote_start),
         "score": citation.score,
     }
 
@@ -56,4 +60,9 @@ def summary_dict(summary: DocumentSummary) -> dict[str, Any]:
 
 
 def document_dict(document: Document) -> dict[str, Any]:
-    return {**metadata_dict(document), "metadata": document.extra, "text": document.text}
+    return {
+        **metadata_dict(document),
+        "metadata": document.extra,
+        "text": document.text,
+        "page_starts": list(document.page_starts),
+    }

@@ -81,6 +81,12 @@ class ChunkingSettings(Section):
     max_title_tokens: int = Field(
         default=48, ge=0, description="Longest title prefix, in word pieces; longer titles are cut."
     )
+    min_section_tokens: int = Field(
+        default=128,
+        ge=0,
+        description="Chunks do not cross into another section once a section has at least this many word "
+        "pieces; a shorter section joins the next one.",
+    )
 
     @model_validator(mode="after")
     def _overlap_smaller_than_chunk(self) -> ChunkingSettings:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.chunking import Chunker
-from rag.chunkstore import source_file
-from rag.documents import Document
+from rag.dedupe import DuplicateFinder, Fingerprint, fingerprint
+from rag.documents import Document, source_file
 from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
 from rag.embedding import Embedder
 from rag.errors import ConflictError, NotFoundError
@@ -86,6 +86,7 @@ class Updater:
                         )
                 ids = {doc.doc_id for doc in item.documents}
                 replaced += [d for d in chunks.documents_in_file(item.path) if d not in ids]
+            _refuse_second_copies(documents, chunks.fingerprints(), replaced)
             for directory in {item.path.parent for item in staged}:
                 remove_stale_temporaries(directory)
             backups = {item.path: _read_or_none(item.path) for item in staged}
@@ -154,6 +155,24 @@ def _refuse_duplicates(documents: Sequence[Document]) -> None:
         if doc.doc_id in seen:
             raise ConflictError(f"doc_id {doc.doc_id!r} appears twice in one request")
         seen.add(doc.doc_id)
+
+
+def _refuse_second_copies(
+    documents: Sequence[Document], stored: Sequence[Fingerprint], replaced: Sequence[str]
+) -> None:
+    """An uploaded article already stored under another id (same PMID or DOI, or the same text)
+    is a conflict: it would be answered from twice, and cited twice."""
+    incoming = {doc.doc_id for doc in documents}
+    finder = DuplicateFinder(p for p in stored if p.doc_id not in incoming and p.doc_id not in replaced)
+    for doc in documents:
+        print_ = fingerprint(doc)
+        found = finder.match(print_)
+        if found is not None:
+            raise ConflictError(
+                f"{doc.doc_id!r} is the same article as the stored document {found[0]!r} ({found[1]})",
+                f"delete {found[0]!r} first to replace it, or leave it as it is",
+            )
+        finder.add(print_)
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -19,9 +19,9 @@ import yaml
 
 from rag.documents import Document
 from rag.errors import DocumentError, UnsupportedFileError
-from rag.loaders import parse_file_text, valid_unicode
+from rag.loaders import SUFFIXES, parse_file, valid_unicode
 
-UPLOAD_SUFFIXES = (".md", ".markdown", ".txt", ".jsonl")
+UPLOAD_SUFFIXES = tuple(sorted(SUFFIXES))
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -50,15 +50,12 @@ def upload_name(filename: str) -> str:
 def stage_file(filename: str, data: bytes, uploads_dir: Path, corpus_dir: Path) -> StagedFile:
     """Parse an uploaded file as `rag ingest` will read it once it is stored."""
     path = uploads_dir / upload_name(filename)
-    try:
-        raw = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{filename!r} is not UTF-8 text ({exc.reason})") from exc
     base = corpus_dir if path.resolve().is_relative_to(corpus_dir.resolve()) else uploads_dir
-    documents = tuple(parse_file_text(raw, path, base))
-    if not documents:
-        raise DocumentError(f"{filename!r} holds no documents")
-    return StagedFile(path, data, documents)
+    parsed = parse_file(data, path, base)
+    if not parsed.documents:
+        reasons = "; ".join(parsed.refused[:3])
+        raise DocumentError(f"{filename!r} holds no usable documents" + (f": {reasons}" if reasons else ""))
+    return StagedFile(path, data, tuple(parsed.documents))
 
 
 def stage_record(record: Mapping[str, Any], uploads_dir: Path, corpus_dir: Path) -> StagedFile:

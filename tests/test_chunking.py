@@ -97,3 +97,27 @@ def test_a_chunk_size_leaving_no_room_is_refused() -> None:
             FakeEmbedder(max_seq_length=40),
             ChunkingSettings(chunk_tokens=40, overlap_tokens=8, max_title_tokens=30),
         )
+
+
+def test_chunks_do_not_cross_sections_that_stand_alone() -> None:
+    dosing = " ".join(f"Patients in group {i} received sorafenib 400 mg twice daily." for i in range(8))
+    rates = " ".join(f"The response rate in group {i} was {i + 10}% at week eight." for i in range(8))
+    text = (
+        f"BACKGROUND: Sorafenib is a kinase inhibitor.\n\nMETHODS: {dosing}\n\nScans were read centrally."
+        f"\n\nRESULTS: Forty patients were treated.\n\n{rates}"
+    )
+    doc = Document(doc_id="d", title="A trial", text=text)
+    settings = ChunkingSettings(min_section_tokens=40)
+    chunks = Chunker(FakeEmbedder(), settings).chunk(doc)
+    results_start = text.index("RESULTS:")
+    assert any(c.start == results_start for c in chunks)  # RESULTS opens a chunk of its own
+    assert not any(c.start < results_start < c.end for c in chunks)
+    # The one-sentence BACKGROUND is too short to stand alone: it joins METHODS.
+    first = chunks[0]
+    assert [name for _, name in first.sections] == ["BACKGROUND", "METHODS"]
+    assert first.text[first.sections[1][0] :].startswith("METHODS: Patients in group 0")
+    # Without sections (a threshold no section reaches) the short paragraphs on either side of
+    # the boundary share a chunk.
+    merged = Chunker(FakeEmbedder(), ChunkingSettings(min_section_tokens=10**6)).chunk(doc)
+    crossing = [c for c in merged if c.start < results_start < c.end]
+    assert crossing and {"METHODS", "RESULTS"} <= {name for _, name in crossing[0].sections}

@@ -74,7 +74,9 @@ def test_ingest_twice_embeds_nothing_the_second_time(tmp_path: Path) -> None:
     (corpus / "broken.md").write_text("---\ntitle: [oops\n---\ntext\n")
     first = rag("ingest", index=tmp_path / "index", corpus=corpus)
     assert first.returncode == 0, first.stderr
-    assert "added 1" in first.stdout and "skipped" in first.stderr and "broken.md" in first.stderr
+    assert "added 1" in first.stdout and "files: 1 loaded, 0 skipped, 1 failed" in first.stdout
+    assert "failed  " in first.stderr and "broken.md: " in first.stderr and "invalid YAML" in first.stderr
+    assert "loaded  " in first.stderr and "one.md (text, 1 document)" in first.stderr
     second = rag("ingest", index=tmp_path / "index", corpus=corpus)
     assert second.returncode == 0
     assert "index is up to date" in second.stdout

@@ -143,9 +143,12 @@ def test_bad_documents_get_clear_4xx(client: TestClient) -> None:
         assert word in response.json()["detail"]
     wrong_type = client.post("/documents", content=b"title=x", headers={"Content-Type": "text/plain"})
     assert wrong_type.status_code == 415
-    for name in ("paper.pdf", "script.py", "noext"):
+    for name in ("script.py", "noext"):
         response = client.post("/documents", files={"file": (name, b"%PDF-1.4")})
         assert response.status_code == 415 and "supported" in response.json()["detail"]
+    truncated_pdf = client.post("/documents", files={"file": ("paper.pdf", b"%PDF-1.4")})
+    assert truncated_pdf.status_code == 422
+    assert "damaged or not a valid PDF" in truncated_pdf.json()["detail"]
     binary = client.post("/documents", files={"file": ("x.txt", b"\xff\xfe\x00bad")})
     assert binary.status_code == 422 and "UTF-8" in binary.json()["detail"]
     no_field = client.post("/documents", files={"other": ("x.txt", b"text")})

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import CORPUS
+from tests.document_fixtures import PDF_TITLE, write_article_pdf
 from tests.servers import running_server
 from tests.test_api import QUESTION
 
@@ -247,3 +248,21 @@ def test_with_an_api_key_the_page_asks_for_it_before_an_upload(
     page.wait_for_function("document.querySelector('#upload-status').textContent.startsWith('Added')")
     assert page.evaluate("sessionStorage.getItem('rag-api-key')") == "s3cret"
     page.close()
+
+
+def test_an_uploaded_pdf_is_cited_with_its_section_and_page(page: Any, server: str, tmp_path: Path) -> None:
+    page.click("#tab-documents")
+    page.set_input_files("#upload-file", str(write_article_pdf(tmp_path / "berg-2019.pdf")))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#upload-status').textContent.startsWith('Added')")
+    page.click("#tab-ask")
+    question = "How often did hand-foot skin reaction occur with sorafenib after sunitinib failure?"
+    expected = httpx.post(f"{server}/ask", json={"question": question}, timeout=30).json()
+    (cited,) = [c for c in expected["citations"] if c["title"] == PDF_TITLE]
+    assert cited["page_start"] == cited["page_end"] == 2 and cited["section"] == "Results"
+    ask(page, question)
+    source = page.locator(f"#source-{cited['marker']}")
+    assert source.locator(".where").inner_text() == "Results, p. 2"
+    page.locator(f"#answer a.marker[data-marker='{cited['marker']}']").first.click()
+    assert page.inner_text("#panel-meta .where") == "Results, p. 2"
+    assert page.inner_text("#panel-passage mark") == cited["quote"]

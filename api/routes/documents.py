@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -146,6 +147,7 @@ def ingest(body: IngestRequest, pipeline: PipelineDep) -> IngestResponse:
             **_write_result(result.report).model_dump(),
             "documents_seen": result.documents_seen,
             "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
+            "files": [asdict(file) for file in result.files],
         }
     )
 

@@ -180,6 +180,32 @@ function describe(item) {
   return [item.authors, item.journal, item.year].filter(Boolean).join(" · ");
 }
 
+// Where in the paper the quote stands: its section and, for paged documents (PDF), its pages.
+function locate(citation) {
+  const parts = [];
+  if (citation.section) parts.push(citation.section);
+  if (citation.page_start) {
+    const last = citation.page_end || citation.page_start;
+    parts.push(last === citation.page_start ? `p. ${citation.page_start}` : `pp. ${citation.page_start}–${last}`);
+  }
+  return parts.join(", ");
+}
+
+function aboutElement(text) {
+  const about = document.createElement("span");
+  about.className = "about";
+  about.textContent = text;
+  return about;
+}
+
+function whereElement(citation) {
+  const where = document.createElement("span");
+  where.className = "where";
+  where.textContent = locate(citation);
+  where.hidden = where.textContent === "";
+  return where;
+}
+
 function renderSources(citations) {
   const list = $("source-list");
   for (const citation of citations) {
@@ -191,7 +217,7 @@ function renderSources(citations) {
     button.addEventListener("click", () => openPanel(citation, button));
     const meta = document.createElement("div");
     meta.className = "meta";
-    meta.textContent = describe(citation) || citation.doc_id;
+    meta.append(aboutElement(describe(citation) || citation.doc_id), whereElement(citation));
     const quote = document.createElement("q");
     quote.textContent = citation.quote;
     item.append(button, meta, quote);
@@ -225,7 +251,7 @@ function openPanel(citation, opener) {
   document.querySelectorAll(".marker[aria-current]").forEach((m) => m.removeAttribute("aria-current"));
   document.querySelectorAll(`.marker[data-marker="${citation.marker}"]`).forEach((m) => m.setAttribute("aria-current", "true"));
   $("panel-title").textContent = `[${citation.marker}] ${citation.title}`;
-  $("panel-meta").textContent = describe(citation);
+  $("panel-meta").replaceChildren(aboutElement(describe(citation)), whereElement(citation));
   const link = $("panel-link");
   link.textContent = "";
   if (citation.source) {

@@ -1,0 +1,147 @@
+"""The same article arriving twice is stored once.
+
+Two documents are the same article when they share a PMID or a DOI, or when their texts are
+near-identical: an estimated 85% or more of their word 5-grams in common (Jaccard). The
+estimate is MinHash; candidates are found by locality-sensitive hashing over bands of the
+signature, so a large corpus is never compared pair by pair. Signatures use a stable hash
+(CRC-32), so they can be stored in the index and compared across runs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.documents import Document
+from rag.text import words
+
+SHINGLE_WORDS = 5
+PERMUTATIONS = 128
+BANDS = 32  # 4 rows each: pairs at Jaccard 0.85 become candidates with probability > 0.999
+SAME_TEXT = 0.85
+_PRIME = np.uint64(4294967311)  # the first prime above 2**32
+_rng = np.random.default_rng(20261130)
+_A = _rng.integers(1, 2**32 - 1, size=PERMUTATIONS, dtype=np.uint64)
+_B = _rng.integers(0, 2**32 - 1, size=PERMUTATIONS, dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    doc_id: str
+    identifiers: tuple[str, ...]
+    """"pmid:<n>" and "doi:<lower-cased DOI>" where the document has them."""
+    minhash: tuple[int, ...]
+    """The MinHash signature of the text's word 5-grams; empty for a text under 5 words."""
+
+    def to_json(self) -> dict[str, list[str] | list[int]]:
+        return {"identifiers": list(self.identifiers), "minhash": list(self.minhash)}
+
+    @classmethod
+    def from_json(cls, doc_id: str, data: dict[str, list[object]]) -> Fingerprint:
+        return cls(
+            doc_id,
+            tuple(str(i) for i in data.get("identifiers", [])),
+            tuple(int(str(v)) for v in data.get("minhash", [])),
+        )
+
+
+def identifiers(doc: Document) -> tuple[str, ...]:
+    found: list[str] = []
+    pmid = str(doc.extra.get("pmid") or "").strip()
+    if pmid.isdigit():
+        found.append(f"pmid:{int(pmid)}")
+    doi = str(doc.extra.get("doi") or "").strip().lower()
+    if doi.startswith("10."):
+        found.append(f"doi:{doi}")
+    return tuple(found)
+
+
+def fingerprint(doc: Document) -> Fingerprint:
+    return Fingerprint(doc.doc_id, identifiers(doc), minhash(doc.text))
+
+
+def minhash(text: str) -> tuple[int, ...]:
+    tokens = words(text)
+    if len(tokens) < SHINGLE_WORDS:
+        return ()
+    shingles = {
+        zlib.crc32(" ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8"))
+        for i in range(len(tokens) - SHINGLE_WORDS + 1)
+    }
+    values = np.fromiter(shingles, dtype=np.uint64, count=len(shingles))
+    # Each row a hash function (a*x + b) mod p; its minimum over the shingles is one signature slot.
+    hashed = ((_A[:, None] * values[None, :]) % _PRIME + _B[:, None]) % _PRIME
+    return tuple(int(v) for v in hashed.min(axis=1))
+
+
+def similarity(first: tuple[int, ...], second: tuple[int, ...]) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    if not first or len(first) != len(second):
+        return 0.0
+    return float(np.mean(np.array(first) == np.array(second)))
+
+
+class DuplicateFinder:
+    """Remembers fingerprints and tells whether a new one is the same article as one of them."""
+
+    def __init__(self, known: Iterable[Fingerprint] = ()) -> None:
+        self._by_identifier: dict[str, str] = {}
+        self._by_band: dict[tuple[int, tuple[int, ...]], list[Fingerprint]] = {}
+        for print_ in known:
+            self.add(print_)
+
+    def add(self, print_: Fingerprint) -> None:
+        for identifier in print_.identifiers:
+            self._by_identifier.setdefault(identifier, print_.doc_id)
+        for key in _bands(print_.minhash):
+            self._by_band.setdefault(key, []).append(print_)
+
+    def match(self, print_: Fingerprint) -> tuple[str, str] | None:
+        """(doc_id, why) of a known document that is the same article, else None."""
+        for identifier in print_.identifiers:
+            owner = self._by_identifier.get(identifier)
+            if owner is not None and owner != print_.doc_id:
+                kind, value = identifier.split(":", 1)
+                return owner, f"same {kind.upper()} {value}"
+        for key in _bands(print_.minhash):
+            for other in self._by_band.get(key, []):
+                if other.doc_id == print_.doc_id:
+                    continue
+                score = similarity(print_.minhash, other.minhash)
+                if score >= SAME_TEXT:
+                    return other.doc_id, f"near-identical text ({score:.0%} of word 5-grams shared)"
+        return None
+
+
+def _bands(signature: tuple[int, ...]) -> list[tuple[int, tuple[int, ...]]]:
+    if not signature:
+        return []
+    rows = len(signature) // BANDS
+    return [(band, signature[band * rows : (band + 1) * rows]) for band in range(BANDS)]
+
+
+def unique_documents(documents: list[Document]) -> tuple[list[Document], list[tuple[Document, str, str]]]:
+    """The documents with each article once, and (dropped, kept doc_id, why) for the others.
+
+    Of two copies the one with more text is kept (a PDF's full text over its PubMed abstract);
+    on a tie, the first."""
+    order = sorted(range(len(documents)), key=lambda i: (-len(documents[i].text), i))
+    finder = DuplicateFinder()
+    kept: set[int] = set()
+    dropped: list[tuple[Document, str, str]] = []
+    kept_ids: set[str] = set()
+    for i in order:
+        print_ = fingerprint(documents[i])
+        found = finder.match(print_)
+        if found is None and print_.doc_id in kept_ids:
+            found = (print_.doc_id, "another record with the same id")
+        if found is None:
+            kept_ids.add(print_.doc_id)
+            finder.add(print_)
+            kept.add(i)
+        else:
+            dropped.append((documents[i], found[0], found[1]))
+    return [doc for i, doc in enumerate(documents) if i in kept], dropped

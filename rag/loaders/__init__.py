@@ -1,0 +1,38 @@
+"""Read corpus files into Documents: one small loader per format, chosen by file type.
+
+| Format | Files | Loader |
+|---|---|---|
+| Markdown / text | `.md`, `.markdown`, `.txt` | `rag.loaders.text` |
+| JSON Lines | `.jsonl` | `rag.loaders.text` |
+| PDF | `.pdf` | `rag.loaders.pdf` (+ `pdf_text` for the clean-up) |
+| Web page | `.html`, `.htm`, `.xhtml` | `rag.loaders.html` |
+| PubMed XML | `.xml` (`PubmedArticleSet`) | `rag.loaders.pubmed` |
+| MEDLINE | `.nbib`, `.medline`, `.txt` starting `PMID-` | `rag.loaders.pubmed` |
+
+A file that cannot be used is reported in `LoadResult.files` with the reason; it does not stop
+the other files from loading.
+"""
+
+from __future__ import annotations
+
+from rag.loaders.base import DOC_ID, Loader, ParsedFile, default_id_for, make_document, valid_unicode
+from rag.loaders.files import SUFFIXES, FileReport, LoadResult, load_file, load_paths, loader_for, parse_file
+from rag.loaders.text import parse_jsonl, parse_text
+
+__all__ = [
+    "DOC_ID",
+    "SUFFIXES",
+    "FileReport",
+    "LoadResult",
+    "Loader",
+    "ParsedFile",
+    "default_id_for",
+    "load_file",
+    "load_paths",
+    "loader_for",
+    "make_document",
+    "parse_file",
+    "parse_jsonl",
+    "parse_text",
+    "valid_unicode",
+]

@@ -1,0 +1,173 @@
+"""Which loader reads a file, and loading a whole corpus with a report per file.
+
+One bad file never stops the others: it is reported as failed, with the reason. Files that
+are not documents (unknown types, links out of the corpus) are skipped, and so is a second
+copy of an article already loaded (see `rag.dedupe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from rag.dedupe import identifiers, unique_documents
+from rag.documents import Document, source_file
+from rag.errors import DocumentError, UnsupportedFileError
+from rag.loaders.base import Loader, ParsedFile, default_id_for
+from rag.loaders.html import HtmlLoader
+from rag.loaders.pdf import PdfLoader
+from rag.loaders.pubmed import MedlineLoader, PubmedXmlLoader, is_medline
+from rag.loaders.text import JsonlLoader, TextLoader
+from rag.paths import inside
+
+LOADERS: tuple[Loader, ...] = (
+    TextLoader(),
+    JsonlLoader(),
+    PdfLoader(),
+    HtmlLoader(),
+    PubmedXmlLoader(),
+    MedlineLoader(),
+)
+SUFFIXES = frozenset(suffix for loader in LOADERS for suffix in loader.suffixes)
+Status = Literal["loaded", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    status: Status
+    reason: str | None = None
+    documents: int = 0
+    format: str | None = None
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """(path, reason) of every file, or record in a file, that was not loaded."""
+        return [(f.path, f.reason or "") for f in self.files if f.status != "loaded"]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+
+def loader_for(path: Path, head: bytes = b"") -> Loader:
+    """The loader for a file, by its suffix; a `.txt` holding MEDLINE records is read as such."""
+    suffix = path.suffix.lower()
+    if suffix == ".txt" and is_medline(head[:64].decode("utf-8", "ignore").lstrip("\ufeff")):
+        return LOADERS[-1]
+    for loader in LOADERS:
+        if suffix in loader.suffixes:
+            return loader
+    raise UnsupportedFileError(f"unsupported file type {suffix!r}", f"use one of {sorted(SUFFIXES)}")
+
+
+def parse_file(data: bytes, path: Path, base: Path) -> ParsedFile:
+    """The documents in the bytes `data` of the file `path` (which need not exist yet)."""
+    return loader_for(path, data).parse(data, path, default_id_for(path, base))
+
+
+def load_file(path: Path, base: Path | None = None) -> list[Document]:
+    """Documents in one file; raises DocumentError when the file cannot be used."""
+    loader_for(path)  # an unsupported type is refused before the file is read
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read {path}: {exc.strerror}") from exc
+    return parse_file(data, path, base or path.parent).documents
+
+
+def load_paths(paths: Iterable[Path], confine_to: Sequence[Path] | None = None) -> LoadResult:
+    """Load every supported file under `paths` (files or directories, recursively).
+
+    With `confine_to`, a file that resolves outside those directories (a symlink pointing
+    elsewhere) is skipped, not read."""
+    result = LoadResult()
+    first_seen: dict[str, Document] = {}
+    for root in paths:
+        if not root.exists():
+            raise DocumentError(f"{root} does not exist", "pass an existing file or directory")
+        for path, walk_base in _files(root):
+            base = walk_base
+            if confine_to is not None:
+                containing = _containing_root(path, confine_to)
+                if containing is None:
+                    result.files.append(
+                        FileReport(str(path), "skipped", "links outside the corpus roots; not read")
+                    )
+                    continue
+                base = containing  # ids relative to the corpus root, as a whole-corpus ingest gives
+            result.files.extend(_load_one(path, base, result.documents, first_seen))
+    result.documents, dropped = unique_documents(result.documents)
+    for doc, kept_id, why in dropped:
+        source = source_file(doc.path or "")
+        result.files = [
+            _one_fewer(f) if f.path == source and f.status == "loaded" else f for f in result.files
+        ]
+        result.files.append(
+            FileReport(source, "skipped", f"{doc.doc_id} is a duplicate of {kept_id} ({why})")
+        )
+    result.files = [f for f in result.files if f.status != "loaded" or f.documents > 0]
+    return result
+
+
+def _one_fewer(report: FileReport) -> FileReport:
+    return replace(report, documents=report.documents - 1)
+
+
+def _load_one(
+    path: Path, base: Path, documents: list[Document], first_seen: dict[str, Document]
+) -> list[FileReport]:
+    try:
+        loader = loader_for(path)
+        data = path.read_bytes()
+        loader = loader_for(path, data)
+        parsed = loader.parse(data, path, default_id_for(path, base))
+    except UnsupportedFileError as exc:
+        return [FileReport(str(path), "skipped", exc.message)]
+    except OSError as exc:
+        return [FileReport(str(path), "failed", f"cannot read it: {exc.strerror}")]
+    except DocumentError as exc:
+        return [FileReport(str(path), "failed", exc.message)]
+    reports = [FileReport(str(path), "skipped", reason, format=loader.name) for reason in parsed.refused]
+    loaded = 0
+    for doc in parsed.documents:
+        earlier = first_seen.setdefault(doc.doc_id, doc)
+        # Two exports of one article share their id and PMID: rag.dedupe keeps the fuller one.
+        if earlier is not doc and not set(identifiers(doc)) & set(identifiers(earlier)):
+            where = source_file(earlier.path or "")
+            reports.append(FileReport(str(path), "skipped", f"doc_id {doc.doc_id!r} already used by {where}"))
+            continue
+        documents.append(doc)
+        loaded += 1
+    if loaded or not reports:
+        reports.insert(0, FileReport(str(path), "loaded", documents=loaded, format=loader.name))
+    return reports
+
+
+def _containing_root(path: Path, roots: Sequence[Path]) -> Path | None:
+    if not inside(path, roots):
+        return None
+    unresolved = path.absolute()
+    for root in roots:
+        if unresolved.is_relative_to(root.resolve()):
+            return root.resolve()
+    return None
+
+
+def _files(root: Path) -> Iterator[tuple[Path, Path]]:
+    if root.is_file():
+        yield root, root.parent
+        return
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith((".", "_")) for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in SUFFIXES:
+            yield path, root
