@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DIST_STAMP := $(VENV)/.installed-distributed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install serve index corpus test lint typecheck unit eval bench bench-full clean
+.PHONY: install serve index corpus test lint typecheck unit eval bench bench-ray bench-full clean
 
 # torch 2.13.0 (a CPU build is on disk) goes in first: anything that depends on torch would
 # otherwise pull the newest release with gigabytes of CUDA libraries.
@@ -19,6 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Ray (the `distributed` extra) for --engine ray and its tests; `make serve` does not need it.
+$(DIST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,distributed]'
+	touch $(DIST_STAMP)
 
 # Serve on HOST:PORT; the index is built or brought up to date from corpus/ at start-up.
 serve: $(STAMP)
@@ -35,19 +41,23 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check rag api tests scripts eval
 	$(VENV)/bin/ruff format --check rag api tests scripts eval
 
-typecheck: $(STAMP)
+typecheck: $(DIST_STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -m "not integration"
 
-test: lint typecheck
+test: lint typecheck $(DIST_STAMP)
 	$(VENV)/bin/pytest
 
 # Latency, throughput, scaling and PubMedQA; results in bench/results/ (README quotes them).
 bench: $(STAMP)
 	$(VENV)/bin/rag ingest
 	$(VENV)/bin/rag bench --quick
+
+# `rag ingest --engine ray` with 1 and 2 actors against the single-process path (Ray extra).
+bench-ray: $(DIST_STAMP)
+	$(VENV)/bin/rag bench distributed --quick --out bench/results/distributed
 
 bench-full: $(STAMP)
 	$(VENV)/bin/rag ingest

@@ -21,7 +21,7 @@ from api.schemas import ErrorBody
 from api.security import ApiKeyGuard, BodySizeLimit
 from api.state import ServiceState
 from rag.errors import RagError
-from rag.pipeline import Pipeline
+from rag.pipeline import DocumentWriter, Pipeline
 from rag.settings import Settings
 
 log = logging.getLogger("api")
@@ -38,13 +38,15 @@ def create_app(
     *,
     ingest_on_start: bool = False,
     load_before_serving: bool = False,
+    writer: DocumentWriter | None = None,
 ) -> FastAPI:
     """Build the app. With `pipeline` it is ready at once (tests pass fakes this way);
     otherwise the model and index load in the background after start-up, so /health and
     /ready answer meanwhile, or, with `load_before_serving`, before the first connection is
-    accepted (one of several worker processes: the others take the connections meanwhile)."""
+    accepted (one of several worker processes: the others take the connections meanwhile).
+    With `writer`, document writes go there instead of to this process's pipeline."""
     settings = settings or Settings()
-    service = ServiceState(pipeline=pipeline, phase="ready" if pipeline else "starting")
+    service = ServiceState(pipeline=pipeline, writer=writer, phase="ready" if pipeline else "starting")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from api.state import ServiceState
-from rag.pipeline import Pipeline
+from rag.pipeline import DocumentWriter, Pipeline
 
 
 def get_state(request: Request) -> ServiceState:
@@ -24,5 +24,12 @@ def get_pipeline(state: Annotated[ServiceState, Depends(get_state)]) -> Pipeline
     return state.pipeline
 
 
+def get_writer(
+    state: Annotated[ServiceState, Depends(get_state)], pipeline: Annotated[Pipeline, Depends(get_pipeline)]
+) -> DocumentWriter:
+    return state.writer or pipeline
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+WriterDep = Annotated[DocumentWriter, Depends(get_writer)]

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from rag.errors import RagError
-from rag.pipeline import Pipeline
+from rag.pipeline import DocumentWriter, Pipeline
 from rag.settings import Settings
 
 log = logging.getLogger("api")
@@ -16,6 +16,8 @@ log = logging.getLogger("api")
 @dataclass
 class ServiceState:
     pipeline: Pipeline | None = None
+    writer: DocumentWriter | None = None
+    """Where writes go when not to this process's pipeline (Ray Serve replicas: the one writer)."""
     error: str | None = None
     phase: str = "starting"
     _thread: threading.Thread | None = field(default=None, repr=False)

@@ -7,11 +7,12 @@ writable index generation; `rag.updates` commits it.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -51,6 +52,44 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
 
+@dataclass
+class Encoded:
+    """Documents chunked and embedded, ready to be stored."""
+
+    chunked: list[tuple[Document, list[Chunk]]]
+    chunk_vectors: NDArray[np.float32]
+    """One row per chunk, in the order of `chunked`."""
+    sentence_vectors: dict[str, NDArray[np.float32]]
+    """By the sentence's embedded text (a sentence in two chunks' overlap is embedded once)."""
+    shard_sizes: list[int] = field(default_factory=list)
+    """Consecutive runs of chunk_vectors computed together (one per worker batch); they are
+    merged into the vector index shard by shard. Empty: one run."""
+
+
+class Encoder(Protocol):
+    """Chunks and embeds: here in this process (`LocalEncoder`), or on a cluster
+    (`rag.distributed.RayEncoder`)."""
+
+    def encode_documents(self, documents: list[Document], progress: Progress) -> Encoded: ...
+
+    def embed_texts(self, texts: list[str], label: str, progress: Progress) -> NDArray[np.float32]: ...
+
+
+class LocalEncoder:
+    def __init__(self, embedder: Embedder, chunker: Chunker, batch_size: int = 256) -> None:
+        self._embedder = embedder
+        self._chunker = chunker
+        self._batch_size = batch_size
+
+    def encode_documents(self, documents: list[Document], progress: Progress) -> Encoded:
+        chunked = [(doc, self._chunker.chunk(doc)) for doc in documents]
+        chunk_vectors, sentence_vectors = _embed(chunked, self._embedder, progress, self._batch_size)
+        return Encoded(chunked, chunk_vectors, sentence_vectors)
+
+    def embed_texts(self, texts: list[str], label: str, progress: Progress) -> NDArray[np.float32]:
+        return _embed_texts(texts, self._embedder, progress, label, self._batch_size)
+
+
 def sync(
     index: Index,
     documents: Sequence[Document],
@@ -61,12 +100,15 @@ def sync(
     remove: Sequence[str] = (),
     progress: Progress = no_progress,
     batch_size: int = 256,
+    encoder: Encoder | None = None,
 ) -> IngestReport:
     """Apply the difference between `documents` and the index's contents to `index`.
 
     With `prune`, documents in the index that are not in `documents` are removed; ids in
     `remove` are removed in any case. The caller saves (commits) the index if anything changed.
+    Chunking and embedding are done by `encoder` (default: in this process).
     """
+    encoder = encoder or LocalEncoder(embedder, chunker, batch_size)
     report = IngestReport()
     clock = time.perf_counter()
     existing = index.chunks.document_hashes()
@@ -87,13 +129,14 @@ def sync(
         report.timings_s["compare"] = time.perf_counter() - clock
         return report
 
-    chunked = [(doc, chunker.chunk(doc)) for doc in to_add]
-    report.timings_s["chunk"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    chunk_vectors, sentence_vectors = _embed(chunked, embedder, progress, batch_size)
+    encoded = encoder.encode_documents(to_add, progress)
+    chunked, chunk_vectors, sentence_vectors = (
+        encoded.chunked,
+        encoded.chunk_vectors,
+        encoded.sentence_vectors,
+    )
     report.texts_embedded = len(chunk_vectors) + len(sentence_vectors)
-    report.timings_s["embed"] = time.perf_counter() - clock
+    report.timings_s["chunk+embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     removed_rows = _remove_documents(index, to_remove)
@@ -103,13 +146,18 @@ def sync(
     clock = time.perf_counter()
     new_words = index.chunks.words_without_vectors()
     if new_words:
-        vectors = _embed_texts(new_words, embedder, progress, "vocabulary", batch_size)
+        vectors = encoder.embed_texts(new_words, "vocabulary", progress)
         index.chunks.set_word_vectors(new_words, vectors)
         report.texts_embedded += len(new_words)
-    report.timings_s["embed"] += time.perf_counter() - clock
+    report.timings_s["vocabulary"] = time.perf_counter() - clock
 
     index.vectors.remove(removed_rows)
-    index.vectors.add(np.array(added_rows, dtype=np.int64), chunk_vectors)
+    rows = np.array(added_rows, dtype=np.int64)
+    if encoded.shard_sizes:
+        bounds = np.cumsum([0, *encoded.shard_sizes])
+        index.vectors.merge([(rows[a:b], chunk_vectors[a:b]) for a, b in itertools.pairwise(bounds)])
+    else:
+        index.vectors.add(rows, chunk_vectors)
     report.chunks_added = len(added_rows)
     report.chunks_removed = len(removed_rows)
     return report

@@ -27,7 +27,7 @@ from rag.errors import GenerationUnavailableError, IndexMismatchError, NotFoundE
 from rag.generation import TextGenerator
 from rag.generative import GenerativeComposer
 from rag.handle import IndexHandle
-from rag.ingest import IngestReport, Progress, no_progress
+from rag.ingest import Encoder, IngestReport, Progress, no_progress
 from rag.lexical import ANALYZER
 from rag.loaders import FileReport, LoadResult, load_paths
 from rag.manifest import IndexSpec
@@ -73,6 +73,23 @@ def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
         index_type=INDEX_TYPE,
         embedding_precision=embedder.precision,
     )
+
+
+class DocumentWriter(Protocol):
+    """What changes the index. A Pipeline writes itself; replicas that share one index send their
+    writes to a single writer (`api.ray_serve`)."""
+
+    def add_documents(self, staged: Sequence[StagedFile]) -> IngestReport: ...
+
+    def delete_document(self, doc_id: str) -> IngestReport: ...
+
+    def ingest(
+        self,
+        paths: Sequence[Path] | None = None,
+        *,
+        prune: bool = True,
+        confine_to: Sequence[Path] | None = None,
+    ) -> IngestResult: ...
 
 
 @dataclass(frozen=True)
@@ -379,13 +396,27 @@ class Pipeline:
         prune: bool = True,
         confine_to: Sequence[Path] | None = None,
         progress: Progress = no_progress,
+        engine: Literal["local", "ray"] = "local",
     ) -> IngestResult:
         """Bring the index in line with the documents under `paths` (default: the corpus).
 
         An index built with another model or chunking is refused, or rebuilt with
         `rebuild_if_incompatible` (what `rag serve --ingest` does). With `confine_to`, files
         that resolve outside those directories are skipped (server-side ingestion)."""
-        loaded: LoadResult = load_paths(list(paths or [self.settings.corpus_dir]), confine_to)
+        roots = list(paths or [self.settings.corpus_dir])
+        encoder: Encoder | None = None
+        if engine == "ray":
+            from rag.distributed import RayEncoder, load_files  # Ray is an optional extra
+
+            loaded = load_files(roots, confine_to, self.settings.ray)
+            encoder = RayEncoder(
+                self.settings.ray,
+                self.settings.embedding,
+                self.settings.chunking,
+                self.settings.model_cache_dir,
+            )
+        else:
+            loaded = load_paths(roots, confine_to)
         if not rebuild and Index.exists(self.settings.index_dir):
             try:
                 _ = self.index
@@ -397,7 +428,9 @@ class Pipeline:
         fresh = rebuild or not Index.exists(self.settings.index_dir)
         if not prune and not fresh:
             self._drop_second_copies(loaded)
-        report = self.updater.apply(loaded.documents, prune=prune, fresh=fresh, progress=progress)
+        report = self.updater.apply(
+            loaded.documents, prune=prune, fresh=fresh, progress=progress, encoder=encoder
+        )
         return IngestResult(report, loaded.files, len(loaded.documents))
 
     def _drop_second_copies(self, loaded: LoadResult) -> None:

@@ -186,6 +186,40 @@ class GenerationSettings(Section):
     )
 
 
+class RaySettings(Section):
+    """Distributed ingestion and serving on Ray (`--engine ray`; needs `pip install .[distributed]`)."""
+
+    address: str | None = Field(
+        default=None,
+        description="Cluster to join: `auto` (the one `ray start` runs on this machine) or "
+        "`ray://host:10001`. Unset: a local Ray instance for this command.",
+    )
+    num_cpus: int | None = Field(
+        default=None, ge=1, description="CPUs of a local Ray instance. Unset: all of this machine's."
+    )
+    actors: int = Field(default=2, ge=1, le=1024, description="Embedding actors (each loads the model once).")
+    cpus_per_actor: int = Field(
+        default=1, ge=1, le=256, description="CPUs each embedding actor reserves, and its model's threads."
+    )
+    documents_per_batch: int = Field(
+        default=16,
+        ge=1,
+        le=4096,
+        description="Documents each actor chunks and embeds per batch (one index shard).",
+    )
+    texts_per_batch: int = Field(
+        default=256, ge=1, le=65536, description="Texts per actor batch for vocabulary."
+    )
+    gpus_per_actor: float | Literal["auto"] = Field(
+        default="auto",
+        description="GPUs per embedding actor; auto: 1 when the cluster has GPUs, else 0. GPU actors run the "
+        "model with PyTorch on CUDA.",
+    )
+    replicas: int = Field(
+        default=2, ge=1, le=256, description="Serving replicas for `rag serve --engine ray`."
+    )
+
+
 class Settings(BaseSettings):
     """Service configuration. Every field can be set as RAG_<NAME> (sections: RAG_<SECTION>__<NAME>)."""
 
@@ -246,6 +280,7 @@ class Settings(BaseSettings):
     vectors: VectorSettings = VectorSettings()
     answer: AnswerSettings = AnswerSettings()
     generation: GenerationSettings = GenerationSettings()
+    ray: RaySettings = RaySettings()
 
     @property
     def worker_count(self) -> int:

@@ -19,7 +19,7 @@ from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
 from rag.embedding import Embedder
 from rag.errors import ConflictError, NotFoundError
 from rag.handle import IndexHandle
-from rag.ingest import IngestReport, Progress, no_progress, sync
+from rag.ingest import Encoder, IngestReport, Progress, no_progress, sync
 from rag.paths import inside
 from rag.settings import Settings
 from rag.store import IndexWriter
@@ -53,11 +53,19 @@ class Updater:
         prune: bool,
         fresh: bool = False,
         progress: Progress = no_progress,
+        encoder: Encoder | None = None,
     ) -> IngestReport:
-        """Bring the index in line with `documents` (and, with `prune`, drop the rest)."""
+        """Bring the index in line with `documents` (and, with `prune`, drop the rest); chunking and
+        embedding are done by `encoder` (default: in this process)."""
         with self.writer(fresh=fresh) as writer:
             report = sync(
-                writer.index, documents, self._embedder, self._chunker, prune=prune, progress=progress
+                writer.index,
+                documents,
+                self._embedder,
+                self._chunker,
+                prune=prune,
+                progress=progress,
+                encoder=encoder,
             )
             # A fresh index is committed even when empty: an empty corpus is a valid index. One
             # whose vector structure no longer fits the settings or its size is rewritten.

@@ -7,7 +7,7 @@ same interface, used to check FAISS in the contract tests.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,6 +34,10 @@ class VectorIndex(Protocol):
     def size(self) -> int: ...
 
     def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None: ...
+
+    def merge(self, shards: Sequence[tuple[NDArray[np.int64], NDArray[np.float32]]]) -> None:
+        """Add vectors computed in parts (one per worker batch of a distributed ingest)."""
+        ...
 
     def remove(self, ids: Collection[int]) -> None: ...
 
@@ -95,6 +99,28 @@ class FaissVectorIndex:
     def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
         if len(ids):
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+
+    def merge(self, shards: Sequence[tuple[NDArray[np.int64], NDArray[np.float32]]]) -> None:
+        """Each part becomes an index of this one's structure (flat, or IVF on this index's trained
+        quantizer) and is merged in with FAISS's `merge_from`, as shards built on separate
+        workers would be."""
+        ivf = faiss.try_extract_index_ivf(self._index)
+        if ivf is not None:  # FAISS merges IVF lists only without a direct map; it is rebuilt after
+            ivf.set_direct_map_type(faiss.DirectMap.NoMap)  # type: ignore[attr-defined]
+        for ids, vectors in shards:
+            if not len(ids):
+                continue
+            shard: faiss.Index
+            if ivf is None:
+                shard = faiss.IndexIDMap2(faiss.IndexFlatIP(int(self._index.d)))
+            else:
+                shard = faiss.IndexIVFFlat(
+                    ivf.quantizer, int(ivf.d), int(ivf.nlist), faiss.METRIC_INNER_PRODUCT
+                )
+            shard.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+            self._index.merge_from(shard, 0)
+        if ivf is not None:
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
 
     def remove(self, ids: Collection[int]) -> None:
         if ids:
@@ -163,6 +189,10 @@ class NumpyVectorIndex:
     def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
         for i, vector in zip(ids.tolist(), vectors, strict=True):
             self._vectors[int(i)] = vector.astype(np.float32)
+
+    def merge(self, shards: Sequence[tuple[NDArray[np.int64], NDArray[np.float32]]]) -> None:
+        for ids, vectors in shards:
+            self.add(ids, vectors)
 
     def remove(self, ids: Collection[int]) -> None:
         for i in ids:

@@ -91,3 +91,21 @@ def test_round_trip_and_corruption(
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(IndexCorruptError, match="not a readable FAISS index"):
         FaissVectorIndex.read(path, DIM)
+
+
+def test_merged_shards_match_reference_and_stay_removable(
+    pair: tuple[VectorIndex, VectorIndex, np.random.Generator],
+) -> None:
+    faiss_index, reference, rng = pair
+    shards = [
+        (np.arange(start, start + 40, dtype=np.int64), random_unit(rng, 40)) for start in (500, 540, 580)
+    ]
+    for index in (faiss_index, reference):
+        index.merge(shards)
+    assert faiss_index.size == reference.size == 320
+    for query in random_unit(rng, 10):
+        assert ranked_ids(faiss_index, query, 10) == ranked_ids(reference, query, 10)
+    for index in (faiss_index, reference):  # removal needs the id map that a merge rebuilds
+        index.remove({510, 550, 590})
+    assert faiss_index.size == reference.size == 317
+    assert ranked_ids(faiss_index, shards[0][1][10], 1) != [510]

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api.deps import PipelineDep
+from api.deps import PipelineDep, WriterDep
 from api.schemas import (
     DocumentDetail,
     DocumentIn,
@@ -84,7 +84,7 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentDetail:
 
 
 @router.post("/documents", response_model=WriteResult, responses=WRITE_ERRORS, openapi_extra=UPLOAD_BODY)
-async def add_documents(request: Request, pipeline: PipelineDep) -> WriteResult:
+async def add_documents(request: Request, pipeline: PipelineDep, writer: WriterDep) -> WriteResult:
     """Add or replace documents: a JSON document, or `.txt`/`.md`/`.jsonl` files as multipart
     field `file`. Only their chunks are embedded; they answer questions once this returns.
     Posting identical content again changes nothing."""
@@ -102,7 +102,7 @@ async def add_documents(request: Request, pipeline: PipelineDep) -> WriteResult:
         staged = await _staged_uploads(request, pipeline)
     else:
         raise HTTPException(415, "send application/json (one document) or multipart/form-data (files)")
-    report = await run_in_threadpool(pipeline.add_documents, staged)
+    report = await run_in_threadpool(writer.add_documents, staged)
     return _write_result(report)
 
 
@@ -130,18 +130,18 @@ async def _staged_uploads(request: Request, pipeline: Pipeline) -> list[StagedFi
 
 
 @router.delete("/documents/{doc_id}", response_model=WriteResult, responses=WRITE_ERRORS)
-def delete_document(doc_id: str, pipeline: PipelineDep) -> WriteResult:
+def delete_document(doc_id: str, writer: WriterDep) -> WriteResult:
     """Remove an uploaded document (and its stored file) from the index."""
-    return _write_result(pipeline.delete_document(doc_id))
+    return _write_result(writer.delete_document(doc_id))
 
 
 @router.post("/ingest", response_model=IngestResponse, responses=WRITE_ERRORS)
-def ingest(body: IngestRequest, pipeline: PipelineDep) -> IngestResponse:
+def ingest(body: IngestRequest, pipeline: PipelineDep, writer: WriterDep) -> IngestResponse:
     """Index files already on the server. Paths must lie inside the configured corpus roots."""
     roots = pipeline.settings.ingest_roots
     paths = [confine(path, roots) for path in body.paths] or roots
     prune = body.prune if body.prune is not None else not body.paths
-    result = pipeline.ingest(paths, prune=prune, confine_to=roots)
+    result = writer.ingest(paths, prune=prune, confine_to=roots)
     return IngestResponse.model_validate(
         {
             **_write_result(result.report).model_dump(),

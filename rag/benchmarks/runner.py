@@ -15,6 +15,8 @@ from rag.benchmarks.plot import write_plot
 from rag.settings import Settings
 
 SUITES = ("latency", "streaming", "ingestion", "backends", "scaling", "pubmedqa")
+# Run only when named (`rag bench distributed`, `make bench-ray`): it needs the distributed extra.
+OPTIONAL_SUITES = ("distributed",)
 
 
 def run_all(

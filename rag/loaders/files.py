@@ -88,8 +88,17 @@ def load_paths(paths: Iterable[Path], confine_to: Sequence[Path] | None = None) 
 
     With `confine_to`, a file that resolves outside those directories (a symlink pointing
     elsewhere) is skipped, not read."""
-    result = LoadResult()
-    first_seen: dict[str, Document] = {}
+    files, skipped = corpus_files(paths, confine_to)
+    return combine([load_one(path, base) for path, base in files], skipped)
+
+
+def corpus_files(
+    paths: Iterable[Path], confine_to: Sequence[Path] | None = None
+) -> tuple[list[tuple[Path, Path]], list[FileReport]]:
+    """(file, the directory its id is relative to) for every supported file, and the files skipped
+    because they link outside `confine_to`."""
+    files: list[tuple[Path, Path]] = []
+    skipped: list[FileReport] = []
     for root in paths:
         if not root.exists():
             raise DocumentError(f"{root} does not exist", "pass an existing file or directory")
@@ -98,12 +107,53 @@ def load_paths(paths: Iterable[Path], confine_to: Sequence[Path] | None = None) 
             if confine_to is not None:
                 containing = _containing_root(path, confine_to)
                 if containing is None:
-                    result.files.append(
+                    skipped.append(
                         FileReport(str(path), "skipped", "links outside the corpus roots; not read")
                     )
                     continue
                 base = containing  # ids relative to the corpus root, as a whole-corpus ingest gives
-            result.files.extend(_load_one(path, base, result.documents, first_seen))
+            files.append((path, base))
+    return files, skipped
+
+
+def load_one(path: Path, base: Path) -> tuple[list[Document], list[FileReport]]:
+    """One file's documents and what happened to it; never raises for a bad file."""
+    try:
+        loader = loader_for(path)
+        data = path.read_bytes()
+        loader = loader_for(path, data)
+        parsed = loader.parse(data, path, default_id_for(path, base))
+    except UnsupportedFileError as exc:
+        return [], [FileReport(str(path), "skipped", exc.message)]
+    except OSError as exc:
+        return [], [FileReport(str(path), "failed", f"cannot read it: {exc.strerror}")]
+    except DocumentError as exc:
+        return [], [FileReport(str(path), "failed", exc.message)]
+    reports = [FileReport(str(path), "skipped", reason, format=loader.name) for reason in parsed.refused]
+    loaded = FileReport(str(path), "loaded", documents=len(parsed.documents), format=loader.name)
+    return parsed.documents, ([loaded] if parsed.documents or not reports else []) + reports
+
+
+def combine(
+    per_file: Iterable[tuple[list[Document], list[FileReport]]], skipped: list[FileReport]
+) -> LoadResult:
+    """The files' documents as one corpus: an id used by two files is kept for the first, unless
+    both are records of one article (then rag.dedupe keeps the fuller); each article once."""
+    result = LoadResult(files=list(skipped))
+    first_seen: dict[str, Document] = {}
+    for documents, reports in per_file:
+        result.files.extend(reports)
+        for doc in documents:
+            earlier = first_seen.setdefault(doc.doc_id, doc)
+            if earlier is not doc and not set(identifiers(doc)) & set(identifiers(earlier)):
+                source = source_file(doc.path or "")
+                reason = f"doc_id {doc.doc_id!r} already used by {source_file(earlier.path or '')}"
+                result.files = [
+                    _one_fewer(f) if f.path == source and f.status == "loaded" else f for f in result.files
+                ]
+                result.files.append(FileReport(source, "skipped", reason))
+                continue
+            result.documents.append(doc)
     result.documents, dropped = unique_documents(result.documents)
     for doc, kept_id, why in dropped:
         source = source_file(doc.path or "")
@@ -119,36 +169,6 @@ def load_paths(paths: Iterable[Path], confine_to: Sequence[Path] | None = None) 
 
 def _one_fewer(report: FileReport) -> FileReport:
     return replace(report, documents=report.documents - 1)
-
-
-def _load_one(
-    path: Path, base: Path, documents: list[Document], first_seen: dict[str, Document]
-) -> list[FileReport]:
-    try:
-        loader = loader_for(path)
-        data = path.read_bytes()
-        loader = loader_for(path, data)
-        parsed = loader.parse(data, path, default_id_for(path, base))
-    except UnsupportedFileError as exc:
-        return [FileReport(str(path), "skipped", exc.message)]
-    except OSError as exc:
-        return [FileReport(str(path), "failed", f"cannot read it: {exc.strerror}")]
-    except DocumentError as exc:
-        return [FileReport(str(path), "failed", exc.message)]
-    reports = [FileReport(str(path), "skipped", reason, format=loader.name) for reason in parsed.refused]
-    loaded = 0
-    for doc in parsed.documents:
-        earlier = first_seen.setdefault(doc.doc_id, doc)
-        # Two exports of one article share their id and PMID: rag.dedupe keeps the fuller one.
-        if earlier is not doc and not set(identifiers(doc)) & set(identifiers(earlier)):
-            where = source_file(earlier.path or "")
-            reports.append(FileReport(str(path), "skipped", f"doc_id {doc.doc_id!r} already used by {where}"))
-            continue
-        documents.append(doc)
-        loaded += 1
-    if loaded or not reports:
-        reports.insert(0, FileReport(str(path), "loaded", documents=loaded, format=loader.name))
-    return reports
 
 
 def _containing_root(path: Path, roots: Sequence[Path]) -> Path | None:
