@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from rag.documents import Chunk, Document, Span
-from rag.errors import ConfigurationError
+from rag.errors import ConfigurationError, RagError
 from rag.ingest import Encoded, Progress, sentence_embed_text
 from rag.loaders.files import FileReport, LoadResult, combine, corpus_files, load_one
 from rag.settings import ChunkingSettings, EmbeddingSettings, RaySettings
@@ -129,20 +129,7 @@ class RayEncoder:
             {"order": i, "document": json.dumps(document_dict(d), ensure_ascii=False)}
             for i, d in enumerate(documents)
         ]
-        batch = self._settings.documents_per_batch
-        shards = (
-            self._ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch)))
-            .map_batches(
-                _ChunkEmbedActor,
-                fn_constructor_kwargs=self._actor_args,
-                compute=self._ray.data.ActorPoolStrategy(size=self._settings.actors),
-                batch_size=batch,
-                num_gpus=self._gpus,
-                num_cpus=self._settings.cpus_per_actor,
-                batch_format="pandas",
-            )
-            .take_all()
-        )
+        shards = self._run_pool(items, _ChunkEmbedActor, self._settings.documents_per_batch, "pandas")
         chunked: list[tuple[Document, list[Chunk]]] = []
         vector_parts, shard_sizes = [], []
         sentence_vectors: dict[str, np.ndarray] = {}
@@ -160,29 +147,33 @@ class RayEncoder:
                 sentence_vectors.setdefault(text, vector)
             advance(len(payload))
         if [doc.doc_id for doc, _ in chunked] != [doc.doc_id for doc in documents]:
-            raise ConfigurationError("Ray returned the documents out of order or incomplete")
+            raise RagError("Ray returned the documents out of order or incomplete; run the ingest again")
         return Encoded(chunked, np.concatenate(vector_parts), sentence_vectors, shard_sizes)
 
     def embed_texts(self, texts: list[str], label: str, progress: Progress) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         advance = progress(f"{label} (ray)", len(texts))
         items = [{"order": i, "text": t} for i, t in enumerate(texts)]
-        batch = self._settings.texts_per_batch
-        rows = (
-            self._ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch)))
-            .map_batches(
-                _EmbedActor,
+        rows = self._run_pool(items, _EmbedActor, self._settings.texts_per_batch, "numpy")
+        rows.sort(key=lambda row: row["order"])
+        advance(len(texts))
+        return np.stack([np.asarray(row["vector"], dtype=np.float32) for row in rows])
+
+    def _run_pool(self, items: list[dict[str, Any]], actor: type, batch: int, batch_format: str) -> list[Any]:
+        """`items` through a pool of `actor`s, `batch` items per call; every output row."""
+        dataset = self._ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch)))
+        return list(
+            dataset.map_batches(
+                actor,
                 fn_constructor_kwargs=self._actor_args,
                 compute=self._ray.data.ActorPoolStrategy(size=self._settings.actors),
                 batch_size=batch,
                 num_gpus=self._gpus,
                 num_cpus=self._settings.cpus_per_actor,
-                batch_format="numpy",
-            )
-            .take_all()
+                batch_format=batch_format,
+            ).take_all()
         )
-        rows.sort(key=lambda row: row["order"])
-        advance(len(texts))
-        return np.stack([np.asarray(row["vector"], dtype=np.float32) for row in rows])
 
 
 class _ModelActor:
