@@ -183,7 +183,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             kind = f"{file.documents} document{'s' if file.documents != 1 else ''}"
             print(f"loaded  {file.path} ({file.format}, {kind})", file=sys.stderr)
         elif file.status != "loaded":
-            print(f"{file.status:<7} {file.path}: {file.reason}", file=sys.stderr)
+            reason = file.reason or ""
+            where = "" if reason.startswith(file.path) else f"{file.path}: "  # most reasons name the file
+            print(f"{file.status:<7} {where}{reason}", file=sys.stderr)
     counts = {
         status: sum(1 for f in result.files if f.status == status)
         for status in ("loaded", "skipped", "failed")
@@ -209,7 +211,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.serialize import answer_dict
+    from rag.serialize import answer_dict, citation_place
 
     _check_top_k(args.top_k, 20)
     pipeline = _pipeline()
@@ -223,7 +225,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for citation in answer.citations:
         p = citation.passage
         where = ", ".join(str(part) for part in (p.authors, p.journal, p.year) if part)
-        print(f"[{citation.marker}] {p.title}" + (f" ({where})" if where else "") + f"  <{p.doc_id}>")
+        place = citation_place(citation)
+        print(
+            f"[{citation.marker}] {p.title}"
+            + (f" ({where})" if where else "")
+            + f"  <{p.doc_id}>"
+            + (f"  {place}" if place else "")
+        )
         print(
             textwrap.fill(f'"{citation.quote}"', width=100, initial_indent="    ", subsequent_indent="    ")
         )

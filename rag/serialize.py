@@ -13,6 +13,14 @@ def metadata_dict(item: Passage | Document | DocumentSummary) -> dict[str, Any]:
     return {name: getattr(item, name) for name in ("doc_id", "title", "authors", "journal", "year", "source")}
 
 
+def citation_place(citation: Citation) -> str:
+    """Where the quote stands in its paper, as a reader cites it: "Results, p. 2"."""
+    passage = citation.passage
+    first, last = passage.pages(citation.quote_start, citation.quote_end)
+    pages = None if first is None else f"p. {first}" if first == last else f"pp. {first}-{last}"
+    return ", ".join(part for part in (passage.section_at(citation.quote_start), pages) if part)
+
+
 def citation_dict(citation: Citation) -> dict[str, Any]:
     passage = citation.passage
     page_start, page_end = passage.pages(citation.quote_start, citation.quote_end)

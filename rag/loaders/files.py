@@ -128,7 +128,7 @@ def load_one(path: Path, base: Path) -> tuple[list[Document], list[FileReport]]:
     except OSError as exc:
         return [], [FileReport(str(path), "failed", f"cannot read it: {exc.strerror}")]
     except DocumentError as exc:
-        return [], [FileReport(str(path), "failed", exc.message)]
+        return [], [FileReport(str(path), "failed", str(exc))]  # with the hint: what to do about it
     reports = [FileReport(str(path), "skipped", reason, format=loader.name) for reason in parsed.refused]
     loaded = FileReport(str(path), "loaded", documents=len(parsed.documents), format=loader.name)
     return parsed.documents, ([loaded] if parsed.documents or not reports else []) + reports

@@ -21,6 +21,8 @@ from rag.loaders.base import ParsedFile, find_doi, make_document, normalize_spac
 from rag.loaders.pdf_text import PdfText, clean_pages, looks_like_authors
 
 log = logging.getLogger(__name__)
+# pypdf logs what it repairs in a damaged file; a file it cannot read is reported by us instead.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 # Info titles that name the file or the tool instead of the article.
 JUNK_TITLE = re.compile(r"\.(docx?|pdf|tex|indd|rtf)\b|^microsoft word|^untitled|^title$|^\s*$", re.I)
 MAX_PAGES = 2000
@@ -62,7 +64,7 @@ def read_pdf(data: bytes, origin: str) -> tuple[list[str], dict[str, str], str |
         if reader.is_encrypted and not _decrypted(reader, origin):
             raise DocumentError(
                 f"{origin} is encrypted and needs a password to open",
-                "save an unencrypted copy (for example with qpdf --decrypt) and add that",
+                "save an unencrypted copy, for example with qpdf --decrypt, and add that",
             )
         if len(reader.pages) > MAX_PAGES:
             raise DocumentError(f"{origin} has {len(reader.pages)} pages; at most {MAX_PAGES} are read")
