@@ -10,8 +10,9 @@ signature, so a large corpus is never compared pair by pair. Signatures use a st
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -63,6 +64,7 @@ def fingerprint(doc: Document) -> Fingerprint:
     return Fingerprint(doc.doc_id, identifiers(doc), minhash(doc.text))
 
 
+@lru_cache(maxsize=4096)  # one ingest asks for a document's signature when loading and when storing
 def minhash(text: str) -> tuple[int, ...]:
     tokens = words(text)
     if len(tokens) < SHINGLE_WORDS:
@@ -145,3 +147,22 @@ def unique_documents(documents: list[Document]) -> tuple[list[Document], list[tu
         else:
             dropped.append((documents[i], found[0], found[1]))
     return [doc for i, doc in enumerate(documents) if i in kept], dropped
+
+
+def copies_of_stored(
+    documents: Sequence[Document], stored: Iterable[Fingerprint], *, replaced: Iterable[str] = ()
+) -> list[tuple[Document, str, str]]:
+    """(document, doc_id it repeats, why) for each document that is an article already stored
+    under another id (or given earlier in `documents`). A stored document that one of
+    `documents` updates, or that is being `replaced`, does not count."""
+    ignored = {doc.doc_id for doc in documents} | set(replaced)
+    finder = DuplicateFinder(p for p in stored if p.doc_id not in ignored)
+    copies = []
+    for doc in documents:
+        print_ = fingerprint(doc)
+        found = finder.match(print_)
+        if found is None:
+            finder.add(print_)
+        else:
+            copies.append((doc, *found))
+    return copies

@@ -89,7 +89,7 @@ def _parse_batch(batch: Any) -> Any:
     documents, reports = [], []
     for path, base in zip(batch["path"], batch["base"], strict=True):
         docs, file_reports = load_one(Path(path), Path(base))
-        documents.append(json.dumps([document_dict(d) for d in docs], ensure_ascii=False))
+        documents.append(json.dumps([asdict(d) for d in docs], ensure_ascii=False))
         reports.append(json.dumps([asdict(r) for r in file_reports], ensure_ascii=False))
     return batch.assign(documents=documents, reports=reports)[["order", "documents", "reports"]]
 
@@ -126,7 +126,7 @@ class RayEncoder:
             return Encoded([], np.zeros((0, 0), dtype=np.float32), {})
         advance = progress("documents (ray)", len(documents))
         items = [
-            {"order": i, "document": json.dumps(document_dict(d), ensure_ascii=False)}
+            {"order": i, "document": json.dumps(asdict(d), ensure_ascii=False)}
             for i, d in enumerate(documents)
         ]
         shards = self._run_pool(items, _ChunkEmbedActor, self._settings.documents_per_batch, "pandas")
@@ -201,7 +201,7 @@ class _ChunkEmbedActor(_ModelActor):
         chunk_vectors = self._embed(chunk_texts)
         sentence_vectors = self._embed(sentences)
         payload = [
-            {"order": int(order), "chunks": [chunk_dict(c) for c in chunks]}
+            {"order": int(order), "chunks": [asdict(c) for c in chunks]}
             for order, (_, chunks) in zip(batch["order"], chunked, strict=True)
         ]
         return pd.DataFrame(
@@ -232,10 +232,6 @@ class _EmbedActor(_ModelActor):
 # --- plain-data forms of documents and chunks, for the trip between processes --------------
 
 
-def document_dict(doc: Document) -> dict[str, Any]:
-    return asdict(doc)
-
-
 def document_from_dict(data: dict[str, Any]) -> Document:
     return Document(
         **{
@@ -244,10 +240,6 @@ def document_from_dict(data: dict[str, Any]) -> Document:
             "sections": tuple((int(o), str(n)) for o, n in data.get("sections", ())),
         }
     )
-
-
-def chunk_dict(chunk: Chunk) -> dict[str, Any]:
-    return asdict(chunk)
 
 
 def chunk_from_dict(data: dict[str, Any]) -> Chunk:

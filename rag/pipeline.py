@@ -20,8 +20,8 @@ import numpy as np
 from rag.abstain import absent_terms, unknown_words
 from rag.answer import Composer, Composition, Evidence, ExtractiveComposer, QuestionPart
 from rag.chunking import Chunker
-from rag.dedupe import DuplicateFinder, fingerprint
-from rag.documents import Answer, Document, Passage
+from rag.dedupe import copies_of_stored
+from rag.documents import Answer, Document, Passage, source_file
 from rag.embedding import Embedder, load_embedder
 from rag.errors import GenerationUnavailableError, IndexMismatchError, NotFoundError
 from rag.generation import TextGenerator
@@ -436,17 +436,12 @@ class Pipeline:
     def _drop_second_copies(self, loaded: LoadResult) -> None:
         """Without pruning, the index keeps documents that were not loaded now: an article among
         them is not added again under another id."""
-        incoming = {doc.doc_id for doc in loaded.documents}
-        finder = DuplicateFinder(p for p in self.index.chunks.fingerprints() if p.doc_id not in incoming)
-        kept = []
-        for doc in loaded.documents:
-            found = finder.match(fingerprint(doc))
-            if found is None:
-                kept.append(doc)
-            else:
-                reason = f"{doc.doc_id} is the same article as the indexed {found[0]} ({found[1]})"
-                loaded.files.append(FileReport(doc.path or doc.doc_id, "skipped", reason))
-        loaded.documents = kept
+        copies = copies_of_stored(loaded.documents, self.index.chunks.fingerprints())
+        for doc, other, why in copies:
+            reason = f"{doc.doc_id} is the same article as the indexed {other} ({why})"
+            loaded.files.append(FileReport(source_file(doc.path or ""), "skipped", reason))
+        dropped = {doc.doc_id for doc, _, _ in copies}
+        loaded.documents = [doc for doc in loaded.documents if doc.doc_id not in dropped]
 
     def add_documents(self, staged: Sequence[StagedFile]) -> IngestReport:
         """Store uploaded documents and index them; visible to the next question at once."""

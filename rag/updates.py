@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.chunking import Chunker
-from rag.dedupe import DuplicateFinder, Fingerprint, fingerprint
+from rag.dedupe import Fingerprint, copies_of_stored
 from rag.documents import Document, source_file
 from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
 from rag.embedding import Embedder
@@ -170,17 +170,13 @@ def _refuse_second_copies(
 ) -> None:
     """An uploaded article already stored under another id (same PMID or DOI, or the same text)
     is a conflict: it would be answered from twice, and cited twice."""
-    incoming = {doc.doc_id for doc in documents}
-    finder = DuplicateFinder(p for p in stored if p.doc_id not in incoming and p.doc_id not in replaced)
-    for doc in documents:
-        print_ = fingerprint(doc)
-        found = finder.match(print_)
-        if found is not None:
-            raise ConflictError(
-                f"{doc.doc_id!r} is the same article as the stored document {found[0]!r} ({found[1]})",
-                f"delete {found[0]!r} first to replace it, or leave it as it is",
-            )
-        finder.add(print_)
+    copies = copies_of_stored(documents, stored, replaced=replaced)
+    if copies:
+        doc, other, why = copies[0]
+        raise ConflictError(
+            f"{doc.doc_id!r} is the same article as the stored document {other!r} ({why})",
+            f"delete {other!r} first to replace it, or leave it as it is",
+        )
 
 
 def _read_or_none(path: Path) -> bytes | None:

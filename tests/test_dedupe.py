@@ -106,3 +106,25 @@ def test_uploading_an_article_already_stored_under_another_id_is_a_conflict(tmp_
         assert (
             client.post("/documents", files={"file": ("export.xml", PUBMED_XML.encode())}).status_code == 200
         )
+
+
+def test_a_partial_ingest_skips_an_article_the_index_already_holds(tmp_path: Path) -> None:
+    client, pipeline = make_client(tmp_path)
+    with client:
+        assert (
+            client.post("/documents", files={"file": ("export.xml", PUBMED_XML.encode())}).status_code == 200
+        )
+    extra = tmp_path / "more"
+    extra.mkdir()
+    # A MEDLINE copy under another PMID (a typo) but with the same DOI, and a new article.
+    (extra / "copy.nbib").write_text(
+        "PMID- 19451443\nTI  - The same trial.\nAB  - Another copy of the abstract text.\n"
+        "LID - 10.1200/JCO.2008.19.5511 [doi]\n\n" + MEDLINE.split("\n\n")[1]
+    )
+    result = pipeline.ingest([extra], prune=False)
+    assert result.report.added == ["pmid-21000004"]
+    (skipped,) = [f for f in result.files if f.status == "skipped"]
+    assert Path(skipped.path).name == "copy.nbib"
+    assert skipped.reason == (
+        "pmid-19451443 is the same article as the indexed pmid-19451442 (same DOI 10.1200/jco.2008.19.5511)"
+    )

@@ -45,18 +45,23 @@ def browser_or_skip() -> None:
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium chromium-driver)")
 
 
-@pytest.fixture(scope="module")
-def server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def web_server(work: Path, corpus_index: Path, **env: str) -> Iterator[str]:
+    """A real server on a copy of the corpus index, uploads kept apart from the corpus."""
     browser_or_skip()
-    work = tmp_path_factory.mktemp("web")
     shutil.copytree(corpus_index, work / "index")
     env = {
         "RAG_INDEX_DIR": str(work / "index"),
         "RAG_CORPUS_DIR": str(CORPUS),
         "RAG_UPLOADS_DIR": str(work / "uploads"),
+        **env,
     }
     with running_server(env, work / "server.log") as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from web_server(tmp_path_factory.mktemp("web"), corpus_index)
 
 
 @pytest.fixture(scope="module")
@@ -218,17 +223,7 @@ def test_documents_can_be_filtered_and_an_upload_becomes_answerable(page: Any, t
 @pytest.fixture(scope="module")
 def keyed_server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server with an API key: reads are open, uploads need the key."""
-    browser_or_skip()
-    work = tmp_path_factory.mktemp("web-key")
-    shutil.copytree(corpus_index, work / "index")
-    env = {
-        "RAG_INDEX_DIR": str(work / "index"),
-        "RAG_CORPUS_DIR": str(CORPUS),
-        "RAG_UPLOADS_DIR": str(work / "uploads"),
-        "RAG_API_KEY": "s3cret",
-    }
-    with running_server(env, work / "server.log") as base:
-        yield base
+    yield from web_server(tmp_path_factory.mktemp("web-key"), corpus_index, RAG_API_KEY="s3cret")
 
 
 def test_with_an_api_key_the_page_asks_for_it_before_an_upload(

@@ -16,8 +16,7 @@ the other files from loading.
 from __future__ import annotations
 
 from rag.loaders.base import DOC_ID, Loader, ParsedFile, default_id_for, make_document, valid_unicode
-from rag.loaders.files import SUFFIXES, FileReport, LoadResult, load_file, load_paths, loader_for, parse_file
-from rag.loaders.text import parse_jsonl, parse_text
+from rag.loaders.files import SUFFIXES, FileReport, LoadResult, load_paths, loader_for, parse_file
 
 __all__ = [
     "DOC_ID",
@@ -27,12 +26,9 @@ __all__ = [
     "Loader",
     "ParsedFile",
     "default_id_for",
-    "load_file",
     "load_paths",
     "loader_for",
     "make_document",
     "parse_file",
-    "parse_jsonl",
-    "parse_text",
     "valid_unicode",
 ]

@@ -53,9 +53,6 @@ class LoadResult:
         """(path, reason) of every file, or record in a file, that was not loaded."""
         return [(f.path, f.reason or "") for f in self.files if f.status != "loaded"]
 
-    def count(self, status: Status) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
 
 def loader_for(path: Path, head: bytes = b"") -> Loader:
     """The loader for a file, by its suffix; a `.txt` holding MEDLINE records is read as such."""
@@ -71,16 +68,6 @@ def loader_for(path: Path, head: bytes = b"") -> Loader:
 def parse_file(data: bytes, path: Path, base: Path) -> ParsedFile:
     """The documents in the bytes `data` of the file `path` (which need not exist yet)."""
     return loader_for(path, data).parse(data, path, default_id_for(path, base))
-
-
-def load_file(path: Path, base: Path | None = None) -> list[Document]:
-    """Documents in one file; raises DocumentError when the file cannot be used."""
-    loader_for(path)  # an unsupported type is refused before the file is read
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"cannot read {path}: {exc.strerror}") from exc
-    return parse_file(data, path, base or path.parent).documents
 
 
 def load_paths(paths: Iterable[Path], confine_to: Sequence[Path] | None = None) -> LoadResult:

@@ -61,7 +61,7 @@ def read_pdf(data: bytes, origin: str) -> tuple[list[str], dict[str, str], str |
         raise DocumentError(f"{origin} is not a PDF file (no %PDF- header)")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not _decrypted(reader, origin):
+        if reader.is_encrypted and not _decrypted(reader):
             raise DocumentError(
                 f"{origin} is encrypted and needs a password to open",
                 "save an unencrypted copy, for example with qpdf --decrypt, and add that",
@@ -89,7 +89,7 @@ def read_pdf(data: bytes, origin: str) -> tuple[list[str], dict[str, str], str |
     return pages, info, title
 
 
-def _decrypted(reader: Any, origin: str) -> bool:
+def _decrypted(reader: Any) -> bool:
     """Many PDFs are encrypted only to restrict printing: the empty user password opens them."""
     from pypdf import PasswordType
 
