@@ -8,6 +8,7 @@ measured with the real tokenizer after splitting and split again if it would be 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from typing import Protocol
 
@@ -19,6 +20,10 @@ from rag.text import split_sentences
 # Paragraph, line, sentence end, clause, word, character: the splitter tries them in order.
 SEPARATORS = ["\n\n", "\n", r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])", r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+", ""]
 MIN_SENTENCE_CHARS = 3
+# Texts longer than this are counted a window at a time. One tokenizer call holds the GIL
+# throughout: over a 10 MB text it took 15 s, long enough for uvicorn's supervisor (5 s ping)
+# to kill the server worker doing it. A window takes ~30 ms.
+COUNT_WINDOW_CHARS = 20_000
 Block = tuple[int, int, "str | None"]  # (start, end, section name) of a run of text
 
 
@@ -100,8 +105,8 @@ class Chunker:
         for block in blocks:
             current = _joined(carry, block) if carry is not None else block
             carry = None
-            tokens = self._tokenizer.count_pieces(doc.text[current[0] : current[1]])
-            if tokens < self._settings.min_section_tokens:
+            minimum = self._settings.min_section_tokens
+            if self._count_up_to(doc.text[current[0] : current[1]], minimum) < minimum:
                 carry = current
             else:
                 merged.append(current)
@@ -121,7 +126,7 @@ class Chunker:
             keep_separator="end",
             chunk_size=budget,
             chunk_overlap=overlap,
-            length_function=self._tokenizer.count_pieces,
+            length_function=lambda piece: self._count_up_to(piece, budget),
             strip_whitespace=True,
         )
         spans: list[tuple[int, int]] = []
@@ -140,6 +145,22 @@ class Chunker:
                 spans.append((found, piece_end))
             cursor, previous_end = found + 1, piece_end
         return spans
+
+    def _count_up_to(self, text: str, enough: int) -> int:
+        """Word pieces of `text`, exactly for a text up to COUNT_WINDOW_CHARS; a longer one is
+        counted window by window (cut at whitespace) until the count reaches `enough`, so the
+        result is then a lower bound that is at least `enough`."""
+        if len(text) <= COUNT_WINDOW_CHARS:
+            return self._tokenizer.count_pieces(text)
+        total, start = 0, 0
+        while start < len(text) and total < enough:
+            end = min(len(text), start + COUNT_WINDOW_CHARS)
+            if end < len(text):
+                space = text.rfind(" ", start + COUNT_WINDOW_CHARS // 2, end)
+                end = space if space > 0 else end
+            total += self._tokenizer.count_pieces(text[start:end])
+            start = end
+        return total
 
     def _locate(self, text: str, piece: str, window: tuple[int, int], previous_end: int, overlap: int) -> int:
         """Where the splitter's next piece starts in text[window]. A repeated passage occurs more
@@ -162,10 +183,12 @@ def document_sentences(doc: Document) -> list[Span]:
     sentences = split_sentences(doc.text)
     if not doc.sections:
         return sentences
+    sections = sorted(doc.sections, key=lambda section: section[0])  # loaders give them in order
+    offsets = [offset for offset, _ in sections]
     named = []
     for span in sentences:
-        section = next((name for offset, name in reversed(doc.sections) if offset <= span.start), None)
-        named.append(Span(span.start, span.end, section))
+        at = bisect.bisect_right(offsets, span.start) - 1
+        named.append(Span(span.start, span.end, sections[at][1] if at >= 0 else None))
     return named
 
 
@@ -207,9 +230,14 @@ def _joined(first: Block, second: Block) -> Block:
 
 
 def _sentences_within(sentences: list[Span], start: int, end: int) -> tuple[Span, ...]:
-    """Sentences of the document clipped to [start, end), as offsets into the chunk."""
+    """Sentences of the document clipped to [start, end), as offsets into the chunk. The
+    sentences are in order and do not overlap: the search starts at the first one ending
+    after `start` (a scan of all of them per chunk made a 10 MB file take hours)."""
     inside = []
-    for span in sentences:
+    first = bisect.bisect_right(sentences, start, key=lambda span: span.end)
+    for span in itertools.islice(sentences, first, None):
+        if span.start >= end:
+            break
         a, b = max(span.start, start), min(span.end, end)
         if b - a >= MIN_SENTENCE_CHARS:
             inside.append(Span(a - start, b - start, span.section))
