@@ -1,15 +1,37 @@
-"""Progress bars for the command line (tqdm on stderr)."""
+"""Progress of long work (reading files, embedding): a factory `(label, total) -> advance(n)`,
+and progress bars for the command line (tqdm on stderr)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from tqdm import tqdm
+Progress = Callable[[str, int], Callable[[int], None]]
+"""Factory for progress reporting: (label, total) -> advance(n)."""
+
+# What each label of the ingestion stages means, for people.
+STAGES = {
+    "files": "reading files",
+    "chunks": "embedding chunks",
+    "sentences": "embedding sentences",
+    "vocabulary": "embedding new words",
+}
+
+
+def stage_name(label: str) -> str:
+    return STAGES.get(label, label)
+
+
+def no_progress(label: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
 
 
 def tqdm_progress(label: str, total: int) -> Callable[[int], None]:
-    """A progress bar for `total` items; the returned function advances it and closes it at the end."""
-    bar = tqdm(total=total, desc=f"embedding {label}", unit="text", leave=True, dynamic_ncols=True)
+    """A progress bar (counts, rate and time left) for `total` items; the returned function
+    advances it and closes it at the end."""
+    from tqdm import tqdm
+
+    unit = "file" if label == "files" else "text"
+    bar = tqdm(total=total, desc=stage_name(label), unit=unit, leave=True, dynamic_ncols=True)
     done = 0
 
     def advance(n: int) -> None:

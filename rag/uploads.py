@@ -35,7 +35,11 @@ class StagedFile:
 
 
 def upload_name(filename: str) -> str:
-    """A safe file name for an uploaded file: no directories, no leading dot, ASCII only."""
+    """A safe file name for an uploaded file: no directories, no leading dot, ASCII only.
+
+    A name that is already such a name is kept; any other gets a hash of the name it came with,
+    so two names never become one file ("研究.md" and "論文.md", "a b.md" and "a-b.md") and the
+    same name again replaces its own file."""
     base = PureWindowsPath(filename).name  # also strips POSIX directories
     stem, dot, suffix = base.rpartition(".")
     if not dot or f".{suffix.lower()}" not in UPLOAD_SUFFIXES:
@@ -43,7 +47,10 @@ def upload_name(filename: str) -> str:
             f"{filename!r} is not a supported file type", f"upload one of {', '.join(UPLOAD_SUFFIXES)}"
         )
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
-    slug = _UNSAFE.sub("-", ascii_stem).strip("-.")[:150] or "upload"
+    slug = _UNSAFE.sub("-", ascii_stem).strip("-.")[:150]
+    if slug != stem or suffix != suffix.lower():
+        digest = hashlib.sha256(base.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        slug = f"{slug or 'upload'}-{digest}"
     return f"{slug}.{suffix.lower()}"
 
 

@@ -38,12 +38,28 @@ def test_markdown_front_matter_becomes_metadata(tmp_path: Path) -> None:
 
 
 def test_plain_text_and_markdown_without_metadata(tmp_path: Path) -> None:
-    write(tmp_path / "notes" / "first paper.txt", "Sorafenib in HCC\nIt worked.\n")
+    write(tmp_path / "notes" / "first-paper.txt", "Sorafenib in HCC\nIt worked.\n")
     write(tmp_path / "b.md", "# Heading title\n\nSome text.\n")
     docs = {d.doc_id: d for d in load_paths([tmp_path]).documents}
     assert docs["notes--first-paper"].title == "Sorafenib in HCC"
     assert docs["notes--first-paper"].text == "Sorafenib in HCC\nIt worked."
     assert docs["b"].title == "Heading title"
+
+
+def test_file_names_that_slug_alike_give_distinct_ids(tmp_path: Path) -> None:
+    """An id is the file's path as a slug; where the slug had to change the name, a hash of the
+    name keeps it apart from the file whose name already was that slug."""
+    notes = ["Sorafenib was given at 400 mg.", "Fever predicted response.", "The PFS was 5.5 months.",
+             "Hand-foot skin reaction was common.", "Regorafenib followed sorafenib."]  # fmt: skip
+    for name, note in zip(("a b.md", "a-b.md", "研究.md", "論文.md", "Ａ.md"), notes, strict=True):
+        write(tmp_path / name, f"# {name}\n\n{note}\n")
+    result = load_paths([tmp_path])
+    ids = sorted(d.doc_id for d in result.documents)
+    assert len(ids) == 5 and len(set(ids)) == 5, ids
+    assert "a-b" in ids  # a name that is already a slug keeps it
+    assert [f.status for f in result.files] == ["loaded"] * 5
+    again = sorted(d.doc_id for d in load_paths([tmp_path]).documents)
+    assert again == ids  # the same names give the same ids every time
 
 
 def test_jsonl_records(tmp_path: Path) -> None:

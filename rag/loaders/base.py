@@ -3,6 +3,7 @@ default ids, and the text clean-ups that PDF and HTML both need."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -132,11 +133,17 @@ def first_line_title(text: str, *, markdown: bool) -> str:
 
 
 def default_id_for(path: Path, base: Path) -> str:
+    """The id of a file's document: its path under `base` as a slug ("trials/berg 2019.pdf" ->
+    "trials--berg-2019-<hash>"). A path the slug had to change gets a hash of the path, so two
+    files never share an id ("研究.md" and "論文.md" are not both "document")."""
     relative = path.relative_to(base) if path.is_relative_to(base) else Path(path.name)
-    stem = str(relative.with_suffix(""))
+    stem = str(relative.with_suffix("")).replace("/", "--")
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_stem.replace("/", "--")).strip("-.")
-    return slug[:200] or "document"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_stem).strip("-.")[:180]
+    if slug == stem:
+        return slug
+    digest = hashlib.sha256(str(relative).encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{slug or 'document'}-{digest}"
 
 
 def find_doi(text: str) -> str | None:

@@ -7,6 +7,7 @@ copy of an article already loaded (see `rag.dedupe`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,9 @@ from rag.loaders.pdf import PdfLoader
 from rag.loaders.pubmed import MedlineLoader, PubmedXmlLoader, is_medline
 from rag.loaders.text import JsonlLoader, TextLoader
 from rag.paths import inside
+from rag.progress import Progress, no_progress
+
+log = logging.getLogger(__name__)
 
 LOADERS: tuple[Loader, ...] = (
     TextLoader(),
@@ -67,16 +71,41 @@ def loader_for(path: Path, head: bytes = b"") -> Loader:
 
 def parse_file(data: bytes, path: Path, base: Path) -> ParsedFile:
     """The documents in the bytes `data` of the file `path` (which need not exist yet)."""
-    return loader_for(path, data).parse(data, path, default_id_for(path, base))
+    return parse_with(loader_for(path, data), data, path, default_id_for(path, base))
 
 
-def load_paths(paths: Iterable[Path], confine_to: Sequence[Path] | None = None) -> LoadResult:
+def parse_with(loader: Loader, data: bytes, path: Path, default_id: str) -> ParsedFile:
+    """`loader.parse`, with any failure of the parsing libraries on this file (a JSON or YAML
+    nesting too deep for the parser's recursion, a damaged archive, a bug they have on odd
+    input) reported as a DocumentError about the file: one bad file never stops the others."""
+    try:
+        return loader.parse(data, path, default_id)
+    except DocumentError:
+        raise
+    except RecursionError as exc:
+        raise DocumentError(f"{path} is nested too deeply to be read") from exc
+    except MemoryError as exc:
+        raise DocumentError(f"{path} is too large to be read") from exc
+    except Exception as exc:
+        log.warning("the %s loader failed on %s", loader.name, path, exc_info=True)
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise DocumentError(f"{path} cannot be read ({reason})") from exc
+
+
+def load_paths(
+    paths: Iterable[Path], confine_to: Sequence[Path] | None = None, progress: Progress = no_progress
+) -> LoadResult:
     """Load every supported file under `paths` (files or directories, recursively).
 
     With `confine_to`, a file that resolves outside those directories (a symlink pointing
     elsewhere) is skipped, not read."""
     files, skipped = corpus_files(paths, confine_to)
-    return combine([load_one(path, base) for path, base in files], skipped)
+    advance = progress("files", len(files))
+    per_file = []
+    for path, base in files:
+        per_file.append(load_one(path, base))
+        advance(1)
+    return combine(per_file, skipped)
 
 
 def corpus_files(
@@ -109,7 +138,7 @@ def load_one(path: Path, base: Path) -> tuple[list[Document], list[FileReport]]:
         loader = loader_for(path)
         data = path.read_bytes()
         loader = loader_for(path, data)
-        parsed = loader.parse(data, path, default_id_for(path, base))
+        parsed = parse_with(loader, data, path, default_id_for(path, base))
     except UnsupportedFileError as exc:
         return [], [FileReport(str(path), "skipped", exc.message)]
     except OSError as exc:

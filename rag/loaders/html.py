@@ -44,6 +44,11 @@ BLOCKS = HEADINGS | {
 CELLS = {"td", "th"}
 
 
+# Chromium's HTML parser nests no deeper. The tree code below recurses, and bs4's searches
+# take time proportional to the depth for every element: 100,000 nested divs took hours.
+MAX_DEPTH = 512
+
+
 class HtmlLoader:
     name = "html"
     suffixes = (".html", ".htm", ".xhtml")
@@ -53,6 +58,11 @@ class HtmlLoader:
 
         origin = str(path)
         soup = BeautifulSoup(decode_text(data, origin), "html.parser")
+        if _depth(soup) > MAX_DEPTH:
+            raise DocumentError(
+                f"{origin} nests its elements more than {MAX_DEPTH} deep, deeper than browsers build a page",
+                "save the page from a browser again",
+            )
         meta = _meta(soup)
         h1 = soup.find("h1")
         page_heading = normalize_space(h1.get_text(" ")) if h1 is not None else None
@@ -68,6 +78,18 @@ class HtmlLoader:
         if references:
             record["references"] = references
         return ParsedFile([make_document(record, default_id, origin, sections=sections)])
+
+
+def _depth(soup: Any) -> int:
+    """How deep elements nest (counted without recursion)."""
+    deepest, stack = 0, [(soup, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend(
+            (child, depth + 1) for child in getattr(node, "contents", ()) if hasattr(child, "contents")
+        )
+    return deepest
 
 
 def _meta(soup: Any) -> dict[str, Any]:

@@ -49,6 +49,8 @@ def parse_text(raw: str, default_id: str, origin: str, *, markdown: bool = True)
             loaded = yaml.safe_load(match.group(1))
         except yaml.YAMLError as exc:
             raise DocumentError(f"{origin}: invalid YAML front matter: {exc}") from exc
+        except RecursionError as exc:
+            raise DocumentError(f"{origin}: YAML front matter nested too deeply to be read") from exc
         if loaded is not None and not isinstance(loaded, dict):
             raise DocumentError(f"{origin}: front matter must be a mapping of field: value")
         meta = loaded or {}
@@ -69,6 +71,8 @@ def parse_jsonl(raw: str, default_id: str, origin: str) -> list[Document]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DocumentError(f"{origin}:{number}: invalid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise DocumentError(f"{origin}:{number}: JSON nested too deeply to be read") from exc
         if not isinstance(record, dict):
             raise DocumentError(f"{origin}:{number}: each line must be a JSON object")
         if isinstance(record.get("text"), str):
