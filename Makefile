@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 DIST_STAMP := $(VENV)/.installed-distributed
 HOST ?= 127.0.0.1
@@ -13,9 +14,15 @@ export TRANSFORMERS_OFFLINE := 1
 
 # torch 2.13.0 (a CPU build is on disk) goes in first: anything that depends on torch would
 # otherwise pull the newest release with gigabytes of CUDA libraries.
-$(STAMP): pyproject.toml constraints.txt
+# What serving needs: the runtime dependencies only.
+$(SERVE_STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e .
+	touch $(SERVE_STAMP)
+
+# Development and tests: the dev extra (pytest, Playwright, schemathesis, OpenVINO, ...) on top.
+$(STAMP): $(SERVE_STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
@@ -27,10 +34,10 @@ $(DIST_STAMP): $(STAMP)
 	touch $(DIST_STAMP)
 
 # Serve on HOST:PORT; the index is built or brought up to date from corpus/ at start-up.
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	$(VENV)/bin/rag serve --ingest --host $(HOST) --port $(PORT)
 
-index: $(STAMP)
+index: $(SERVE_STAMP)
 	$(VENV)/bin/rag ingest
 
 # Rebuild corpus/ from the seed documents in ../shared/seeds (reproducible).

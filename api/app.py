@@ -14,11 +14,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api.errors import status_of
-from api.routes import answers, documents, openai, status, web
+from api.jobs import JobStore
+from api.routes import answers, documents, jobs, openai, status, web
 from api.schemas import ErrorBody
-from api.security import ApiKeyGuard, BodySizeLimit
+from api.security import DOCS_ASSETS, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
 from api.state import ServiceState
 from rag.errors import RagError
 from rag.pipeline import DocumentWriter, Pipeline
@@ -26,7 +28,12 @@ from rag.settings import Settings
 
 log = logging.getLogger("api")
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "A body that cannot be parsed (not UTF-8, broken multipart)"},
+    400: {
+        "model": ErrorBody,
+        "description": "A body that cannot be parsed (not UTF-8, broken multipart), or a Host header "
+        "that is not one of RAG_ALLOWED_HOSTS",
+    },
+    403: {"model": ErrorBody, "description": "A write sent by a web page of another origin"},
     401: {"model": ErrorBody, "description": "An API key is configured and the request lacks it"},
 }
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an upload of the maximum size
@@ -56,24 +63,30 @@ def create_app(
             if load_before_serving:
                 await asyncio.to_thread(service.wait)
         yield
+        app.state.jobs.shutdown()
         if owned:
             service.wait(timeout=0)
             if service.pipeline is not None:
                 service.pipeline.close()
 
-    app = FastAPI(
+    # /docs with its scripts and styles served from here: nothing from a CDN. No /redoc: its
+    # script loads a logo from Redocly's CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Cited literature QA",
         version="0.1.0",
         description="Ask questions of a document collection; answers cite the exact sentence they come from.",
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
     app.state.service = service
-    for router in (answers.router, documents.router, status.router, openai.router, web.router):
+    app.state.jobs = JobStore(settings.jobs_dir)
+    for router in (answers.router, documents.router, jobs.router, status.router, openai.router, web.router):
         app.include_router(router, responses=COMMON_ERRORS)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     _install_error_handlers(app)
     _describe_errors_as_sent(app)
-    # Added last = outermost: the size cap and the key check run before anything else.
+    # Added last = outermost: the host, key, origin and size checks run before anything else.
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -82,10 +95,13 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD)
+    # With or without a key: a page the user merely visits must not write through their browser.
+    app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
     if settings.api_key is not None:
         app.add_middleware(
             ApiKeyGuard, api_key=settings.api_key.get_secret_value(), protect_reads=settings.auth_reads
         )
+    app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)
     return app
 
 
@@ -114,16 +130,22 @@ def _describe_errors_as_sent(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _described(error: Any) -> dict[str, str]:
+    """A validation error as {field, message}. A body that is not valid JSON is reported by
+    FastAPI at ("body", <character position>): the position is not a field."""
+    if error.get("type") == "json_invalid":
+        position = error["loc"][-1] if len(error["loc"]) > 1 else None
+        where = f" at character {position}" if isinstance(position, int) else ""
+        detail = error.get("ctx", {}).get("error")
+        return {"field": "body", "message": f"not valid JSON{where}" + (f" ({detail})" if detail else "")}
+    field = ".".join(str(part) for part in error["loc"] if part != "body") or "body"
+    return {"field": field, "message": error["msg"]}
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": ".".join(str(part) for part in error["loc"] if part != "body") or "body",
-                "message": error["msg"],
-            }
-            for error in exc.errors()
-        ]
+        errors = [_described(error) for error in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse(
             status_code=422, content={"detail": f"invalid request: {detail}", "errors": errors}

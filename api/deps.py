@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api.jobs import JobStore
 from api.state import ServiceState
 from rag.pipeline import DocumentWriter, Pipeline
 
@@ -30,6 +31,12 @@ def get_writer(
     return state.writer or pipeline
 
 
+def get_jobs(request: Request) -> JobStore:
+    jobs: JobStore = request.app.state.jobs
+    return jobs
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 WriterDep = Annotated[DocumentWriter, Depends(get_writer)]
+JobsDep = Annotated[JobStore, Depends(get_jobs)]

@@ -13,6 +13,7 @@ from rag.errors import (
     IndexNotFoundError,
     NotFoundError,
     RagError,
+    StoppedError,
     UnsupportedFileError,
 )
 
@@ -28,6 +29,7 @@ STATUS_BY_ERROR: tuple[tuple[type[RagError], int], ...] = (
     (IndexCorruptError, 503),
     (IndexMismatchError, 503),
     (IndexNotFoundError, 503),
+    (StoppedError, 503),
 )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from rag.distributed import start_ray
 from rag.ingest import IngestReport
 from rag.pipeline import IngestResult, Pipeline
+from rag.progress import Progress, no_progress
 from rag.settings import Settings
 from rag.uploads import StagedFile
 
@@ -36,7 +37,8 @@ class RemoteWriter:
     def __init__(self, handle: Any) -> None:
         self._handle = handle
 
-    def add_documents(self, staged: Sequence[StagedFile]) -> IngestReport:
+    # The writer runs in another process: the caller's progress callback cannot follow it there.
+    def add_documents(self, staged: Sequence[StagedFile], progress: Progress = no_progress) -> IngestReport:
         return self._handle.add_documents.remote(list(staged)).result()  # type: ignore[no-any-return]
 
     def delete_document(self, doc_id: str) -> IngestReport:
@@ -48,6 +50,7 @@ class RemoteWriter:
         *,
         prune: bool = True,
         confine_to: Sequence[Path] | None = None,
+        progress: Progress = no_progress,
     ) -> IngestResult:
         return self._handle.ingest.remote(paths, prune=prune, confine_to=confine_to).result()  # type: ignore[no-any-return]
 

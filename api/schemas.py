@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
+
 DocId = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -25,8 +27,10 @@ AnswerMode = Literal["extractive", "generative"]
 
 
 class AskRequest(Request):
-    question: str = Field(min_length=1, max_length=2000, description="The question, in plain English.")
-    top_k: int = Field(default=5, ge=1, le=20, description="Passages to retrieve.")
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, in plain English."
+    )
+    top_k: int = Field(default=5, ge=1, le=MAX_ASK_TOP_K, description="Passages to retrieve.")
     doc_ids: list[DocId] | None = Field(
         default=None, max_length=1000, description="Only answer from these documents (empty or absent: all)."
     )
@@ -38,8 +42,8 @@ class AskRequest(Request):
 
 
 class SearchRequest(Request):
-    query: str = Field(min_length=1, max_length=2000)
-    top_k: int = Field(default=5, ge=1, le=50)
+    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    top_k: int = Field(default=5, ge=1, le=MAX_SEARCH_TOP_K)
     doc_ids: list[DocId] | None = Field(default=None, max_length=1000)
 
 

@@ -1,13 +1,16 @@
-"""Who may call what, and how much they may send: two small ASGI middlewares.
+"""Who may call what, and how much they may send: small ASGI middlewares.
 
-Both run before a route reads anything, so a refused request costs no parsing.
+All run before a route reads anything, so a refused request costs no parsing.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,8 +19,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # a new route is protected unless it is added here.
 READ_ONLY_POSTS = frozenset({"/ask", "/ask/stream", "/search", "/v1/chat/completions"})
 OPEN_PATHS = frozenset({"/health", "/"})
+DOCS_ASSETS = "/docs-assets"  # the scripts and styles of /docs (Swagger UI)
 # The web page and its files hold no data; the page asks for the key before it calls the API.
-OPEN_PREFIXES = ("/static/",)
+OPEN_PREFIXES = ("/static/", f"{DOCS_ASSETS}/")
 
 
 async def send_json(
@@ -101,3 +105,90 @@ class BodySizeLimit:
 
     def _message(self) -> str:
         return f"the request body is larger than the limit of {self.max_bytes} bytes (RAG_MAX_UPLOAD_BYTES)"
+
+
+class CrossSiteGuard:
+    """Refuse (403) a request that is not a read when a web page of another origin sent it.
+
+    A browser lets any page send "simple" requests (a form post, a no-cors fetch) to any
+    address, the user's own 127.0.0.1 included; CORS only hides the response. Browsers name the
+    sending page in `Origin` (every POST) and mark such requests `Sec-Fetch-Site: cross-site`.
+    A request without `Origin` (curl, the CLI, another server) is not from a page and passes;
+    one from this service's own origin or an origin in RAG_CORS_ORIGINS passes."""
+
+    def __init__(self, app: ASGIApp, allowed_origins: Sequence[str]) -> None:
+        self.app = app
+        self._allowed = {origin.rstrip("/").lower() for origin in allowed_origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        problem = self._problem(origin, headers.get("sec-fetch-site"), headers.get("host"))
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        await send_json(send, 403, {"detail": f"cross-site request refused: {problem}"})
+
+    def _problem(self, origin: str | None, fetch_site: str | None, host: str | None) -> str | None:
+        if origin is not None and origin.rstrip("/").lower() in self._allowed:
+            return None
+        if fetch_site == "cross-site":
+            return (
+                f"a page of another site ({origin or 'unnamed'}) sent it; "
+                "list that origin in RAG_CORS_ORIGINS to allow it"
+            )
+        if origin is None or same_origin(origin, host):
+            return None
+        return (
+            f"it comes from a page of {origin}, not of this service; "
+            "list that origin in RAG_CORS_ORIGINS to allow it"
+        )
+
+
+def same_origin(origin: str, host: str | None) -> bool:
+    """Whether `origin` (scheme://host[:port]) names the server the request was sent to (its Host
+    header), default ports included; the scheme is not compared (a proxy may terminate TLS)."""
+    if host is None or origin == "null":
+        return False
+    try:
+        sent = urlsplit(origin)
+        received = urlsplit(f"//{host}")
+        default = {"http": 80, "https": 443}.get(sent.scheme)
+        return (
+            sent.hostname is not None
+            and sent.hostname == received.hostname
+            and (sent.port or default) == (received.port or default)
+        )
+    except ValueError:  # a malformed port or address
+        return False
+
+
+class TrustedHosts:
+    """Answer only requests addressed to one of `hosts` (400 otherwise). A service on 127.0.0.1
+    that answered any Host could be read by a page through DNS rebinding: the attacker's name
+    resolves to 127.0.0.1, and the browser then treats the service as the attacker's own origin."""
+
+    def __init__(self, app: ASGIApp, hosts: Sequence[str]) -> None:
+        self.app = app
+        self._hosts = {host.lower() for host in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "*" in self._hosts:
+            await self.app(scope, receive, send)
+            return
+        host = Headers(scope=scope).get("host", "")
+        try:
+            name = urlsplit(f"//{host}").hostname or ""
+        except ValueError:
+            name = ""
+        if name.lower().strip("[]") in self._hosts:
+            await self.app(scope, receive, send)
+            return
+        detail = (
+            f"this service does not answer to the host name {host!r}; "
+            "add it to RAG_ALLOWED_HOSTS to serve it under that name"
+        )
+        await send_json(send, 400, {"detail": detail})

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 
 from rag.errors import RagError
-from rag.pipeline import DocumentWriter, Pipeline
+from rag.pipeline import DocumentWriter, IngestResult, Pipeline
+from rag.progress import tqdm_progress
 from rag.settings import Settings
 
 log = logging.getLogger("api")
@@ -43,10 +46,7 @@ class ServiceState:
             pipeline = Pipeline.load(settings, require_index=not ingest)
             if ingest:
                 self.phase = "indexing corpus"
-                result = pipeline.ingest(rebuild_if_incompatible=True)
-                for path, reason in result.skipped:
-                    log.warning("skipped %s: %s", path, reason)
-                log.info("corpus in sync: %s", result.report)
+                print(bring_up_to_date(pipeline), file=sys.stderr)
             self.phase = "opening index"
             pipeline.index.verify()
             self.pipeline = pipeline
@@ -60,3 +60,28 @@ class ServiceState:
             self.error = f"{type(exc).__name__}: {exc}"
             self.phase = "failed"
             log.exception("loading failed")
+
+
+def bring_up_to_date(pipeline: Pipeline) -> str:
+    """Bring the index in line with the corpus at start-up, with progress bars on stderr (the
+    first run embeds the whole corpus: minutes for a hundred papers); returns what was done."""
+    started = time.perf_counter()
+    result = pipeline.ingest(rebuild_if_incompatible=True, progress=tqdm_progress)
+    for path, reason in result.skipped:
+        log.warning("skipped %s: %s", path, reason)
+    return describe(result, pipeline.stats(), time.perf_counter() - started)
+
+
+def describe(result: IngestResult, stats: dict[str, object], seconds: float) -> str:
+    """One line on what an ingest did to the index."""
+    size = f"{stats['documents']} documents, {stats['chunks']} chunks"
+    generation = stats["generation"]
+    report = result.report
+    if result.built:
+        return f"built index (generation {generation}): {size} in {seconds:.1f} s"
+    if report.changed:
+        return (
+            f"updated index (generation {generation}): {len(report.added)} added, {len(report.updated)} "
+            f"updated, {len(report.removed)} removed; {size} in {seconds:.1f} s"
+        )
+    return f"index up to date (generation {generation}): {size}"

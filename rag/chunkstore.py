@@ -157,6 +157,16 @@ class ChunkStore:
     def document_hashes(self) -> dict[str, str]:
         return dict(self._query("SELECT doc_id, content_hash FROM documents"))
 
+    def documents_under(self, paths: Sequence[Path]) -> set[str]:
+        """Ids of the documents read from files under `paths` (files or directories)."""
+        roots = [path.resolve() for path in paths]
+        rows = self._query("SELECT doc_id, path FROM documents WHERE path IS NOT NULL AND path != ''")
+        return {
+            doc_id
+            for doc_id, path in rows
+            if any(Path(source_file(path)).resolve().is_relative_to(root) for root in roots)
+        }
+
     def add_document(
         self,
         doc: Document,

@@ -14,9 +14,10 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rag.errors import RagError
+from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -40,19 +41,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (exit status 2), like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rag", description="Cited question answering over a document collection."
-    )
+    parser = _Parser(prog="rag", description="Cited question answering over a document collection.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="build or update the index from corpus files")
+    ingest = commands.add_parser(
+        "ingest",
+        help="build or update the index from corpus files",
+        description="Add and update the documents in PATHS (default: the corpus directory). Documents "
+        "read from other files are never removed; documents whose files under the corpus directory "
+        "are gone are removed when the corpus is ingested, and under PATHS with --prune.",
+    )
     ingest.add_argument(
         "paths", nargs="*", type=Path, help="files or directories (default: the corpus directory)"
     )
     ingest.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch")
-    ingest.add_argument(
-        "--keep-missing", action="store_true", help="keep indexed documents that are not under PATHS"
+    removal = ingest.add_mutually_exclusive_group()
+    removal.add_argument(
+        "--prune",
+        action="store_true",
+        help="also remove indexed documents whose files under PATHS are gone",
+    )
+    removal.add_argument(
+        "--keep-missing",
+        action="store_true",
+        help="ingesting the corpus, keep documents whose files are gone",
     )
     ingest.add_argument("--quiet", action="store_true", help="list only files that were skipped or failed")
     ingest.add_argument(
@@ -69,8 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(handler=cmd_ingest)
 
     ask = commands.add_parser("ask", help="answer a question with citations")
-    ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-20)")
+    ask.add_argument("question", type=_text("question"))
+    ask.add_argument(
+        "--top-k", type=_count(MAX_ASK_TOP_K), default=None, help=f"passages to retrieve (1-{MAX_ASK_TOP_K})"
+    )
     ask.add_argument("--doc-id", action="append", dest="doc_ids", help="only use this document (repeatable)")
     ask.add_argument("--json", action="store_true", help="print the JSON response of POST /ask")
     ask.add_argument(
@@ -82,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(handler=cmd_ask)
 
     search = commands.add_parser("search", help="show the passages retrieved for a query")
-    search.add_argument("query")
-    search.add_argument("--top-k", type=int, default=None)
+    search.add_argument("query", type=_text("query"))
+    search.add_argument(
+        "--top-k", type=_count(MAX_SEARCH_TOP_K), default=None, help=f"passages (1-{MAX_SEARCH_TOP_K})"
+    )
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
 
@@ -169,11 +193,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         ray_settings = RaySettings.model_validate({**settings.ray.model_dump(), **chosen})
     except ValidationError as exc:
         raise RagError(f"invalid Ray options: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+    whole_corpus = all(path.resolve() == settings.corpus_dir.resolve() for path in args.paths)
+    prune = args.prune or (whole_corpus and not args.keep_missing)
     pipeline = Pipeline.load(settings.model_copy(update={"ray": ray_settings}), require_index=False)
     result = pipeline.ingest(
         args.paths or None,
         rebuild=args.rebuild,
-        prune=not args.keep_missing,
+        prune=prune,
         progress=tqdm_progress,
         engine=args.engine,
     )
@@ -202,6 +228,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
         stages = ", ".join(f"{stage} {seconds:.2f}s" for stage, seconds in report.timings_s.items())
         print(f"timings: {stages}")
+        if report.removed:
+            print(f"removed (gone from their files): {', '.join(report.removed)}")
     stats = pipeline.stats()
     print(
         f"index {pipeline.settings.index_dir} (generation {stats['generation']}): "
@@ -213,7 +241,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.serialize import answer_dict, citation_place
 
-    _check_top_k(args.top_k, 20)
     pipeline = _pipeline()
     answer = pipeline.ask(args.question, top_k=args.top_k, doc_ids=args.doc_ids, answer_mode=args.mode)
     if args.json:
@@ -245,7 +272,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from rag.serialize import passage_dict
 
-    _check_top_k(args.top_k, 50)
     pipeline = _pipeline()
     passages = pipeline.search(args.query, top_k=args.top_k)
     if args.json:
@@ -263,9 +289,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from api.ray_serve import serve_on_ray
 
         if args.ingest:
-            from rag.pipeline import Pipeline
+            from api.serve import bring_index_up_to_date
 
-            Pipeline.load(settings, require_index=False).ingest(rebuild_if_incompatible=True)
+            print(bring_index_up_to_date(settings), file=sys.stderr)
         serve_on_ray(settings, args.replicas or settings.ray.replicas)
         return 0
     from api.serve import serve
@@ -308,9 +334,33 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_top_k(value: int | None, limit: int) -> None:
-    if value is not None and not 1 <= value <= limit:
-        raise RagError(f"--top-k must be between 1 and {limit}, got {value}")
+def _text(what: str) -> Callable[[str], str]:
+    """An argparse type: text that is not blank and not longer than a request may be (a usage
+    error, exit status 2, as over HTTP it is a 422)."""
+
+    def parse(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"the {what} is empty")
+        if len(value) > MAX_QUESTION_CHARS:
+            raise argparse.ArgumentTypeError(f"the {what} is longer than {MAX_QUESTION_CHARS} characters")
+        return value
+
+    return parse
+
+
+def _count(limit: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to `limit`."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not 1 <= number <= limit:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}, got {number}")
+        return number
+
+    return parse
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ import numpy as np
 
 from rag.documents import Chunk, Document, Span
 from rag.errors import ConfigurationError, RagError
-from rag.ingest import Encoded, Progress, sentence_embed_text
+from rag.ingest import Encoded, sentence_embed_text
 from rag.loaders.files import FileReport, LoadResult, combine, corpus_files, load_one
+from rag.progress import Progress
 from rag.settings import ChunkingSettings, EmbeddingSettings, RaySettings
 
 log = logging.getLogger(__name__)

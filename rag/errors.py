@@ -59,6 +59,10 @@ class GenerationUnavailableError(RagError):
     """A generative answer was asked for, but no generative model is configured."""
 
 
+class StoppedError(RagError):
+    """Work was stopped before it finished because its process is shutting down."""
+
+
 class NotFoundError(RagError):
     """A requested document or chunk does not exist in the index."""
 

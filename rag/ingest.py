@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -21,17 +22,11 @@ from rag.chunking import Chunker
 from rag.documents import Chunk, Document, Span
 from rag.embedding import Embedder
 from rag.lexicon import vocabulary_words
+from rag.progress import Progress, no_progress
 from rag.store import Index
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-
-Progress = Callable[[str, int], Callable[[int], None]]
-"""Factory for progress reporting: (label, total) -> advance(n)."""
-
-
-def no_progress(label: str, total: int) -> Callable[[int], None]:
-    return lambda n: None
 
 
 @dataclass
@@ -97,6 +92,7 @@ def sync(
     chunker: Chunker,
     *,
     prune: bool = True,
+    prune_under: Sequence[Path] | None = None,
     remove: Sequence[str] = (),
     progress: Progress = no_progress,
     batch_size: int = 256,
@@ -104,20 +100,22 @@ def sync(
 ) -> IngestReport:
     """Apply the difference between `documents` and the index's contents to `index`.
 
-    With `prune`, documents in the index that are not in `documents` are removed; ids in
-    `remove` are removed in any case. The caller saves (commits) the index if anything changed.
-    Chunking and embedding are done by `encoder` (default: in this process).
+    With `prune`, documents in the index that are not in `documents` are removed: all of them,
+    or with `prune_under` only those read from files under those paths (the files that were
+    just read). Ids in `remove` are removed in any case. The caller saves (commits) the index
+    if anything changed. Chunking and embedding are done by `encoder` (default: in this process).
     """
     encoder = encoder or LocalEncoder(embedder, chunker, batch_size)
     report = IngestReport()
     clock = time.perf_counter()
     existing = index.chunks.document_hashes()
     wanted = {doc.doc_id: doc for doc in documents}
+    prunable = set(existing) if prune_under is None else index.chunks.documents_under(prune_under)
     to_add = [doc for doc in documents if existing.get(doc.doc_id) != doc.content_hash]
     to_remove = [
         d
         for d in existing
-        if (prune and d not in wanted)
+        if (prune and d not in wanted and d in prunable)
         or (d in wanted and existing[d] != wanted[d].content_hash)
         or (d in remove and d not in wanted)
     ]

@@ -27,10 +27,11 @@ from rag.errors import GenerationUnavailableError, IndexMismatchError, NotFoundE
 from rag.generation import TextGenerator
 from rag.generative import GenerativeComposer
 from rag.handle import IndexHandle
-from rag.ingest import Encoder, IngestReport, Progress, no_progress
+from rag.ingest import Encoder, IngestReport
 from rag.lexical import ANALYZER
 from rag.loaders import FileReport, LoadResult, load_paths
 from rag.manifest import IndexSpec
+from rag.progress import Progress, no_progress
 from rag.question import QUESTION_WORDS, analyze, split_parts
 from rag.retrieval import HybridRetriever, Mode, RetrievalConfig
 from rag.settings import Settings
@@ -79,7 +80,9 @@ class DocumentWriter(Protocol):
     """What changes the index. A Pipeline writes itself; replicas that share one index send their
     writes to a single writer (`api.ray_serve`)."""
 
-    def add_documents(self, staged: Sequence[StagedFile]) -> IngestReport: ...
+    def add_documents(
+        self, staged: Sequence[StagedFile], progress: Progress = no_progress
+    ) -> IngestReport: ...
 
     def delete_document(self, doc_id: str) -> IngestReport: ...
 
@@ -89,6 +92,7 @@ class DocumentWriter(Protocol):
         *,
         prune: bool = True,
         confine_to: Sequence[Path] | None = None,
+        progress: Progress = no_progress,
     ) -> IngestResult: ...
 
 
@@ -98,6 +102,8 @@ class IngestResult:
     files: list[FileReport]
     """What happened to each file: loaded, skipped (with the reason) or failed (with the reason)."""
     documents_seen: int
+    built: bool = False
+    """Whether the index was built from nothing (none existed, or it was rebuilt)."""
 
     @property
     def skipped(self) -> list[tuple[str, str]]:
@@ -398,12 +404,14 @@ class Pipeline:
         progress: Progress = no_progress,
         engine: Literal["local", "ray"] = "local",
     ) -> IngestResult:
-        """Bring the index in line with the documents under `paths` (default: the corpus).
+        """Bring the index in line with the documents under `paths` (default: the corpus and the
+        upload directory). Documents read from other files are kept; with `prune`, those read
+        from files under `paths` that are gone (or hold them no more) are removed.
 
         An index built with another model or chunking is refused, or rebuilt with
         `rebuild_if_incompatible` (what `rag serve --ingest` does). With `confine_to`, files
         that resolve outside those directories are skipped (server-side ingestion)."""
-        roots = list(paths or [self.settings.corpus_dir])
+        roots = list(paths or self.collection_roots())
         encoder: Encoder | None = None
         if engine == "ray":
             from rag.distributed import RayEncoder, load_files  # Ray is an optional extra
@@ -416,7 +424,7 @@ class Pipeline:
                 self.settings.model_cache_dir,
             )
         else:
-            loaded = load_paths(roots, confine_to)
+            loaded = load_paths(roots, confine_to, progress)
         if not rebuild and Index.exists(self.settings.index_dir):
             try:
                 _ = self.index
@@ -426,28 +434,36 @@ class Pipeline:
                 log.warning("%s; rebuilding it", exc.message)
                 rebuild = True
         fresh = rebuild or not Index.exists(self.settings.index_dir)
-        if not prune and not fresh:
-            self._drop_second_copies(loaded)
+        if not fresh:
+            leaving = self.index.chunks.documents_under(roots) if prune else set()
+            self._drop_second_copies(loaded, leaving)
         report = self.updater.apply(
-            loaded.documents, prune=prune, fresh=fresh, progress=progress, encoder=encoder
+            loaded.documents, prune=prune, prune_under=roots, fresh=fresh, progress=progress, encoder=encoder
         )
-        return IngestResult(report, loaded.files, len(loaded.documents))
+        return IngestResult(report, loaded.files, len(loaded.documents), built=fresh)
 
-    def _drop_second_copies(self, loaded: LoadResult) -> None:
-        """Without pruning, the index keeps documents that were not loaded now: an article among
-        them is not added again under another id."""
-        copies = copies_of_stored(loaded.documents, self.index.chunks.fingerprints())
+    def collection_roots(self) -> list[Path]:
+        """Where the collection's files are: the corpus, and the upload directory if it lies elsewhere."""
+        corpus, uploads = self.settings.corpus_dir, self.settings.upload_dir
+        outside = uploads.exists() and not uploads.resolve().is_relative_to(corpus.resolve())
+        return [corpus, uploads] if outside else [corpus]
+
+    def _drop_second_copies(self, loaded: LoadResult, leaving: set[str]) -> None:
+        """The index keeps documents that were not loaded now (read from other files, or not
+        pruned): an article among them is not added again under another id. Documents `leaving`
+        the index (pruned now) do not count."""
+        copies = copies_of_stored(loaded.documents, self.index.chunks.fingerprints(), replaced=leaving)
         for doc, other, why in copies:
             reason = f"{doc.doc_id} is the same article as the indexed {other} ({why})"
             loaded.files.append(FileReport(source_file(doc.path or ""), "skipped", reason))
         dropped = {doc.doc_id for doc, _, _ in copies}
         loaded.documents = [doc for doc in loaded.documents if doc.doc_id not in dropped]
 
-    def add_documents(self, staged: Sequence[StagedFile]) -> IngestReport:
+    def add_documents(self, staged: Sequence[StagedFile], progress: Progress = no_progress) -> IngestReport:
         """Store uploaded documents and index them; visible to the next question at once."""
         if not Index.exists(self.settings.index_dir):
             self.updater.apply([], prune=False, fresh=True)
-        return self.updater.add_files(staged)
+        return self.updater.add_files(staged, progress)
 
     def delete_document(self, doc_id: str) -> IngestReport:
         return self.updater.delete(doc_id)

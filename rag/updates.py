@@ -19,8 +19,9 @@ from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
 from rag.embedding import Embedder
 from rag.errors import ConflictError, NotFoundError
 from rag.handle import IndexHandle
-from rag.ingest import Encoder, IngestReport, Progress, no_progress, sync
+from rag.ingest import Encoder, IngestReport, sync
 from rag.paths import inside
+from rag.progress import Progress, no_progress
 from rag.settings import Settings
 from rag.store import IndexWriter
 from rag.uploads import StagedFile
@@ -51,12 +52,14 @@ class Updater:
         documents: Sequence[Document],
         *,
         prune: bool,
+        prune_under: Sequence[Path] | None = None,
         fresh: bool = False,
         progress: Progress = no_progress,
         encoder: Encoder | None = None,
     ) -> IngestReport:
-        """Bring the index in line with `documents` (and, with `prune`, drop the rest); chunking and
-        embedding are done by `encoder` (default: in this process)."""
+        """Bring the index in line with `documents` (and, with `prune`, drop the other documents read
+        from files under `prune_under`, or all others); chunking and embedding are done by `encoder`
+        (default: in this process)."""
         with self.writer(fresh=fresh) as writer:
             report = sync(
                 writer.index,
@@ -64,6 +67,7 @@ class Updater:
                 self._embedder,
                 self._chunker,
                 prune=prune,
+                prune_under=prune_under,
                 progress=progress,
                 encoder=encoder,
             )
@@ -73,7 +77,7 @@ class Updater:
             self._commit(writer, report, force=fresh or restructure)
         return report
 
-    def add_files(self, staged: Sequence[StagedFile]) -> IngestReport:
+    def add_files(self, staged: Sequence[StagedFile], progress: Progress = no_progress) -> IngestReport:
         """Store uploaded files in the upload directory and index their documents.
 
         A document id already read from another file is a conflict; documents that a
@@ -103,7 +107,13 @@ class Updater:
                     item.path.parent.mkdir(parents=True, exist_ok=True)
                     write_atomic(item.path, item.data)
                 report = sync(
-                    writer.index, documents, self._embedder, self._chunker, prune=False, remove=replaced
+                    writer.index,
+                    documents,
+                    self._embedder,
+                    self._chunker,
+                    prune=False,
+                    remove=replaced,
+                    progress=progress,
                 )
                 self._commit(writer, report)
             except BaseException:

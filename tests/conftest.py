@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEEDS = ROOT.parent / "shared" / "seeds"
 GOLD = ROOT / "eval" / "gold.jsonl"
+# In-process clients address the app as a browser on this machine would: by default the
+# service answers only to loopback host names (DNS-rebinding defence).
+LOCAL = "http://127.0.0.1"
 
 
 @pytest.fixture(scope="session", autouse=True)

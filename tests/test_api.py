@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from rag.pipeline import Pipeline
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, LOCAL, ROOT
 
 pytestmark = pytest.mark.integration
 QUESTION = "What was the median PFS of sorafenib in renal cancer after bevacizumab or sunitinib?"
@@ -25,7 +25,7 @@ QUESTION = "What was the median PFS of sorafenib in renal cancer after bevacizum
 
 @pytest.fixture(scope="module")
 def client(pipeline: Pipeline) -> Iterator[TestClient]:
-    with TestClient(create_app(pipeline.settings, pipeline)) as test_client:
+    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -159,7 +159,7 @@ def test_real_server_process(corpus_index: Path) -> None:
 def test_the_page_loads_without_the_key_when_reads_need_it(pipeline: Pipeline) -> None:
     """The page and its files hold no data; everything it then asks for needs the key."""
     settings = pipeline.settings.model_copy(update={"api_key": SecretStr("s3cret"), "auth_reads": True})
-    with TestClient(create_app(settings, pipeline)) as client:
+    with TestClient(create_app(settings, pipeline), base_url=LOCAL) as client:
         page = client.get("/")
         assert page.status_code == 200 and "Cited literature QA" in page.text
         assert client.get("/static/app.js").status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import Chunker
+from rag.chunking import COUNT_WINDOW_CHARS, Chunker
 from rag.documents import Document
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import ConfigurationError
@@ -121,3 +121,34 @@ def test_chunks_do_not_cross_sections_that_stand_alone() -> None:
     merged = Chunker(FakeEmbedder(), ChunkingSettings(min_section_tokens=10**6)).chunk(doc)
     crossing = [c for c in merged if c.start < results_start < c.end]
     assert crossing and {"METHODS", "RESULTS"} <= {name for _, name in crossing[0].sections}
+
+
+class RecordingTokenizer(FakeEmbedder):
+    """The fake tokenizer, remembering the longest text it was given in one call."""
+
+    longest = 0
+
+    def count_pieces(self, text: str) -> int:
+        self.longest = max(self.longest, len(text))
+        return super().count_pieces(text)
+
+
+def test_a_10_mb_document_is_chunked_in_short_tokenizer_calls() -> None:
+    """One tokenizer call over a whole 10 MB text held the GIL for 15 s: a server worker doing it
+    missed uvicorn's 5 s health ping and was killed. Counting goes window by window, and a
+    chunk's sentences are found by bisection (a scan per chunk took hours at this size)."""
+    words = "sorafenib dose median survival patients trial response grade toxicity months".split()
+    sentences = [
+        " ".join(words[(i * 7 + j) % len(words)] for j in range(5 + i % 9)).capitalize() + f" ({i % 97}%)."
+        for i in range(160_000)
+    ]
+    text = "\n\n".join(" ".join(sentences[i : i + 6]) for i in range(0, len(sentences), 6))
+    assert len(text) > 10_000_000
+    tokenizer = RecordingTokenizer(max_seq_length=256)
+    chunks = Chunker(tokenizer, ChunkingSettings()).chunk(Document(doc_id="big", title="Big", text=text))
+    assert tokenizer.longest <= COUNT_WINDOW_CHARS
+    assert len(chunks) > 5_000
+    for chunk in chunks[:: len(chunks) // 50]:
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert chunk.sentences and all(chunk.text[s.start : s.end].strip() for s in chunk.sentences)
+        assert chunk.text[chunk.sentences[-1].start : chunk.sentences[-1].end].endswith("%).")

@@ -60,7 +60,11 @@ def test_errors_are_one_line_and_non_zero(tmp_path: Path, corpus_index: Path) ->
     assert missing.stderr.startswith("error: no index in") and "rag ingest" in missing.stderr
     assert "Traceback" not in missing.stderr
     bad_k = rag("ask", "anything", "--top-k", "0", index=corpus_index)
-    assert bad_k.returncode == 1 and "--top-k" in bad_k.stderr
+    assert bad_k.returncode == 2 and "--top-k" in bad_k.stderr
+    for blank in ("", "   "):  # over HTTP a blank question is a 422: here a usage error
+        empty = rag("ask", blank, index=corpus_index)
+        assert empty.returncode == 2 and empty.stdout == ""
+        assert empty.stderr == "error: argument question: the question is empty (see `rag ask --help`)\n"
     usage = rag("ask", index=corpus_index)
     assert usage.returncode == 2
     nowhere = rag("ingest", str(tmp_path / "nowhere"), index=tmp_path / "idx")
@@ -72,10 +76,13 @@ def test_ingest_twice_embeds_nothing_the_second_time(tmp_path: Path) -> None:
     corpus.mkdir()
     (corpus / "one.md").write_text("---\ntitle: One\n---\nSorafenib was given at 400 mg twice daily.\n")
     (corpus / "broken.md").write_text("---\ntitle: [oops\n---\ntext\n")
+    (corpus / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
     first = rag("ingest", index=tmp_path / "index", corpus=corpus)
     assert first.returncode == 0, first.stderr
-    assert "added 1" in first.stdout and "files: 1 loaded, 0 skipped, 1 failed" in first.stdout
+    assert "added 1" in first.stdout and "files: 1 loaded, 0 skipped, 2 failed" in first.stdout
     assert "failed  " in first.stderr and "broken.md: " in first.stderr and "invalid YAML" in first.stderr
+    assert "deep.jsonl:1: JSON nested too deeply to be read" in first.stderr
+    assert "Traceback" not in first.stderr
     assert "loaded  " in first.stderr and "one.md (text, 1 document)" in first.stderr
     second = rag("ingest", index=tmp_path / "index", corpus=corpus)
     assert second.returncode == 0
@@ -87,3 +94,30 @@ def test_bench_names_an_unknown_suite(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "unknown benchmark warp-speed" in result.stderr and "latency" in result.stderr
     assert not (tmp_path / "latest.json").exists()
+
+
+def test_ingesting_a_path_adds_it_and_removes_nothing_else(tmp_path: Path) -> None:
+    corpus, elsewhere, empty, index = (tmp_path / name for name in ("corpus", "elsewhere", "empty", "index"))
+    for folder in (corpus, elsewhere, empty):
+        folder.mkdir()
+    (corpus / "one.md").write_text("# One\n\nSorafenib was given at 400 mg twice daily.\n")
+    (corpus / "two.md").write_text("# Two\n\nRegorafenib improved overall survival.\n")
+    (elsewhere / "three.md").write_text("# Three\n\nFever predicted a response to immunotherapy.\n")
+
+    def ingest(*args: str) -> subprocess.CompletedProcess[str]:
+        result = rag("ingest", *args, index=index, corpus=corpus)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    assert "2 documents" in ingest().stdout
+    added = ingest(str(elsewhere / "three.md"))
+    assert "added 1, updated 0, removed 0" in added.stdout and "3 documents" in added.stdout
+    assert "3 documents" in ingest(str(empty)).stdout  # an empty folder removes nothing
+    (corpus / "two.md").unlink()
+    whole = ingest()  # the corpus: documents whose files are gone from it are removed, and named
+    assert "removed 1" in whole.stdout and "removed (gone from their files): two\n" in whole.stdout
+    assert "2 documents" in whole.stdout  # three.md, read from elsewhere, stays
+    (elsewhere / "three.md").unlink()
+    assert "2 documents" in ingest(str(elsewhere)).stdout  # not without --prune
+    pruned = ingest(str(elsewhere), "--prune")
+    assert "removed (gone from their files): three\n" in pruned.stdout and "1 documents" in pruned.stdout

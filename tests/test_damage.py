@@ -31,7 +31,7 @@ from rag.settings import Settings
 from rag.store import Index, Pointer
 from rag.testing import FakeEmbedder
 from rag.uploads import stage_record
-from tests.conftest import ROOT
+from tests.conftest import LOCAL, ROOT
 
 REBUILD = "rag ingest --rebuild"
 DOCUMENTS = {
@@ -216,7 +216,7 @@ def served(built: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]
     shutil.copytree(built / "index", index)
     settings = settings_for(built, index).model_copy(update={"uploads_dir": tmp_path / "uploads"})
     server = Pipeline(settings, FakeEmbedder(), None)
-    with TestClient(create_app(settings, server)) as client:
+    with TestClient(create_app(settings, server), base_url=LOCAL) as client:
         assert client.get("/ready").status_code == 200
         assert client.get("/stats").json()["generation"] == 1
         other = Pipeline(settings, FakeEmbedder(), None)

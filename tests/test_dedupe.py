@@ -7,9 +7,9 @@ from pathlib import Path
 from rag.dedupe import DuplicateFinder, fingerprint, unique_documents
 from rag.documents import Document
 from rag.loaders import load_paths
+from tests.app_clients import make_client
 from tests.conftest import CORPUS
 from tests.document_fixtures import MEDLINE, PDF_DOI, PUBMED_XML, write_article_pdf
-from tests.test_documents_api import make_client
 
 ABSTRACT = (
     "Sorafenib was given to 120 patients with advanced hepatocellular carcinoma. The disease control rate "

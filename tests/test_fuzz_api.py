@@ -76,6 +76,7 @@ def make_settings(root: Path) -> Settings:
         api_key=None,
         auth_reads=False,
         cors_origins=[],
+        allowed_hosts=["testserver"],  # the in-process client's host name
         max_upload_bytes=256 * 1024,
         write_lock_timeout_s=5.0,
     )

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from rag.pipeline import Pipeline
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, LOCAL
 from tests.generation_fixtures import QUESTION, SMALL_PROMPT, TRAINED_ANSWER
 from tests.servers import running_server
 
@@ -34,13 +34,13 @@ def events(body: str) -> list[tuple[str, Any]]:
 
 @pytest.fixture(scope="module")
 def trained_client(trained_pipeline: Pipeline) -> Iterator[TestClient]:
-    with TestClient(create_app(trained_pipeline.settings, trained_pipeline)) as client:
+    with TestClient(create_app(trained_pipeline.settings, trained_pipeline), base_url=LOCAL) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def plain_client(pipeline: Pipeline) -> Iterator[TestClient]:
-    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as client:
         yield client
 
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import CORPUS, ROOT
+from tests.jobs import settled
 from tests.test_api import free_port
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,8 @@ class LoadRecord:
 
 
 def one_request(base: str, number: int, record: LoadRecord) -> None:
-    """A question, a search or a write (JSON, file upload, or add-then-delete), then /health."""
+    """A question, a search or a write (JSON, file upload, or add-then-delete; a write answered
+    202 is followed to its end), then /health."""
     rng = random.Random(number)
     kind = rng.choices(["ask", "search", "write", "upload", "delete"], weights=[8, 4, 3, 1, 1])[0]
     with httpx.Client(base_url=base, timeout=120) as client:
@@ -75,17 +77,18 @@ def one_request(base: str, number: int, record: LoadRecord) -> None:
         elif kind == "write":
             text = f"Load note {number}. Sorafenib at 400 mg twice daily gave a PFS of {number} weeks."
             body = {"doc_id": f"load-{number}", "title": f"Load note {number}", "text": text}
-            record.note(kind, client.post("/documents", json=body).status_code, body["doc_id"])
+            status, _ = settled(client, client.post("/documents", json=body))
+            record.note(kind, status, body["doc_id"])
         elif kind == "upload":
             content = f"# Uploaded note {number}\nAxitinib was compared with sorafenib in trial {number}."
             response = client.post("/documents", files={"file": (f"note-{number}.md", content.encode())})
-            record.note(kind, response.status_code, f"uploads--note-{number}")
+            record.note(kind, settled(client, response)[0], f"uploads--note-{number}")
         else:
             doc_id = f"gone-{number}"
             added = client.post(
                 "/documents", json={"doc_id": doc_id, "title": "Temp", "text": "Short-lived."}
             )
-            record.note("write", added.status_code)
+            record.note("write", settled(client, added)[0])
             record.note(kind, client.delete(f"/documents/{doc_id}").status_code, doc_id, "deleted")
         clock = time.perf_counter()
         assert client.get("/health").status_code == 200

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -261,3 +264,281 @@ def test_an_uploaded_pdf_is_cited_with_its_section_and_page(page: Any, server: s
     page.locator(f"#answer a.marker[data-marker='{cited['marker']}']").first.click()
     assert page.inner_text("#panel-meta .where") == "Results, p. 2"
     assert page.inner_text("#panel-passage mark") == cited["quote"]
+
+
+@contextlib.contextmanager
+def watched_page(browser: Any, url: str) -> Iterator[Any]:
+    """A page of `url` that must log no script or console errors (as the `page` fixture)."""
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(url)
+    yield page
+    page.close()
+    assert problems == [], problems
+
+
+@contextlib.contextmanager
+def other_origin(html: str) -> Iterator[str]:
+    """Another web site on another loopback port: it serves `html` at every path."""
+    body = html.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{site.server_address[1]}"
+    finally:
+        site.shutdown()
+        site.server_close()
+        thread.join(timeout=10)
+
+
+ATTACK_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Free recipes</title></head>
+<body>
+<form id="attack" method="post" enctype="multipart/form-data" action="SERVICE/documents">
+  <input type="file" name="file" id="attack-file">
+</form>
+<script>
+const note = (fact) => `# Planted note\\n\\nThe ${fact} was approved for every indication in 2031.\\n`;
+// A no-cors fetch: the browser sends it to any address and only hides the response.
+async function fetchAttack() {
+  const form = new FormData();
+  form.append("file", new File([note("glorbazumab")], "planted.md", { type: "text/markdown" }));
+  const response = await fetch("SERVICE/documents", { method: "POST", mode: "no-cors", body: form });
+  return response.type;
+}
+// A plain HTML form post with a file set from script: it navigates to the service's answer.
+function formAttack() {
+  const files = new DataTransfer();
+  files.items.add(new File([note("snurfimab")], "planted2.md", { type: "text/markdown" }));
+  document.getElementById("attack-file").files = files.files;
+  document.getElementById("attack").submit();
+}
+</script>
+</body></html>
+"""
+
+
+def index_contents(server: str) -> tuple[int, list[str]]:
+    """The document count of /stats and the ids of /documents, read without an Origin header."""
+    documents = httpx.get(f"{server}/stats", timeout=30).json()["documents"]
+    listed = httpx.get(f"{server}/documents", params={"limit": 1000}, timeout=30).json()["documents"]
+    return documents, sorted(doc["doc_id"] for doc in listed)
+
+
+def test_a_page_of_another_origin_cannot_add_documents(browser: Any, page: Any, server: str) -> None:
+    before = index_contents(server)
+    assert before[0] == len(before[1])
+    with other_origin(ATTACK_PAGE.replace("SERVICE", server)) as attacker:
+        assert attacker != server
+        evil = browser.new_page()  # it logs the refusals as console errors: not the `page` fixture
+        try:
+            evil.goto(f"{attacker}/")
+            with evil.expect_response(lambda r: r.url == f"{server}/documents") as fetched:
+                assert evil.evaluate("fetchAttack()") == "opaque"  # sent; the page may not read the answer
+            assert fetched.value.status == 403  # no API key is configured: refused as cross-site
+            with evil.expect_navigation(url=f"{server}/documents") as navigation:
+                evil.evaluate("formAttack()")
+            refused = navigation.value
+            assert refused.request.method == "POST" and refused.request.all_headers()["origin"] == attacker
+            assert refused.status == 403
+            assert "cross-site request refused" in refused.text()
+        finally:
+            evil.close()
+    after = index_contents(server)
+    assert after == before
+    assert not [doc_id for doc_id in after[1] if "planted" in doc_id]
+    # The service's own page still adds documents.
+    sent = page.evaluate(
+        """async () => {
+            const form = new FormData();
+            const text = "# Own note\\n\\nThe plimorafenib dose was 75 mg twice daily.\\n";
+            form.append("file", new File([text], "own-note.md", { type: "text/markdown" }));
+            const response = await fetch("/documents", { method: "POST", body: form });
+            return { status: response.status, body: await response.json() };
+        }"""
+    )
+    assert sent["status"] == 200, sent
+    (added,) = sent["body"]["added"]
+    assert index_contents(server) == (before[0] + 1, sorted([*before[1], added]))
+    assert httpx.delete(f"{server}/documents/{added}", timeout=60).status_code == 200
+    assert index_contents(server) == before
+
+
+def test_the_api_docs_render_with_the_network_blocked(browser: Any, server: str) -> None:
+    elsewhere: list[str] = []
+
+    def only_the_service(route: Any) -> None:
+        if route.request.url.startswith(f"{server}/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    docs = browser.new_page()
+    try:
+        docs.route("**/*", only_the_service)
+        docs.goto(f"{server}/docs")
+        docs.wait_for_selector(".opblock", timeout=60_000)  # Swagger UI: one block per operation
+        assert docs.locator(".opblock").count() >= 10
+        assert "/ask" in docs.locator(".opblock-summary-path").all_inner_texts()
+        docs.wait_for_load_state("networkidle")
+    finally:
+        docs.close()
+    assert elsewhere == []
+    # ReDoc is not served: its script fetches a logo from Redocly's CDN.
+    assert httpx.get(f"{server}/redoc", timeout=30).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def jobs_server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server that answers every write 202 at once, with a job to poll."""
+    yield from web_server(tmp_path_factory.mktemp("web-jobs"), corpus_index, RAG_WRITE_WAIT_S="0")
+
+
+def test_an_upload_answered_with_a_job_is_followed_until_it_is_done(
+    browser: Any, jobs_server: str, tmp_path: Path
+) -> None:
+    note = tmp_path / "job-note.md"
+    note.write_text("# Job note on vexatrelin\n\nThe vexatrelin infusion lasted 45 minutes.\n")
+    with watched_page(browser, f"{jobs_server}/") as page:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.click("#tab-documents")
+        page.wait_for_selector("#document-list li")
+        page.set_input_files("#upload-file", str(note))
+        with page.expect_response(lambda r: r.url == f"{jobs_server}/documents") as posted:
+            page.click("#upload-form button[type=submit]")
+        assert posted.value.status == 202
+        job = posted.value.json()
+        assert job["status_url"] == f"/jobs/{job['job_id']}" and job["files"] == ["job-note.md"]
+        running = page.wait_for_function(  # the bar and the job's state, shown while it runs
+            "!document.querySelector('#upload-progress').hidden"
+            " && document.querySelector('#upload-status').textContent"
+        ).json_value()
+        assert "job-note.md" in running and not running.startswith("Added"), running
+        page.wait_for_function(
+            "document.querySelector('#upload-status').textContent.startsWith('Added')", timeout=60_000
+        )
+        assert f"{jobs_server}/jobs/{job['job_id']}" in requested
+        status = page.inner_text("#upload-status")
+        assert status.endswith(": it can be asked about now.")
+        assert page.is_hidden("#upload-progress")
+        page.fill("#filter", "vexatrelin")
+        shown = page.locator("#document-list li:visible")
+        assert shown.count() == 1 and "Job note on vexatrelin" in shown.inner_text()
+        (added,) = status.removeprefix("Added ").removesuffix(": it can be asked about now.").split(", ")
+        assert added in shown.inner_text()
+
+
+@pytest.fixture(scope="module")
+def sources_server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from web_server(tmp_path_factory.mktemp("web-sources"), corpus_index)
+
+
+# doc_id, title, text, source, a question it answers.
+SOURCED = [
+    (
+        "zorvatinib-note",
+        "Zorvatinib in refractory gastric cancer",
+        "In the open-label KESTREL-4 study, 58 patients with refractory gastric cancer took zorvatinib "
+        "140 mg once daily. The objective response rate with zorvatinib was 31%.",
+        "javascript:alert(3)",
+        "What was the objective response rate with zorvatinib?",
+    ),
+    (
+        "quelimab-note",
+        "Quelimab in pleural mesothelioma",
+        "Quelimab was given at 8 mg/kg every three weeks to 112 patients with pleural mesothelioma. "
+        "The median overall survival with quelimab was 21.3 months.",
+        "CancerIndex.org, Sorafenib (Nexavar): notes",
+        "What was the median overall survival with quelimab?",
+    ),
+    (
+        "frondasertib-note",
+        "Frondasertib in desmoid tumours",
+        "Frondasertib 60 mg twice daily was studied in 24 adults with desmoid tumours. "
+        "After six months, frondasertib shrank the tumour volume by 42%.",
+        "https://example.org/paper",
+        "By how much did frondasertib shrink the tumour volume?",
+    ),
+]
+
+
+def test_only_web_addresses_become_links_in_the_source_panel(browser: Any, sources_server: str) -> None:
+    for doc_id, title, text, source, question in SOURCED:
+        document = {"doc_id": doc_id, "title": title, "text": text, "source": source}
+        written = httpx.post(f"{sources_server}/documents", json=document, timeout=60)
+        assert written.status_code == 200 and written.json()["added"] == [doc_id], written.text
+        expected = httpx.post(f"{sources_server}/ask", json={"question": question}, timeout=60).json()
+        assert not expected["abstained"], expected
+        assert expected["citations"][0]["marker"] == 1 and expected["citations"][0]["doc_id"] == doc_id
+    with watched_page(browser, f"{sources_server}/") as page:
+        dialogs: list[str] = []
+
+        def dismiss(dialog: Any) -> None:  # an alert would mean the source ran as script
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
+        page.wait_for_selector("#examples li")
+        for _doc_id, title, _text, source, question in SOURCED:
+            ask(page, question)
+            page.locator("#answer a.marker[data-marker='1']").first.click()
+            assert title in page.inner_text("#panel-title")
+            link = page.locator("#panel-link")
+            if source.startswith("https://"):
+                assert link.locator("a").count() == 1
+                assert link.locator("a").get_attribute("href") == source
+                assert link.inner_text() == source
+            else:
+                assert link.locator("a").count() == 0
+                assert link.inner_text() == source
+            page.click("#panel-link")  # clicking the text runs nothing
+        assert dialogs == []
+
+
+@pytest.mark.parametrize("question", [QUESTION, TWO_PARTS], ids=["one-citation", "two-citations"])
+def test_the_tip_of_the_open_citation_does_not_cover_the_panel(page: Any, question: str) -> None:
+    ask(page, question)
+    markers = page.locator("#answer a.marker")
+    opened = markers.first
+    opened.hover()
+    assert opened.locator(".tip").is_visible()  # before the click, the tip shows on hover
+    opened.click()
+    assert page.is_visible("#panel")
+    opened.hover()
+    assert not opened.locator(".tip").is_visible()
+    number = opened.get_attribute("data-marker")
+    others = page.locator(f"#answer a.marker:not([data-marker='{number}'])")
+    if question == TWO_PARTS:  # its answer cites two passages
+        assert others.count() >= 1
+    if others.count():
+        others.first.hover()
+        assert others.first.locator(".tip").is_visible()
+        assert not opened.locator(".tip").is_visible()
+
+
+def test_not_found_in_the_corpus_states_its_reason_once(page: Any, server: str) -> None:
+    expected = httpx.post(f"{server}/ask", json={"question": UNANSWERABLE}, timeout=60).json()
+    assert expected["abstained"]
+    reason = expected["answer"][expected["answer"].index("The documents do not mention") :]
+    ask(page, UNANSWERABLE)
+    shown = page.inner_text("#abstained-reason")
+    assert shown == expected["answer"]
+    assert shown.count(reason) == 1
+    assert shown.count("The documents do not mention") == 1

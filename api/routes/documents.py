@@ -6,12 +6,12 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api.deps import PipelineDep, WriterDep
+from api.deps import JobsDep, PipelineDep, WriterDep
+from api.jobs import Job, ProgressReporter, respond
 from api.schemas import (
     DocumentDetail,
     DocumentIn,
@@ -23,7 +23,6 @@ from api.schemas import (
 )
 from rag.ingest import IngestReport
 from rag.paths import confine
-from rag.pipeline import Pipeline
 from rag.serialize import document_dict, summary_dict
 from rag.uploads import UPLOAD_SUFFIXES, StagedFile, stage_file, stage_record, upload_name
 
@@ -39,6 +38,9 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     415: {"model": ErrorBody, "description": "Not JSON or multipart, or a file type that cannot be read"},
     422: {"model": ErrorBody, "description": "Invalid fields, or a file that cannot be parsed"},
     503: {"model": ErrorBody, "description": "Not ready, or another writer holds the index"},
+}
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"model": Job, "description": "Still being written after RAG_WRITE_WAIT_S: poll the job"}
 }
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -83,10 +85,16 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentDetail:
     return DocumentDetail.model_validate(document_dict(pipeline.document(doc_id)))
 
 
-@router.post("/documents", response_model=WriteResult, responses=WRITE_ERRORS, openapi_extra=UPLOAD_BODY)
-async def add_documents(request: Request, pipeline: PipelineDep, writer: WriterDep) -> WriteResult:
-    """Add or replace documents: a JSON document, or `.txt`/`.md`/`.jsonl` files as multipart
-    field `file`. Only their chunks are embedded; they answer questions once this returns.
+@router.post(
+    "/documents",
+    response_model=WriteResult,
+    responses={**WRITE_ERRORS, **ACCEPTED},
+    openapi_extra=UPLOAD_BODY,
+)
+async def add_documents(request: Request, pipeline: PipelineDep, writer: WriterDep, jobs: JobsDep) -> Any:
+    """Add or replace documents: a JSON document, or files in any supported format as multipart
+    field `file`. Only their chunks are embedded; they answer questions once this returns 200.
+    A write that takes longer than `RAG_WRITE_WAIT_S` is answered 202 with a job to poll.
     Posting identical content again changes nothing."""
     settings = pipeline.settings
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -95,38 +103,49 @@ async def add_documents(request: Request, pipeline: PipelineDep, writer: WriterD
             document = DocumentIn.model_validate_json(await request.body())
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from exc
-        staged = [
-            await run_in_threadpool(stage_record, document.record(), settings.upload_dir, settings.corpus_dir)
-        ]
+        record = document.record()
+        names = [str(record["doc_id"])] if record.get("doc_id") else []
+
+        def stage() -> list[StagedFile]:
+            return [stage_record(record, settings.upload_dir, settings.corpus_dir)]
+
     elif media_type == "multipart/form-data":
-        staged = await _staged_uploads(request, pipeline)
+        uploads = await _read_uploads(request, settings.max_upload_bytes)
+        names = [name for name, _ in uploads]
+
+        def stage() -> list[StagedFile]:
+            return [
+                stage_file(name, data, settings.upload_dir, settings.corpus_dir) for name, data in uploads
+            ]
+
     else:
         raise HTTPException(415, "send application/json (one document) or multipart/form-data (files)")
-    report = await run_in_threadpool(writer.add_documents, staged)
-    return _write_result(report)
+
+    def work(progress: ProgressReporter) -> WriteResult:
+        progress.stage("reading files", len(names))
+        staged = stage()
+        progress.stage("chunking")
+        return _write_result(writer.add_documents(staged, progress=progress))
+
+    job, future = jobs.start("upload", names, work)
+    return await respond(jobs, job, future, settings.write_wait_s)
 
 
-async def _staged_uploads(request: Request, pipeline: Pipeline) -> list[StagedFile]:
-    settings = pipeline.settings
-    form = await request.form(
-        max_files=MAX_FILES, max_fields=MAX_FILES, max_part_size=settings.max_upload_bytes
-    )
+async def _read_uploads(request: Request, max_bytes: int) -> list[tuple[str, bytes]]:
+    """(file name, contents) of each file in the form; the types and sizes are checked here,
+    the contents are parsed by the job."""
+    form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES, max_part_size=max_bytes)
     uploads = [item for item in form.getlist("file") if isinstance(item, UploadFile)]
     if not uploads:
         raise HTTPException(422, "put the files in a multipart field named 'file'")
-    staged = []
+    files = []
     for upload in uploads:
         upload_name(upload.filename or "")  # unsupported types answer 415 before anything is read
-        data = await upload.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise HTTPException(413, f"{upload.filename} is larger than {settings.max_upload_bytes} bytes")
-        # Parsing a large file is CPU work: off the event loop, like the write itself.
-        staged.append(
-            await run_in_threadpool(
-                stage_file, upload.filename or "", data, settings.upload_dir, settings.corpus_dir
-            )
-        )
-    return staged
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise HTTPException(413, f"{upload.filename} is larger than {max_bytes} bytes")
+        files.append((upload.filename or "", data))
+    return files
 
 
 @router.delete("/documents/{doc_id}", response_model=WriteResult, responses=WRITE_ERRORS)
@@ -135,21 +154,29 @@ def delete_document(doc_id: str, writer: WriterDep) -> WriteResult:
     return _write_result(writer.delete_document(doc_id))
 
 
-@router.post("/ingest", response_model=IngestResponse, responses=WRITE_ERRORS)
-def ingest(body: IngestRequest, pipeline: PipelineDep, writer: WriterDep) -> IngestResponse:
-    """Index files already on the server. Paths must lie inside the configured corpus roots."""
+@router.post("/ingest", response_model=IngestResponse, responses={**WRITE_ERRORS, **ACCEPTED})
+async def ingest(body: IngestRequest, pipeline: PipelineDep, writer: WriterDep, jobs: JobsDep) -> Any:
+    """Index files already on the server. Paths must lie inside the configured corpus roots.
+    Documents whose files are gone are removed only when the whole corpus is ingested or
+    `prune` is set, and then only those whose files were under the given paths."""
     roots = pipeline.settings.ingest_roots
     paths = [confine(path, roots) for path in body.paths] or roots
     prune = body.prune if body.prune is not None else not body.paths
-    result = writer.ingest(paths, prune=prune, confine_to=roots)
-    return IngestResponse.model_validate(
-        {
-            **_write_result(result.report).model_dump(),
-            "documents_seen": result.documents_seen,
-            "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
-            "files": [asdict(file) for file in result.files],
-        }
-    )
+
+    def work(progress: ProgressReporter) -> IngestResponse:
+        progress.stage("reading files")
+        result = writer.ingest(paths, prune=prune, confine_to=roots, progress=progress)
+        return IngestResponse.model_validate(
+            {
+                **_write_result(result.report).model_dump(),
+                "documents_seen": result.documents_seen,
+                "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
+                "files": [asdict(file) for file in result.files],
+            }
+        )
+
+    job, future = jobs.start("ingest", [], work)
+    return await respond(jobs, job, future, pipeline.settings.write_wait_s)
 
 
 def _write_result(report: IngestReport) -> WriteResult:

@@ -28,6 +28,7 @@ from api.schemas import ErrorBody
 from api.streaming import answer_events
 from rag.documents import Answer
 from rag.errors import RagError
+from rag.limits import MAX_QUESTION_CHARS
 from rag.pipeline import AnswerListener, AnswerMode
 from rag.serialize import citation_dict
 from rag.text import split_sentences
@@ -39,7 +40,6 @@ MODELS: dict[str, AnswerMode | None] = {
     "cited-rag-generative": "generative",
 }
 CREATED = 1_764_460_800  # when these model names were introduced (2025-11-30), as OpenAI lists it
-MAX_QUESTION_CHARS = 2000
 
 
 class ChatMessage(BaseModel):
@@ -97,9 +97,12 @@ def openai_error(status: int, message: str, kind: str = "invalid_request_error")
 
 
 @router.get("/models")
-def models() -> dict[str, Any]:
-    """The model names /v1/chat/completions accepts."""
-    data = [{"id": name, "object": "model", "created": CREATED, "owned_by": "cited-rag"} for name in MODELS]
+def models(pipeline: PipelineDep) -> dict[str, Any]:
+    """The model names /v1/chat/completions accepts now: the generative one only with a local
+    generative model configured."""
+    generative = pipeline.generator is not None
+    names = [name for name, mode in MODELS.items() if mode != "generative" or generative]
+    data = [{"id": name, "object": "model", "created": CREATED, "owned_by": "cited-rag"} for name in names]
     return {"object": "list", "data": data}
 
 

@@ -138,7 +138,7 @@ function renderAnswer(response, timings) {
   const writer = { extractive: "quoted", generative: "written by the local model", "extractive-fallback": "quoted (the model's answer did not pass verification)" }[response.composer];
   $("status").textContent = `Answered in ${seconds(timings.total_ms)}${first} · ${writer}`;
   if (response.abstained) {
-    $("abstained-reason").textContent = response.reason ? `${response.answer} (${response.reason})` : response.answer;
+    $("abstained-reason").textContent = response.answer;  // it states the reason itself
     $("abstained").hidden = false;
     return;
   }
@@ -254,13 +254,15 @@ function openPanel(citation, opener) {
   $("panel-meta").replaceChildren(aboutElement(describe(citation)), whereElement(citation));
   const link = $("panel-link");
   link.textContent = "";
-  if (citation.source) {
+  if (isWebAddress(citation.source)) {
     const anchor = document.createElement("a");
     anchor.href = citation.source;
     anchor.rel = "noopener noreferrer";
     anchor.target = "_blank";
     anchor.textContent = citation.source;
     link.append(anchor);
+  } else if (citation.source) {
+    link.textContent = citation.source;  // a description of where it came from, not an address
   }
   const passage = $("panel-passage");
   passage.textContent = "";
@@ -269,6 +271,17 @@ function openPanel(citation, opener) {
   $("panel").hidden = false;
   document.querySelector(".layout").classList.add("with-panel");
   $("panel").focus();
+}
+
+// Only http(s) addresses become links: a source may be a plain description ("CancerIndex.org,
+// ...") or, in a hostile document, "javascript:...".
+function isWebAddress(source) {
+  if (!source || !/^https?:\/\//i.test(source)) return false;
+  try {
+    return ["http:", "https:"].includes(new URL(source).protocol);
+  } catch (_) {
+    return false;
+  }
 }
 
 function closePanel(returnFocus = true) {
@@ -355,13 +368,58 @@ async function upload(event) {
     $("upload-status").textContent = `Not added: ${await failure(response)}`;
     return;
   }
-  const report = await response.json();
+  let report = await response.json();
+  if (response.status === 202) {  // a long write: follow its job until it ends
+    report = await followJob(report, file.name);
+    if (report === null) return;
+  }
   const ids = [...report.added, ...report.updated];
   $("upload-status").textContent = ids.length
     ? `Added ${ids.join(", ")}: it can be asked about now.`
     : "Nothing changed: the same content is already indexed.";
   $("upload-form").reset();
   await loadDocuments();
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function describeProgress(job, name) {
+  const progress = job.progress;
+  if (!progress) return `${name}: ${job.state}…`;
+  const count = progress.total ? ` ${progress.done.toLocaleString()} of ${progress.total.toLocaleString()}` : "";
+  const eta = progress.eta_s ? `, about ${progress.eta_s < 90 ? `${Math.ceil(progress.eta_s)} s` : `${Math.round(progress.eta_s / 60)} min`} left` : "";
+  return `Indexing ${name}: ${progress.stage}${count}${eta}…`;
+}
+
+// The result of a write answered 202, or null when it failed (the reason is shown).
+async function followJob(job, name) {
+  const bar = $("upload-progress");
+  bar.hidden = false;
+  try {
+    for (;;) {
+      $("upload-status").textContent = describeProgress(job, name);
+      if (job.progress && job.progress.total) {
+        bar.max = job.progress.total;
+        bar.value = job.progress.done;
+      } else {
+        bar.removeAttribute("value");  // indeterminate
+      }
+      if (job.state === "done") return job.result;
+      if (job.state === "failed") {
+        $("upload-status").textContent = `Not added: ${job.error.status}: ${job.error.detail}`;
+        return null;
+      }
+      await sleep(1000);
+      const response = await api(job.status_url);
+      if (!response.ok) {
+        $("upload-status").textContent = `Lost track of ${name}: ${await failure(response)}`;
+        return null;
+      }
+      job = await response.json();
+    }
+  } finally {
+    bar.hidden = true;
+  }
 }
 
 // --- wiring -----------------------------------------------------------------------------------
