@@ -45,8 +45,8 @@ corpus: $(STAMP)
 	$(PY) scripts/build_corpus.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check rag api tests scripts eval
-	$(VENV)/bin/ruff format --check rag api tests scripts eval
+	$(VENV)/bin/ruff check rag api tests scripts eval bench
+	$(VENV)/bin/ruff format --check rag api tests scripts eval bench
 
 typecheck: $(DIST_STAMP)
 	$(VENV)/bin/mypy
@@ -60,15 +60,15 @@ test: lint typecheck $(DIST_STAMP)
 # Latency, throughput, scaling and PubMedQA; results in bench/results/ (README quotes them).
 bench: $(STAMP)
 	$(VENV)/bin/rag ingest
-	$(VENV)/bin/rag bench --quick
+	$(PY) -m bench --quick
 
 # `rag ingest --engine ray` with 1 and 2 actors against the single-process path (Ray extra).
 bench-ray: $(DIST_STAMP)
-	$(VENV)/bin/rag bench distributed --quick --out bench/results/distributed
+	$(PY) -m bench distributed --quick --out bench/results/distributed
 
 bench-full: $(STAMP)
 	$(VENV)/bin/rag ingest
-	$(VENV)/bin/rag bench
+	$(PY) -m bench
 
 eval: $(STAMP)
 	$(VENV)/bin/rag ingest

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.distributed import start_ray
-from rag.ingest import IngestReport
+from rag.ingest.distributed import start_ray
+from rag.ingest.sync import IngestReport
+from rag.ingest.uploads import StagedFile
 from rag.pipeline import IngestResult, Pipeline
 from rag.progress import Progress, no_progress
 from rag.settings import Settings
-from rag.uploads import StagedFile
 
 log = logging.getLogger("api")
 APP_NAME = "cited-rag"

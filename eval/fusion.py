@@ -12,7 +12,7 @@ from pathlib import Path
 from rag.evaluation.metrics import mean, ndcg_at, recall_at, reciprocal_rank, unique_in_order
 from rag.evaluation.runner import RANKING_DEPTH, load_gold
 from rag.pipeline import Pipeline
-from rag.retrieval import HybridRetriever, RetrievalConfig
+from rag.search.retrieval import HybridRetriever, RetrievalConfig
 
 CONFIGS = [
     ("dense", RetrievalConfig(mode="dense")),

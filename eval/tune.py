@@ -1,4 +1,4 @@
-"""Fit the sentence-scoring weights (rag.scoring.Weights) on the gold set.
+"""Fit the sentence-scoring weights (rag.answer.features.Weights) on the gold set.
 
 For every answerable single-part question, each candidate sentence of its retrieved passages
 is a row of features; the sentences holding the gold evidence are the positives. Weights are
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-import rag.answer as answer_module
-from rag.answer import Evidence, ExtractiveComposer
+import rag.answer.extractive as answer_module
+from rag.answer.extractive import Evidence, ExtractiveComposer
+from rag.answer.features import Weights
 from rag.evaluation.metrics import normalize
 from rag.evaluation.runner import evaluate, load_gold
 from rag.pipeline import Pipeline
-from rag.scoring import Weights
 
 FEATURES = [f.name for f in dataclasses.fields(Weights)]
 

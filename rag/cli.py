@@ -1,4 +1,4 @@
-"""The `rag` command: ingest, ask, search, serve, eval, bench, stats.
+"""The `rag` command's library commands: ingest, ask, search, eval, stats (`api.cli` adds serve).
 
 Errors are reported as one line on stderr with a non-zero exit status (1 for a failure the
 user can fix, 2 for a usage error); never as a stack trace.
@@ -24,7 +24,13 @@ EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """The library's commands; the installed `rag` command adds `serve` (`api.cli`)."""
+    parser, _ = build_parser()
+    return run(parser, argv)
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` and run the chosen command; errors as one line and an exit status."""
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -41,16 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse with its usage errors on one line (exit status 2), like every other error here."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rag", description="Cited question answering over a document collection.")
-    commands = parser.add_subparsers(dest="command", required=True)
+Commands = argparse._SubParsersAction  # what `add_subparsers` returns: more commands are added to it
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
+    """The parser with the library's commands, and its subcommands (to add more to)."""
+    parser = Parser(prog="rag", description="Cited question answering over a document collection.")
+    commands: Commands[Parser] = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser(
         "ingest",
@@ -111,44 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
 
-    serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default=None, help="bind address (default RAG_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default RAG_PORT or 8000)")
-    serve.add_argument(
-        "--ingest", action="store_true", help="bring the index in line with the corpus at start-up"
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="server processes (default RAG_WORKERS; 0: one per core, at most 4)",
-    )
-    serve.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="ray: replicas on Ray Serve with one writer (pip install '.[distributed]'; RAG_RAY__ADDRESS)",
-    )
-    serve.add_argument(
-        "--replicas", type=int, default=None, help="Ray Serve replicas (default RAG_RAY__REPLICAS)"
-    )
-    serve.set_defaults(handler=cmd_serve)
-
-    bench = commands.add_parser(
-        "bench", help="measure latency, throughput and scaling (writes bench/results)"
-    )
-    bench.add_argument(
-        "suites",
-        nargs="*",
-        help="latency, streaming, ingestion, backends, scaling, pubmedqa (default: all); "
-        "distributed (only when named; needs the distributed extra)",
-        metavar="SUITE",
-    )
-    bench.add_argument("--quick", action="store_true", help="smaller sizes (the 1M scaling step is skipped)")
-    bench.add_argument("--out", type=Path, default=Path("bench/results"), help="output folder")
-    bench.add_argument("--data", type=Path, default=None, help="PubMedQA ori_pqal.json (default ../shared)")
-    bench.set_defaults(handler=cmd_bench)
-
     evaluate = commands.add_parser("eval", help="evaluate against a gold question set")
     evaluate.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
     evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid", "all"], default="hybrid")
@@ -159,10 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", help="what the index holds")
     stats.set_defaults(handler=cmd_stats)
-    return parser
+    return parser, commands
 
 
-def _settings(**overrides: Any) -> Any:
+def settings_with(**overrides: Any) -> Any:
     from pydantic import ValidationError
 
     from rag.settings import Settings
@@ -177,7 +149,7 @@ def _settings(**overrides: Any) -> Any:
 def _pipeline(require_index: bool = True) -> Any:
     from rag.pipeline import Pipeline
 
-    return Pipeline.load(_settings(), require_index=require_index)
+    return Pipeline.load(settings_with(), require_index=require_index)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -187,7 +159,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.progress import tqdm_progress
     from rag.settings import RaySettings
 
-    settings = _settings()
+    settings = settings_with()
     chosen = {k: v for k, v in {"address": args.address, "actors": args.actors}.items() if v is not None}
     try:
         ray_settings = RaySettings.model_validate({**settings.ray.model_dump(), **chosen})
@@ -283,26 +255,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(host=args.host, port=args.port, workers=args.workers)
-    if args.engine == "ray":
-        from api.ray_serve import serve_on_ray
-
-        if args.ingest:
-            from api.serve import bring_index_up_to_date
-
-            print(bring_index_up_to_date(settings), file=sys.stderr)
-        serve_on_ray(settings, args.replicas or settings.ray.replicas)
-        return 0
-    from api.serve import serve
-
-    serve(settings, ingest=args.ingest)
-    return 0
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     from rag.evaluation.runner import evaluate, load_gold, render_markdown, write_reports
-    from rag.retrieval import Mode
+    from rag.search.retrieval import Mode
 
     items = load_gold(args.gold)
     pipeline = _pipeline()
@@ -312,20 +267,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     json_path, md_path = write_reports(reports, args.out)
     print(render_markdown(reports))
     print(f"wrote {json_path} and {md_path}")
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from rag.benchmarks.runner import OPTIONAL_SUITES, SUITES, run_all
-
-    unknown = [name for name in args.suites if name not in SUITES + OPTIONAL_SUITES]
-    if unknown:
-        raise RagError(
-            f"unknown benchmark {', '.join(unknown)}", f"choose from {', '.join(SUITES + OPTIONAL_SUITES)}"
-        )
-    _, markdown = run_all(_settings(), args.suites or SUITES, quick=args.quick, out=args.out, data=args.data)
-    print(markdown)
-    print(f"wrote {args.out / 'latest.json'} and {args.out / 'latest.md'}")
     return 0
 
 

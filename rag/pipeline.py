@@ -17,29 +17,29 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from rag.abstain import absent_terms, unknown_words
-from rag.answer import Composer, Composition, Evidence, ExtractiveComposer, QuestionPart
-from rag.chunking import Chunker
-from rag.dedupe import copies_of_stored
+from rag.answer.abstain import absent_terms, unknown_words
+from rag.answer.extractive import Composer, Composition, Evidence, ExtractiveComposer, QuestionPart
+from rag.answer.generative import GenerativeComposer
+from rag.answer.llm import TextGenerator
+from rag.answer.question import QUESTION_WORDS, analyze, split_parts
 from rag.documents import Answer, Document, Passage, source_file
-from rag.embedding import Embedder, load_embedder
+from rag.embed.embedder import Embedder, load_embedder
 from rag.errors import GenerationUnavailableError, IndexMismatchError, NotFoundError
-from rag.generation import TextGenerator
-from rag.generative import GenerativeComposer
-from rag.handle import IndexHandle
-from rag.ingest import Encoder, IngestReport
-from rag.lexical import ANALYZER
-from rag.loaders import FileReport, LoadResult, load_paths
-from rag.manifest import IndexSpec
+from rag.index.handle import IndexHandle
+from rag.index.lexical import ANALYZER
+from rag.index.manifest import IndexSpec
+from rag.index.store import Index
+from rag.index.vectors import INDEX_TYPE
+from rag.ingest.chunking import Chunker
+from rag.ingest.dedupe import copies_of_stored
+from rag.ingest.loaders import FileReport, LoadResult, load_paths
+from rag.ingest.sync import Encoder, IngestReport
+from rag.ingest.updater import Updater
+from rag.ingest.uploads import StagedFile
 from rag.progress import Progress, no_progress
-from rag.question import QUESTION_WORDS, analyze, split_parts
-from rag.retrieval import HybridRetriever, Mode, RetrievalConfig
+from rag.search.retrieval import HybridRetriever, Mode, RetrievalConfig
 from rag.settings import Settings
-from rag.store import Index
 from rag.text import split_sentences, stem
-from rag.updates import Updater
-from rag.uploads import StagedFile
-from rag.vectors import INDEX_TYPE
 
 log = logging.getLogger(__name__)
 AnswerMode = Literal["extractive", "generative"]
@@ -136,7 +136,7 @@ class Pipeline:
         index = Index.open(settings.index_dir, spec) if require_index else None
         generator = None
         if settings.generation.model_path is not None:
-            from rag.generation import TransformersGenerator
+            from rag.answer.llm import TransformersGenerator
 
             generator = TransformersGenerator.load(settings.generation)
         return cls(settings, embedder, index, generator=generator)
@@ -414,7 +414,7 @@ class Pipeline:
         roots = list(paths or self.collection_roots())
         encoder: Encoder | None = None
         if engine == "ray":
-            from rag.distributed import RayEncoder, load_files  # Ray is an optional extra
+            from rag.ingest.distributed import RayEncoder, load_files  # Ray is an optional extra
 
             loaded = load_files(roots, confine_to, self.settings.ray)
             encoder = RayEncoder(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.chunkstore import DocumentSummary
 from rag.documents import Answer, Citation, Document, Passage
+from rag.index.chunkstore import DocumentSummary
 
 
 def metadata_dict(item: Passage | Document | DocumentSummary) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def main() -> int:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--workers", "1"],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "1"],
         cwd=ROOT,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )

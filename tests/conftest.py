@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
+from rag.embed.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import EmbeddingSettings, Settings
 

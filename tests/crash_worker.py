@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline
 from rag.settings import ChunkingSettings, Settings
 from rag.testing import FakeEmbedder
-from rag.uploads import stage_record
 
 # Small chunks (about 70 words of text each) so a document of 4-17 sentences has 1-3 chunks.
 CHUNKING = ChunkingSettings(chunk_tokens=80, overlap_tokens=8, max_title_tokens=16)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder
-from rag.generation import Generated, Message, TextGenerator, TransformersGenerator
-from rag.loaders import load_paths
+from rag.answer.llm import Generated, Message, TextGenerator, TransformersGenerator
+from rag.embed.embedder import Embedder
+from rag.ingest.loaders import load_paths
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings
 from tests.conftest import CORPUS

@@ -21,7 +21,7 @@ def running_server(env: dict[str, str], log: Path, workers: int = 1) -> Iterator
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--workers", str(workers)],
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=output,

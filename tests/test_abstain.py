@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.abbreviations import Abbreviations
-from rag.abstain import absent_terms, names_a_thing, unknown_words
-from rag.lexicon import Lexicon
+from rag.answer.abstain import absent_terms, names_a_thing, unknown_words
+from rag.index.vocabulary import Lexicon
+from rag.text.abbreviations import Abbreviations
 
 WORDS = [
     "sorafenib",

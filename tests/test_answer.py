@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from rag.abbreviations import Abbreviations
-from rag.answer import NOT_FOUND, Evidence, ExtractiveComposer, QuestionPart
-from rag.chunkstore import SentenceRecord
+from rag.answer.extractive import NOT_FOUND, Evidence, ExtractiveComposer, QuestionPart
+from rag.answer.question import analyze
 from rag.documents import Passage
-from rag.question import analyze
+from rag.index.chunkstore import SentenceRecord
 from rag.settings import AnswerSettings
 from rag.testing import FakeEmbedder
 from rag.text import split_sentences, stem
+from rag.text.abbreviations import Abbreviations
 
 EMBEDDER = FakeEmbedder()
 PASSAGES = {

@@ -127,7 +127,7 @@ def test_real_server_process(corpus_index: Path) -> None:
     port = free_port()
     env = {**os.environ, "RAG_INDEX_DIR": str(corpus_index), "RAG_CORPUS_DIR": str(CORPUS)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from rag import model_export
 from rag.durable import sha256_file
-from rag.embedding import Embedder, SentenceTransformerEmbedder, bundled_model_dir, load_embedder
+from rag.embed import export as model_export
+from rag.embed.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_dir, load_embedder
+from rag.embed.export import RECORD_FILE, ExportRequest, exported_model
+from rag.embed.model_files import ModelLayout
 from rag.errors import IndexMismatchError, ModelError
-from rag.loaders import load_paths
-from rag.manifest import IndexSpec, check_compatible
-from rag.model_export import RECORD_FILE, ExportRequest, exported_model
-from rag.model_files import ModelLayout
+from rag.index.manifest import IndexSpec, check_compatible
+from rag.ingest.loaders import load_paths
 from rag.settings import BUNDLED_MODEL_SHA256, EmbeddingSettings
 from tests.conftest import CORPUS
 

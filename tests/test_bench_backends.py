@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.benchmarks.backends import compare, to_markdown
+from bench.backends import compare, to_markdown
 
 
 def row(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rag.benchmarks.plot import write_plot
+from bench.plot import write_plot
 
 
 def latency_result() -> dict[str, Any]:

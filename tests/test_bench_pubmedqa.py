@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from rag.benchmarks import pubmedqa
+from bench import pubmedqa
 from rag.errors import ConfigurationError
-from rag.loaders import load_paths
+from rag.ingest.loaders import load_paths
 from rag.settings import Settings
 from rag.testing import FakeEmbedder
 from rag.text import split_sentences

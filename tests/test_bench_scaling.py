@@ -10,8 +10,8 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.benchmarks import scaling
-from rag.lexical import BM25Index
+from bench import scaling
+from rag.index.lexical import BM25Index
 
 VECTORS = 2000
 STORE_SIZES = (200, 2000)

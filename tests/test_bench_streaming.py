@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.benchmarks.streaming import to_markdown
+from bench.streaming import to_markdown
 
 
 def timing(p50: float) -> dict[str, float]:

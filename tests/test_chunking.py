@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import COUNT_WINDOW_CHARS, Chunker
 from rag.documents import Document
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.embed.embedder import Embedder, SentenceTransformerEmbedder
 from rag.errors import ConfigurationError
-from rag.loaders import load_paths
+from rag.ingest.chunking import COUNT_WINDOW_CHARS, Chunker
+from rag.ingest.loaders import load_paths
 from rag.settings import ChunkingSettings
 from rag.testing import FakeEmbedder
 from tests.conftest import CORPUS

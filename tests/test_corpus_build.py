@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.loaders import load_paths
+from rag.ingest.loaders import load_paths
 from tests.conftest import CORPUS, ROOT, SEEDS
 
 pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not present")

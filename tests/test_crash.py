@@ -34,12 +34,12 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexNotFoundError
-from rag.manifest import MANIFEST_FILE, Manifest
+from rag.index.manifest import MANIFEST_FILE, Manifest
+from rag.index.store import Index, Pointer, generation_name, generation_numbers, verify_files
+from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.store import Index, Pointer, generation_name, generation_numbers, verify_files
 from rag.testing import FakeEmbedder
-from rag.uploads import stage_record
 from tests.conftest import ROOT
 from tests.crash_worker import document_text, document_title, marker, settings, text_sha
 

@@ -24,13 +24,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from rag.embedding import Embedder
+from rag.embed.embedder import Embedder
 from rag.errors import IndexCorruptError, IndexNotFoundError, RagError
+from rag.index.store import Index, Pointer
+from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline, index_spec
 from rag.settings import Settings
-from rag.store import Index, Pointer
 from rag.testing import FakeEmbedder
-from rag.uploads import stage_record
 from tests.conftest import LOCAL, ROOT
 
 REBUILD = "rag ingest --rebuild"
@@ -46,8 +46,8 @@ OPEN_SCRIPT = """
 import json, sys
 from pathlib import Path
 from rag.errors import RagError
-from rag.manifest import IndexSpec
-from rag.store import Index
+from rag.index.manifest import IndexSpec
+from rag.index.store import Index
 try:
     Index.open(Path(sys.argv[1]), IndexSpec(**json.loads(sys.argv[2])))
 except RagError as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.dedupe import DuplicateFinder, fingerprint, unique_documents
 from rag.documents import Document
-from rag.loaders import load_paths
+from rag.ingest.dedupe import DuplicateFinder, fingerprint, unique_documents
+from rag.ingest.loaders import load_paths
 from tests.app_clients import make_client
 from tests.conftest import CORPUS
 from tests.document_fixtures import MEDLINE, PDF_DOI, PUBMED_XML, write_article_pdf

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir, locate_model, verify_weights
+from rag.embed.embedder import SentenceTransformerEmbedder, bundled_model_dir, locate_model, verify_weights
 from rag.errors import ModelError
 from rag.settings import BUNDLED_MODEL_SHA256, EmbeddingSettings
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import DocumentError
-from rag.loaders import load_paths, parse_file
-from rag.loaders.pdf_text import clean_pages, heading_name
+from rag.ingest.loaders import load_paths, parse_file
+from rag.ingest.loaders.pdf_text import clean_pages, heading_name
 from tests.document_fixtures import (
     ARTICLE_HTML,
     CAPTION,

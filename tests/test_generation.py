@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder
+from rag.answer.llm import Message, TransformersGenerator
+from rag.embed.embedder import Embedder
 from rag.errors import GenerationUnavailableError, ModelError
-from rag.generation import Message, TransformersGenerator
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings
 from tests.conftest import CORPUS

@@ -10,7 +10,7 @@ import pytest
 
 from rag.evaluation.metrics import GoldItem, fact_present
 from rag.evaluation.runner import EvalReport, evaluate, load_gold
-from rag.loaders import load_paths
+from rag.ingest.loaders import load_paths
 from rag.pipeline import Pipeline
 from tests.conftest import CORPUS, GOLD
 

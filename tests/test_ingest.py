@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexMismatchError, IndexNotFoundError
+from rag.index.store import Index
 from rag.pipeline import Pipeline
 from rag.settings import ChunkingSettings, Settings
-from rag.store import Index
 from rag.testing import FakeEmbedder
 
 

@@ -106,7 +106,7 @@ def server_url(corpus_index: Path, tmp_path: Path) -> Iterator[str]:
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import DocumentError
-from rag.loaders import load_paths
+from rag.ingest.loaders import load_paths
 
 
 def write(path: Path, text: str | bytes) -> Path:

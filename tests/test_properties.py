@@ -18,9 +18,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import Chunker
-from rag.dedupe import SAME_TEXT, minhash, similarity
 from rag.documents import Document
+from rag.ingest.chunking import Chunker
+from rag.ingest.dedupe import SAME_TEXT, minhash, similarity
 from rag.pipeline import Pipeline
 from rag.serialize import answer_dict
 from rag.settings import ChunkingSettings, Settings
@@ -218,7 +218,7 @@ def test_every_marker_is_cited_and_every_quote_is_exact(
         )
         try:
             result = pipeline.ingest()
-            # A paper drawn twice with the same text is stored once (rag.dedupe).
+            # A paper drawn twice with the same text is stored once (rag.ingest.dedupe).
             duplicates = {Path(path).stem for path, reason in result.skipped if "duplicate" in reason}
             for d in duplicates:
                 assert any(

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.abbreviations import Abbreviations, find_definitions
-from rag.question import AnswerType, analyze, split_parts
-from rag.scoring import answer_type_match, measure_match, sentence_role
+from rag.answer.features import answer_type_match, measure_match, sentence_role
+from rag.answer.question import AnswerType, analyze, split_parts
 from rag.text import stem
+from rag.text.abbreviations import Abbreviations, find_definitions
 
 
 @pytest.mark.parametrize(

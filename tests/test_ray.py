@@ -20,8 +20,8 @@ import httpx
 import numpy as np
 import pytest
 
-from rag.benchmarks import pubmedqa
-from rag.embedding import Embedder
+from bench import pubmedqa
+from rag.embed.embedder import Embedder
 from rag.evaluation.runner import load_gold
 from rag.pipeline import Pipeline
 from rag.settings import RaySettings, Settings

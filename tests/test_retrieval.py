@@ -3,10 +3,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.lexical import BM25Index
-from rag.retrieval import HybridRetriever, RetrievalConfig, min_max, reciprocal_rank_fusion, weighted_fusion
+from rag.index.lexical import BM25Index
+from rag.index.vectors import FaissVectorIndex
+from rag.search.retrieval import (
+    HybridRetriever,
+    RetrievalConfig,
+    min_max,
+    reciprocal_rank_fusion,
+    weighted_fusion,
+)
 from rag.testing import FakeEmbedder
-from rag.vectors import FaissVectorIndex
 
 
 def test_reciprocal_rank_fusion() -> None:

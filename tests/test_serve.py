@@ -68,7 +68,7 @@ def test_two_workers_answer_and_see_each_others_writes(corpus_index: Path, tmp_p
         "RAG_UPLOADS_DIR": str(tmp_path / "uploads"),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

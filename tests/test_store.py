@@ -13,12 +13,12 @@ import pytest
 
 from rag.durable import sha256_file
 from rag.errors import ConflictError, IndexBusyError, IndexMismatchError
-from rag.manifest import MANIFEST_FILE, Manifest
+from rag.index.manifest import MANIFEST_FILE, Manifest
+from rag.index.store import LEGACY_FILES, Index, Pointer, generation_numbers
+from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.store import LEGACY_FILES, Index, Pointer, generation_numbers
 from rag.testing import FakeEmbedder
-from rag.uploads import stage_record
 from tests.conftest import ROOT
 
 DOCUMENTS = {

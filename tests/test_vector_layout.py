@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.index.layout import MIN_POINTS_PER_LIST, VectorPolicy, build, contents, fits
+from rag.index.vectors import FaissVectorIndex
 from rag.pipeline import Pipeline
 from rag.settings import Settings, VectorSettings
 from rag.testing import FakeEmbedder
-from rag.vector_layout import MIN_POINTS_PER_LIST, VectorPolicy, build, contents, fits
-from rag.vectors import FaissVectorIndex
 from tests.conftest import CORPUS
 
 DIM = 32

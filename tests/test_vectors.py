@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import vectors as vectors_module
 from rag.errors import IndexCorruptError
-from rag.vector_layout import VectorPolicy
-from rag.vectors import FaissVectorIndex, NumpyVectorIndex, VectorIndex
+from rag.index import vectors as vectors_module
+from rag.index.layout import VectorPolicy
+from rag.index.vectors import FaissVectorIndex, NumpyVectorIndex, VectorIndex
 
 DIM = 16
 

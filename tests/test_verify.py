@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from rag.answer.generative import render
+from rag.answer.verify import markers_in, names, number_values, supporting_span, verify
 from rag.documents import Passage
-from rag.generative import render
-from rag.verify import markers_in, names, number_values, supporting_span, verify
 
 RESULTS = (
     "RESULTS: Forty-eight patients were enrolled. The tumor burden reduction rate was 30% (95% CI, "

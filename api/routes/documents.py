@@ -21,10 +21,10 @@ from api.schemas import (
     IngestResponse,
     WriteResult,
 )
-from rag.ingest import IngestReport
-from rag.paths import confine
+from rag.ingest.paths import confine
+from rag.ingest.sync import IngestReport
+from rag.ingest.uploads import UPLOAD_SUFFIXES, StagedFile, stage_file, stage_record, upload_name
 from rag.serialize import document_dict, summary_dict
-from rag.uploads import UPLOAD_SUFFIXES, StagedFile, stage_file, stage_record, upload_name
 
 router = APIRouter(tags=["documents"])
 MAX_FILES = 20

@@ -26,7 +26,7 @@ from rag.evaluation.metrics import (
     unique_in_order,
 )
 from rag.pipeline import Pipeline
-from rag.retrieval import Mode
+from rag.search.retrieval import Mode
 
 MARKER = re.compile(r"\[(\d+)\]")
 RANKING_DEPTH = 50

@@ -1,0 +1,170 @@
+"""BM25: build time, peak memory and search latency; the largest size is tiled when a real build
+would not fit the run's budget."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bench.scaling.config import (
+    BUILD_TIME_MARGIN,
+    LEXICAL_QUERIES,
+    MEMORY_SHARE,
+    QUERY_WORDS,
+    SEED,
+    VOCABULARY,
+    WORDS_PER_CHUNK,
+    ZIPF_EXPONENT,
+    Plan,
+)
+from bench.scaling.data import TextModel
+from bench.scaling.measure import (
+    latency,
+    meminfo_kb,
+    peak_rss_bytes,
+    reset_peak_rss,
+    rss_bytes,
+    timed,
+)
+from rag.index.lexical import BM25Index
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+
+def lexical_benchmark(plan: Plan, *, deadline: float) -> dict[str, Any]:
+    text = TextModel.create(np.random.default_rng([SEED, 2]))
+    queries = text.queries(LEXICAL_QUERIES, np.random.default_rng([SEED, 4]))
+    sizes: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="rag-bench-bm25-") as folder:
+        last: BM25Index | None = None
+        for n in plan.lexical_sizes:
+            entry, last = lexical_build(text, n, queries, plan.depth)
+            sizes.append(entry)
+        if plan.lexical_target is not None and last is not None:
+            target = lexical_target(
+                plan, text, queries, built=sizes[-1], index=last, folder=Path(folder), deadline=deadline
+            )
+            sizes.append(target)
+    return {
+        "vocabulary": VOCABULARY,
+        "zipf_exponent": ZIPF_EXPONENT,
+        "words_per_chunk": WORDS_PER_CHUNK,
+        "query_words": list(QUERY_WORDS),
+        "depth": plan.depth,
+        "sizes": sizes,
+    }
+
+
+def lexical_build(
+    text: TextModel, n: int, queries: Sequence[str], depth: int
+) -> tuple[dict[str, Any], BM25Index]:
+    texts, generate_s = timed(lambda: text.chunks(n, np.random.default_rng([SEED, 5, n])))
+    rows = list(enumerate(texts, start=1))
+    texts.clear()
+    before = rss_bytes()
+    tracked = reset_peak_rss()
+    index, build_s = timed(lambda: BM25Index.build(rows))
+    peak = peak_rss_bytes() - before if tracked else None
+    rows.clear()  # the texts are not needed for searching
+    times = latency(lambda q: index.search(q, depth), queries)
+    entry = {
+        "n": n,
+        "method": "BM25Index.build",
+        "generate_s": round(generate_s, 1),
+        "build_s": round(build_s, 1),
+        "peak_rss_mb": None if peak is None else round(peak / 1e6),
+        **{f"search_{key}": value for key, value in times.items()},
+    }
+    return entry, index
+
+
+def lexical_target(
+    plan: Plan,
+    text: TextModel,
+    queries: Sequence[str],
+    *,
+    built: dict[str, Any],
+    index: BM25Index,
+    folder: Path,
+    deadline: float,
+) -> dict[str, Any]:
+    """The target size by a real build if it is predicted to fit, else by tiling `index`."""
+    target = int(plan.lexical_target or built["n"])
+    factor = target / built["n"]
+    predicted_s = (built["build_s"] + built["generate_s"]) * factor * BUILD_TIME_MARGIN
+    predicted_mb = None if built["peak_rss_mb"] is None else built["peak_rss_mb"] * factor
+    left_s = deadline - time.perf_counter()
+    available_mb = meminfo_kb("MemAvailable") * 1024 / 1e6
+    prediction = {
+        "build_s_extrapolated": round(built["build_s"] * factor),
+        "peak_rss_mb_extrapolated": None if predicted_mb is None else round(predicted_mb),
+    }
+    if predicted_s <= left_s and (predicted_mb is None or predicted_mb <= MEMORY_SHARE * available_mb):
+        entry, _ = lexical_build(text, target, queries, plan.depth)
+        return entry | prediction
+    if predicted_s > left_s:
+        reason = (
+            f"a real build was predicted to take {predicted_s:.0f} s (linear from {built['n']:,} "
+            f"chunks, with a {BUILD_TIME_MARGIN:.1f}x margin) with {max(left_s, 0):.0f} s left of the "
+            f"{plan.budget_s:.0f} s run budget"
+        )
+    else:
+        reason = (
+            f"a real build was predicted to need {predicted_mb:.0f} MB with {available_mb:.0f} MB available"
+        )
+    copies = math.ceil(factor)
+    tiled = tiled_index(index, folder, copies)
+    times = latency(lambda q: tiled.search(q, plan.depth), queries)
+    return {
+        "n": built["n"] * copies,
+        "method": f"tiled {copies}x from {built['n']:,}",
+        "reason": reason,
+        **prediction,
+        **{f"search_{key}": value for key, value in times.items()},
+    }
+
+
+def tiled_index(index: BM25Index, folder: Path, copies: int) -> BM25Index:
+    """A BM25 index over `copies` copies of `index`'s corpus, through the service's reader."""
+    source, target = folder / "source", folder / "tiled"
+    index.write(source)
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    params = json.loads((source / "params.index.json").read_text(encoding="utf-8"))
+    arrays = {name: np.load(source / f"{name}.csc.index.npy") for name in ("data", "indices", "indptr")}
+    data, indices, indptr = tile_postings(
+        arrays["data"], arrays["indices"], arrays["indptr"], params["num_docs"], copies
+    )
+    for name, array in (("data", data), ("indices", indices), ("indptr", indptr)):
+        np.save(target / f"{name}.csc.index.npy", array)
+    row_ids = np.arange(1, params["num_docs"] * copies + 1).tolist()
+    params["num_docs"] *= copies
+    (target / "params.index.json").write_text(json.dumps(params), encoding="utf-8")
+    (target / "row_ids.json").write_text(json.dumps(row_ids), encoding="utf-8")
+    return BM25Index.read(target)
+
+
+def tile_postings(
+    data: NDArray[Any], indices: NDArray[Any], indptr: NDArray[Any], num_docs: int, copies: int
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """Repeat every term's posting list (a CSC column) for `copies` shifted copies of the corpus."""
+    lengths = np.diff(indptr)
+    tiled_indptr = np.zeros_like(indptr)
+    tiled_indptr[1:] = np.cumsum(lengths * copies)
+    column = np.repeat(np.arange(len(lengths)), lengths)
+    offset = np.arange(len(indices)) - indptr[column]
+    tiled_data = np.empty(len(data) * copies, dtype=data.dtype)
+    tiled_indices = np.empty(len(indices) * copies, dtype=indices.dtype)
+    for copy in range(copies):
+        position = tiled_indptr[column] + copy * lengths[column] + offset
+        tiled_data[position] = data
+        tiled_indices[position] = indices + copy * num_docs
+    return tiled_data, tiled_indices, tiled_indptr

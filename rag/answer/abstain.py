@@ -1,0 +1,143 @@
+"""Finding what a question names that the corpus never mentions.
+
+A question about a drug, trial or disease the corpus does not contain should be declined,
+not answered from the nearest passage about something else. A question word counts as
+absent when the corpus lacks it (by stem, acronyms case-sensitively), no abbreviation
+explains it, and no corpus word is a near-synonym by embedding similarity ("kidney" is
+covered by "renal", "tumour" by "tumor"). Only absent words that name a specific thing
+lead to abstention: drug names (by their INN stems), disease names (by their suffixes, or
+as the qualifier of "cancer", "tumor" ...), trial and gene names (with digits, in mixed
+case, or qualifying "trial" or "study"). Ordinary words missing from the corpus
+("inoperable", "fortnight") are a paraphrase, not a missing topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.answer.question import QUESTION_WORDS
+from rag.index.vocabulary import Lexicon, is_acronym
+from rag.text import WORD
+from rag.text.abbreviations import Abbreviations
+
+ENTITY_HEADS = frozenset(
+    """cancer cancers carcinoma carcinomas tumor tumors tumour tumours neoplasm neoplasms disease
+    syndrome leukemia leukaemia lymphoma sarcoma""".split()
+)
+STUDY_HEADS = frozenset(["trial", "trials", "study", "studies", "cohort", "registry"])
+# WHO INN stems of drug names, and suffixes of disease names.
+DRUG_SUFFIXES = (
+    # targeted and cytotoxic cancer drugs
+    "mab",
+    "nib",
+    "ciclib",
+    "parib",
+    "lisib",
+    "degib",
+    "zomib",
+    "rafenib",
+    "tinib",
+    "platin",
+    "taxel",
+    "rubicin",
+    "mustine",
+    "tecan",
+    "citabine",
+    "trexed",
+    "limus",
+    "lidomide",
+    "domide",
+    "relix",
+    "cept",
+    "leukin",
+    "stat",
+    # other common classes (anticoagulants, antibiotics, antivirals, cardiovascular ...)
+    "parin",
+    "arin",
+    "irin",
+    "formin",
+    "gliptin",
+    "glutide",
+    "gliflozin",
+    "vastatin",
+    "prazole",
+    "tidine",
+    "mycin",
+    "cillin",
+    "cycline",
+    "floxacin",
+    "conazole",
+    "vir",
+    "profen",
+    "olol",
+    "pril",
+    "sartan",
+    "dipine",
+    "azepam",
+    "triptan",
+    "setron",
+    "lukast",
+    "dronate",
+)
+ORGAN_ENDINGS = ("ic", "al", "ar", "an", "ary", "ous", "ate", "er", "on", "ix", "ine", "id", "ial")
+DISEASE_SUFFIXES = ("oma", "omas", "emia", "aemia", "itis", "osis", "oid", "pathy", "plasia")
+
+
+def names_a_thing(token: str, following: str) -> bool:
+    """Whether a word the corpus lacks names a specific drug, disease, trial or gene."""
+    lower = token.lower()
+    has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    mixed_case = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
+    if has_digit or (mixed_case and not is_acronym(token)):
+        return True
+    if lower.endswith(DRUG_SUFFIXES + DISEASE_SUFFIXES):
+        return True
+    if following in STUDY_HEADS and (is_acronym(token) or token[:1].isupper()):
+        return True
+    # "pancreatic cancer", "prostate tumours", "bladder carcinoma": an organ or adjective
+    # qualifying a disease; verbs before one ("help carcinomas") do not count.
+    return following in ENTITY_HEADS and lower.endswith(ORGAN_ENDINGS)
+
+
+@dataclass(frozen=True)
+class UnknownWord:
+    token: str
+    names_thing: bool
+    needs_similarity: bool
+
+
+def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations) -> list[UnknownWord]:
+    """Words of the question the corpus does not contain, in question order."""
+    tokens = WORD.findall(question)
+    found: list[UnknownWord] = []
+    for position, token in enumerate(tokens):
+        lower = token.lower()
+        if (
+            lower in QUESTION_WORDS
+            or lower.replace(".", "").isdigit()
+            or (len(lower) < 3 and not is_acronym(token))
+        ):
+            continue
+        if lexicon.contains(token):
+            continue
+        meaning = abbreviations.meaning(token) if is_acronym(token) else None
+        if meaning and all(lexicon.contains(w) for w in meaning if w not in QUESTION_WORDS):
+            continue
+        following = tokens[position + 1].lower() if position + 1 < len(tokens) else ""
+        found.append(
+            UnknownWord(token, names_a_thing(token, following), needs_similarity=not is_acronym(token))
+        )
+    return found
+
+
+def absent_terms(
+    unknown: list[UnknownWord], similarities: dict[str, float], threshold: float
+) -> tuple[str, ...]:
+    """The unknown words naming a thing that no corpus word paraphrases."""
+    return tuple(
+        dict.fromkeys(
+            w.token
+            for w in unknown
+            if w.names_thing and (not w.needs_similarity or similarities.get(w.token, 0.0) < threshold)
+        )
+    )

@@ -1,0 +1,306 @@
+"""Answer composers. The default is extractive: it quotes the best sentences and cites them.
+
+Every citation is correct by construction: its quote is `passage.text[quote_start:quote_end]`.
+
+The extractive composer scores every sentence of the retrieved passages against each part
+of the question ("How many were enrolled, and what dose was used?" has two parts), decides
+which document the question is about, and answers each part with that document's best
+sentence. A question across studies ("Which studies ...?") gets one sentence per document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from rag.answer.features import (
+    NON_CONTENT_SECTIONS,
+    Features,
+    Weights,
+    answer_type_match,
+    coverage,
+    local_weights,
+    measure_match,
+    sentence_role,
+    term_set,
+)
+from rag.answer.question import Question
+from rag.documents import Citation, Dropped, Passage
+from rag.index.chunkstore import SentenceRecord
+from rag.settings import AnswerSettings
+from rag.text import stem
+from rag.text.abbreviations import Abbreviations
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+NOT_FOUND = "The documents do not contain an answer to this question."
+MIN_WORDS = 4
+REDUNDANT_OVERLAP = 0.6
+# A document is "what the question is about" when its context score is this close to the best.
+ON_TARGET_MARGIN = 0.12
+# A quoted sentence's own bracketed numbers (reference marks like "[9]", or text planted to look
+# like a citation) are shown as "(9)", so every [n] in an answer is one of ours.
+MARKER_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]")
+
+
+@dataclass(frozen=True)
+class QuestionPart:
+    """One sub-question with what scoring needs about it."""
+
+    question: Question
+    vector: NDArray[np.float32]
+    term_weights: dict[str, float]
+    focus_stems: tuple[str, ...] = ()
+    measure_stems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything a composer may use to answer one question."""
+
+    question: Question
+    parts: Sequence[QuestionPart]
+    passages: Sequence[Passage]
+    sentences: Sequence[SentenceRecord]
+    term_weights: dict[str, float]  # the whole question's words: they decide the document
+    absent_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage: Passage
+    start: int
+    end: int
+    features: tuple[Features, ...]  # one per question part
+    scores: tuple[float, ...]
+    context: float
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start : self.end]
+
+    @property
+    def score(self) -> float:
+        return max(self.scores)
+
+    def reports_measure(self, part: int) -> bool:
+        return self.features[part].measure == 1.0
+
+
+@dataclass(frozen=True)
+class Composition:
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    reason: str | None = None
+    composer: str = "extractive"
+    """Which composer wrote the answer: extractive, generative, or extractive-fallback (a
+    generated answer of which no sentence survived verification)."""
+    dropped: tuple[Dropped, ...] = ()
+    """Generated sentences removed by verification, with the reason."""
+    candidates: tuple[Candidate, ...] = field(default=(), repr=False)
+
+
+class Composer(Protocol):
+    def compose(self, evidence: Evidence) -> Composition: ...
+
+
+def abstain(reason: str, detail: str = "", candidates: Sequence[Candidate] = ()) -> Composition:
+    return Composition(f"{NOT_FOUND} {detail}".strip(), True, (), reason=reason, candidates=tuple(candidates))
+
+
+class ExtractiveComposer:
+    def __init__(
+        self, settings: AnswerSettings, abbreviations: Abbreviations, weights: Weights | None = None
+    ) -> None:
+        self._settings = settings
+        self._abbreviations = abbreviations
+        self._weights = weights or Weights()
+
+    def compose(self, evidence: Evidence) -> Composition:
+        if evidence.absent_terms:
+            terms = _join_or([f"'{t}'" for t in evidence.absent_terms])
+            return abstain(f"absent: {terms}", f"The documents do not mention {terms}.")
+        candidates = self.candidates(evidence)
+        if not candidates:
+            return abstain("no passages")
+        selection = (
+            self._select_per_document(candidates)
+            if evidence.question.is_list
+            else self._select_for_parts(candidates, evidence)
+        )
+        if isinstance(selection, Composition):
+            return selection
+        chosen = selection
+        if not chosen or max(c.score for c in chosen) < self._settings.min_support:
+            best = max((c.score for c in chosen), default=0.0)
+            return abstain(f"weak support (best score {best:.3f})", candidates=candidates)
+        return self._render(chosen, candidates)
+
+    def candidates(self, evidence: Evidence) -> list[Candidate]:
+        """Sentences of the passages, scored against each question part, best first."""
+        by_row = {p.row_id: p for p in evidence.passages}
+        # What a document is about: its title and every passage of it at hand.
+        context_terms: dict[str, set[str]] = {}
+        for p in evidence.passages:
+            if p.doc_id not in context_terms:
+                context_terms[p.doc_id] = term_set(self._abbreviations.expand(p.title, p.doc_id))
+            context_terms[p.doc_id] |= term_set(self._abbreviations.expand(p.text, p.doc_id))
+        sentences: list[tuple[SentenceRecord, Passage, str, list[str], set[str]]] = []
+        seen: set[tuple[str, str]] = set()
+        for record in evidence.sentences:
+            passage = by_row.get(record.chunk_row)
+            if passage is None:
+                continue
+            text = passage.text[record.start : record.end]
+            if (passage.doc_id, text) in seen or not _is_answer_sentence(text, record.section):
+                continue
+            seen.add((passage.doc_id, text))
+            tokens = self._abbreviations.expand(text, passage.doc_id)
+            sentences.append((record, passage, text, tokens, term_set(tokens)))
+        # Words that most candidate sentences share (the drug, the disease) say little about
+        # which sentence answers; weigh each question word by how rare it is among them too.
+        all_stems = [stems for *_, stems in sentences]
+        part_weights = [local_weights(part.term_weights, all_stems) for part in evidence.parts]
+        doc_context = {
+            doc_id: coverage(evidence.term_weights, terms) for doc_id, terms in context_terms.items()
+        }
+        top_score = max((p.score for p in evidence.passages), default=0.0) or 1.0
+        doc_retrieval: dict[str, float] = {}
+        for p in evidence.passages:
+            doc_retrieval[p.doc_id] = max(doc_retrieval.get(p.doc_id, 0.0), p.score / top_score)
+        scored = []
+        for record, passage, text, tokens, stems in sentences:
+            sequence = stem(tokens)
+            features = tuple(
+                Features(
+                    meaning=float(record.vector @ part.vector),
+                    words=coverage(weights, stems),
+                    context=doc_context[passage.doc_id],
+                    retrieval=doc_retrieval[passage.doc_id],
+                    answer_type=answer_type_match(part.question, text),
+                    focus=coverage(dict.fromkeys(part.focus_stems, 1.0), stems) if part.focus_stems else 0.0,
+                    measure=measure_match(part.measure_stems, sequence),
+                    role=sentence_role(record.section, text, part.question.intent),
+                )
+                for part, weights in zip(evidence.parts, part_weights, strict=True)
+            )
+            scores = tuple(f.score(self._weights) for f in features)
+            scored.append(
+                Candidate(
+                    passage,
+                    record.start,
+                    record.end,
+                    features,
+                    scores,
+                    doc_context[passage.doc_id],
+                )
+            )
+        scored.sort(key=lambda c: (-c.score, c.passage.rank, c.start))
+        return scored
+
+    def _select_for_parts(
+        self, candidates: list[Candidate], evidence: Evidence
+    ) -> list[Candidate] | Composition:
+        """The best sentence for each part from the document the question is about."""
+        # The documents the question is about: those whose words it uses most, and the one
+        # holding the best sentence overall (a paraphrase may share few words with it).
+        best_context = max(c.context for c in candidates)
+        by_context = [c for c in candidates if c.context >= best_context - ON_TARGET_MARGIN]
+        top_doc = candidates[0].passage.doc_id
+        on_target = [c for c in candidates if c in by_context or c.passage.doc_id == top_doc]
+        chosen: list[Candidate] = []
+        target_doc: str | None = None
+        for index, part in enumerate(evidence.parts):
+            if part.measure_stems:
+                # A precise statistic ("median OS") is answered only by a sentence that reports
+                # it, in a document the question names, not in any other study that does.
+                pool = [c for c in by_context if target_doc is None or c.passage.doc_id == target_doc]
+                pool = [c for c in pool if c.reports_measure(index)]
+                if not pool:
+                    if len(evidence.parts) == 1:
+                        measure = " ".join(part.question.measure)
+                        return abstain(
+                            f"measure not reported: {measure}",
+                            f"No passage reports the {measure} asked about.",
+                            candidates,
+                        )
+                    continue
+            else:
+                pool = [c for c in on_target if target_doc is None or c.passage.doc_id == target_doc]
+            best = max(pool, key=lambda c: (c.scores[index], -c.passage.rank))
+            target_doc = target_doc or best.passage.doc_id
+            if best not in chosen:
+                chosen.append(best)
+        if not chosen:
+            return abstain("no part answered", candidates=candidates)
+        top = max(c.score for c in chosen)
+        for candidate in candidates:
+            if len(chosen) >= self._settings.max_sentences:
+                break
+            if candidate.passage.doc_id != target_doc or candidate in chosen or _redundant(candidate, chosen):
+                continue
+            if candidate.score >= self._settings.extra_sentence_ratio * top and all(
+                not p.measure_stems or candidate.reports_measure(i) for i, p in enumerate(evidence.parts)
+            ):
+                chosen.append(candidate)
+        return chosen
+
+    def _select_per_document(self, candidates: list[Candidate]) -> list[Candidate]:
+        """One sentence per document: its best, scored like any answer sentence (against the
+        question part it answers best), for every document that scores close to the top."""
+        documents: dict[str, list[Candidate]] = {}
+        for candidate in candidates:
+            documents.setdefault(candidate.passage.doc_id, []).append(candidate)
+        top = candidates[0].score
+        chosen = []
+        for group in documents.values():
+            if group[0].score < max(0.6 * top, self._settings.min_support):
+                continue
+            chosen.append(group[0])  # candidates arrive best first
+        return chosen[: self._settings.max_list_sources]
+
+    def _render(self, chosen: list[Candidate], candidates: list[Candidate]) -> Composition:
+        parts, citations = [], []
+        for marker, candidate in enumerate(chosen, start=1):
+            text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
+            body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
+            parts.append(f"{body} [{marker}]{end}")
+            citations.append(
+                Citation(
+                    marker,
+                    candidate.passage,
+                    candidate.text,
+                    candidate.start,
+                    candidate.end,
+                    round(candidate.score, 4),
+                )
+            )
+        return Composition(" ".join(parts), False, tuple(citations), candidates=tuple(candidates))
+
+
+def _join_or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _is_answer_sentence(text: str, section: str | None) -> bool:
+    """A sentence, not a heading, a table row label, a stray fragment or a keyword list."""
+    if section is not None and NON_CONTENT_SECTIONS.search(section):
+        return False
+    words = text.split()
+    return len(words) >= MIN_WORDS and any(c.islower() for c in text)
+
+
+def _redundant(candidate: Candidate, chosen: list[Candidate]) -> bool:
+    """Mostly the same words as a sentence already chosen (the overlap of two chunks aside,
+    abstracts repeat their key result in the conclusion)."""
+    words = set(candidate.text.lower().split())
+    return any(
+        len(words & (other := set(c.text.lower().split()))) / len(words | other) >= REDUNDANT_OVERLAP
+        for c in chosen
+    )

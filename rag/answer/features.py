@@ -1,0 +1,163 @@
+"""Sentence scoring for extractive answers (pure functions over precomputed features)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.answer.question import UNIT_PATTERNS, AnswerType, Intent, Question
+from rag.text import STOPWORDS, numbers, stem
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each kind of evidence counts towards a sentence's score; they sum to 1, so a
+    score is in [0, 1]. Chosen by answer accuracy on the gold set, starting from the listwise
+    fit that eval/tune.py prints (the fit alone ranks single sentences better but answers worse)."""
+
+    meaning: float = 0.33  # cosine between the question and the sentence (with its title)
+    words: float = 0.09  # rare question words found in the sentence
+    context: float = 0.19  # question words found in the sentence's document (title and passages)
+    retrieval: float = 0.10  # the fused retrieval score of the document's best passage, relative to the top
+    answer_type: float = 0.13  # a number with the right unit for "how many / how long / what dose"
+    focus: float = 0.08  # the words naming what is asked for ("tumor burden reduction rate")
+    role: float = 0.08  # a results sentence for a finding, a methods sentence for a dose ...
+
+
+@dataclass(frozen=True)
+class Features:
+    meaning: float
+    words: float
+    context: float
+    retrieval: float
+    answer_type: float
+    focus: float
+    role: float
+    measure: float  # not scored: a gate (see answer.py), 1.0 when the asked statistic is named
+
+    def score(self, weights: Weights) -> float:
+        return (
+            weights.meaning * self.meaning
+            + weights.words * self.words
+            + weights.context * self.context
+            + weights.retrieval * self.retrieval
+            + weights.answer_type * self.answer_type
+            + weights.focus * self.focus
+            + weights.role * self.role
+        )
+
+
+def term_set(tokens: Sequence[str]) -> set[str]:
+    return set(stem([t for t in tokens if t not in STOPWORDS and len(t) > 1]))
+
+
+def coverage(question_terms: Mapping[str, float], found: set[str]) -> float:
+    """Share of the question's term weight (idf) present in `found`."""
+    total = sum(question_terms.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in question_terms.items() if t in found) / total
+
+
+def local_weights(term_weights: Mapping[str, float], sentence_stems: Sequence[set[str]]) -> dict[str, float]:
+    """Question term weights times their inverse frequency among the candidate sentences."""
+    count = len(sentence_stems)
+    weights = {}
+    for term, weight in term_weights.items():
+        df = sum(1 for stems in sentence_stems if term in stems)
+        weights[term] = weight * math.log(1.0 + (count + 1) / (df + 1))
+    return weights
+
+
+def answer_type_match(question: Question, sentence: str) -> float:
+    """1.0 when the sentence holds a new number with the unit the question asks for."""
+    kind = question.answer_type
+    if not kind.numeric:
+        return 0.0
+    new_numbers = [n for n in numbers(sentence) if n.rstrip("%") not in question.numbers]
+    has_number_word = bool(
+        re.search(
+            r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|none|no)\b",
+            sentence,
+            re.I,
+        )
+    )
+    if not new_numbers and not (kind is AnswerType.COUNT and has_number_word):
+        return 0.0
+    unit = UNIT_PATTERNS.get(kind)
+    return 1.0 if unit is None or unit.search(sentence) else 0.5
+
+
+def measure_match(measure_stems: Sequence[str], sentence_stems: Sequence[str], max_gap: int = 4) -> float:
+    """1.0 when the sentence names the measure: all its words present, and its modifier
+    ("median") qualifying the next word with at most `max_gap` content words between them
+    ("median duration of treatment and survival" reports a median survival; "median PFS
+    was one month, and OS at 12 months" does not report a median OS). Otherwise the share
+    of its words present, halved."""
+    if not measure_stems:
+        return 1.0
+    content = [s for s in sentence_stems if s not in STOPWORDS]
+    present = set(content)
+    if all(s in present for s in measure_stems):
+        modifier, head = measure_stems[0], measure_stems[1]
+        for position, token in enumerate(content):
+            if token == modifier and head in content[position + 1 : position + 2 + max_gap]:
+                return 1.0
+    return 0.5 * sum(1 for s in measure_stems if s in present) / len(measure_stems)
+
+
+RESULT_SECTIONS = re.compile(r"RESULT|FINDING|CASE", re.I)
+CONCLUSION_SECTIONS = re.compile(r"CONCLUSION|INTERPRETATION|DISCUSSION", re.I)
+BACKGROUND_SECTIONS = re.compile(
+    r"BACKGROUND|INTRODUCTION|\bAIMS?\b|OBJECTIVE|PURPOSE|CONTEXT|RATIONALE", re.I
+)
+_STUDY = r"(this|the present|present|our) (study|trial|work|paper|analysis|investigation)"
+PURPOSE = re.compile(
+    r"^(to (compare|evaluate|assess|determine|investigate|examine|identify|analy[sz]e|study|clarify)\b"
+    rf"|(we|{_STUDY}) (is |was )?(aimed|sought|set out|hypothesi[sz]ed|designed)"
+    rf"|{_STUDY} (is|was) to\b"
+    r"|(the|our) (aim|purpose|objective|goal)s? (of|was|is)\b"
+    rf"|(in {_STUDY},? |here,? )?we "
+    r"(aimed|sought|examined|investigated|evaluated|assessed|studied|tested|hypothesi[sz]ed)\b)",
+    re.I,
+)
+# Labelled parts of an abstract that carry no finding.
+METHOD_SECTIONS = re.compile(r"METHOD|PATIENTS|MATERIAL|DESIGN|SETTING|PARTICIPANT|INTERVENTION", re.I)
+# Labelled parts of an abstract that carry no finding at all.
+NON_CONTENT_SECTIONS = re.compile(r"KEY ?WORDS|ABBREVIATIONS", re.I)
+BOILERPLATE = re.compile(
+    r"financial relationships|competing interests|conflicts? of interest|all rights reserved|copyright|"
+    r"^FUNDING|no .{0,20}to disclose",
+    re.I,
+)
+# How well each part of an abstract answers each intent of question: findings ("what was
+# the response rate"), a verdict ("did it work?") or the study design ("what dose was given").
+ROLE_TABLE: dict[Intent, dict[str, float]] = {
+    "findings": {"results": 1.0, "conclusion": 0.7, "methods": 0.5, "background": 0.0, "unknown": 0.5},
+    "verdict": {"results": 0.7, "conclusion": 1.0, "methods": 0.3, "background": 0.0, "unknown": 0.5},
+    "design": {"results": 0.6, "conclusion": 0.3, "methods": 1.0, "background": 0.2, "unknown": 0.5},
+}
+
+
+def section_kind(section: str | None) -> str:
+    if section is None:
+        return "unknown"
+    for kind, pattern in (
+        ("results", RESULT_SECTIONS),
+        ("conclusion", CONCLUSION_SECTIONS),
+        ("methods", METHOD_SECTIONS),
+        ("background", BACKGROUND_SECTIONS),
+    ):
+        if pattern.search(section):
+            return kind
+    return "unknown"
+
+
+def sentence_role(section: str | None, sentence: str, intent: Intent = "findings") -> float:
+    """How well a sentence's place in the paper suits the question (see ROLE_TABLE);
+    statements of aims and boilerplate (funding, disclosures) suit none."""
+    if PURPOSE.search(sentence.strip()) or BOILERPLATE.search(sentence.strip()):
+        return 0.0
+    return ROLE_TABLE[intent][section_kind(section)]

@@ -1,0 +1,217 @@
+"""A local transformers model that writes answers: loaded from a directory, bounded, streamable.
+
+Nothing is downloaded and no code from the model directory runs (`trust_remote_code=False`);
+weights must be safetensors. Generation is greedy, limited in new tokens and in seconds, can
+be cancelled between tokens, and streams its text as it is produced. One generation runs at a
+time per process: on a CPU, two at once only take turns on the same cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from rag.embed.embedder import PICKLED_WEIGHTS, sha256_file
+from rag.errors import ModelError
+from rag.settings import GenerationSettings
+
+log = logging.getLogger(__name__)
+Stop = Literal["end", "length", "time", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    new_tokens: int
+    stopped: Stop
+    seconds: float
+
+
+class TextGenerator(Protocol):
+    """What the generative composer needs from a model."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        on_text: Callable[[str], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Generated: ...
+
+
+def weights_digest(directory: Path) -> str:
+    """SHA-256 of model.safetensors, or of the shards' digests in name order; refuses pickles."""
+    shards = sorted(directory.glob("*.safetensors"))
+    if not shards:
+        pickled = [p.name for pattern in PICKLED_WEIGHTS for p in directory.glob(pattern)]
+        detail = f" (found {', '.join(pickled)}: pickle-based weights are refused)" if pickled else ""
+        raise ModelError(
+            f"no .safetensors weights in {directory}{detail}",
+            "convert the model to safetensors (model.save_pretrained(dir, safe_serialization=True))",
+        )
+    if len(shards) == 1:
+        return sha256_file(shards[0])
+    digest = hashlib.sha256()
+    for shard in shards:
+        digest.update(f"{shard.name}\0{sha256_file(shard)}\n".encode())
+    return digest.hexdigest()
+
+
+class TransformersGenerator:
+    """A causal LM (GPT-2, Llama, Qwen, Phi, Mistral, ...) or a seq2seq model (T5, BART, ...)."""
+
+    def __init__(self, model: Any, tokenizer: Any, settings: GenerationSettings, model_id: str) -> None:
+        self._model = model
+        self._tokenizer = tokenizer
+        self._settings = settings
+        self._model_id = model_id
+        self._seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: GenerationSettings) -> TransformersGenerator:
+        if settings.model_path is None:
+            raise ModelError("no generative model is configured", "set RAG_GENERATION__MODEL_PATH")
+        directory = settings.model_path.expanduser().resolve()
+        if not directory.is_dir():
+            raise ModelError(
+                f"generative model directory {directory} does not exist",
+                "set RAG_GENERATION__MODEL_PATH to a local transformers model directory; models are never "
+                "downloaded",
+            )
+        digest = weights_digest(directory)
+        if settings.model_sha256 is not None and digest != settings.model_sha256.lower():
+            raise ModelError(
+                f"the weights in {directory} have SHA-256 {digest}, expected {settings.model_sha256}; "
+                "refusing to load them",
+                "fix RAG_GENERATION__MODEL_SHA256 or the model directory",
+            )
+        os.environ["HF_HUB_OFFLINE"] = "1"  # every file must already be in the directory
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        options = {"local_files_only": True, "trust_remote_code": False}
+        try:
+            config = AutoConfig.from_pretrained(str(directory), **options)
+            kind = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
+            model = kind.from_pretrained(
+                str(directory), config=config, use_safetensors=True, **options
+            ).eval()
+            tokenizer = AutoTokenizer.from_pretrained(str(directory), **options)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"cannot load the generative model from {directory}: {exc}") from exc
+        log.info("loaded generative model %s (sha256 %.12s)", directory, digest)
+        return cls(model, tokenizer, settings, str(directory))
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_text(self, messages: Sequence[Message]) -> str:
+        """The chat template where the tokenizer has one; plain text otherwise."""
+        from jinja2.exceptions import TemplateError
+
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        if not getattr(self._tokenizer, "chat_template", None):
+            return "\n\n".join(m.content for m in messages) + "\n"
+        template = self._tokenizer.apply_chat_template
+        try:
+            return str(template(chat, tokenize=False, add_generation_prompt=True))
+        except TemplateError as exc:  # some templates (Gemma's) refuse a system turn: fold it in
+            log.debug("the chat template refused a system message (%s); folding it into the user turn", exc)
+            merged = [{"role": "user", "content": "\n\n".join(m.content for m in messages)}]
+            return str(template(merged, tokenize=False, add_generation_prompt=True))
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        on_text: Callable[[str], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Generated:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class Cancel(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return bool(cancelled and cancelled())
+
+        settings = self._settings
+        inputs = self._tokenizer(
+            self.prompt_text(messages), return_tensors="pt", add_special_tokens=self._seq2seq
+        )
+        streamer = TextIteratorStreamer(
+            self._tokenizer,
+            skip_prompt=not self._seq2seq,
+            skip_special_tokens=True,
+            timeout=settings.timeout_s + 30,
+        )
+        pad = (
+            self._tokenizer.pad_token_id
+            if self._tokenizer.pad_token_id is not None
+            else self._tokenizer.eos_token_id
+        )
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    outcome["ids"] = self._model.generate(
+                        **inputs,
+                        max_new_tokens=settings.max_new_tokens,
+                        max_time=settings.timeout_s,
+                        do_sample=False,
+                        pad_token_id=pad,
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([Cancel()]),
+                    )
+            except BaseException as exc:  # re-raised in the calling thread below
+                outcome["error"] = exc
+                streamer.end()  # type: ignore[no-untyped-call]
+
+        with self._lock:
+            clock = time.perf_counter()
+            worker = threading.Thread(target=run, name="rag-generate", daemon=True)
+            worker.start()
+            pieces = []
+            for piece in streamer:
+                pieces.append(piece)
+                if on_text is not None and piece:
+                    on_text(piece)
+            worker.join()
+            seconds = time.perf_counter() - clock
+        if "error" in outcome:
+            raise ModelError(f"generation failed: {outcome['error']}") from outcome["error"]
+        produced = outcome["ids"][0]
+        new_tokens = len(produced) - (1 if self._seq2seq else inputs["input_ids"].shape[1])
+        stopped: Stop = "end"
+        if cancelled and cancelled():
+            stopped = "cancelled"
+        elif new_tokens >= settings.max_new_tokens:
+            stopped = "length"
+        elif seconds >= settings.timeout_s:
+            stopped = "time"
+        return Generated("".join(pieces), new_tokens, stopped, seconds)

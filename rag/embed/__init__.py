@@ -1,0 +1,1 @@
+"""Embedding models: loading the verified weights and running them (PyTorch, ONNX Runtime, OpenVINO)."""

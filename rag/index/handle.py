@@ -1,0 +1,79 @@
+"""The index generation that readers use, swapped (never changed) when a newer one appears."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.index.manifest import IndexSpec
+from rag.index.store import Index, pointer_stamp
+
+log = logging.getLogger(__name__)
+
+
+class IndexHandle:
+    """Hands out the current generation.
+
+    A request takes one generation and uses it to the end, so a write that publishes the
+    next generation meanwhile never mixes the two. A generation published by another process
+    (`rag ingest` while the server runs) is noticed by the change of CURRENT and opened by the
+    first request that sees it; the others keep answering from the old one until it is ready.
+    """
+
+    def __init__(self, root: Path, spec: IndexSpec, index: Index | None = None) -> None:
+        self.root = root
+        self.spec = spec
+        self._index = index
+        self._stamp = pointer_stamp(root) if index is not None else None
+        self._failed_stamp: tuple[int, int] | None = None
+        self._reloading = False
+        self._lock = threading.Lock()
+        self.reload_error: str | None = None
+
+    def current(self) -> Index:
+        stamp = pointer_stamp(self.root)
+        with self._lock:
+            index = self._index
+            if index is not None and (
+                stamp == self._stamp or stamp is None or stamp == self._failed_stamp or self._reloading
+            ):
+                return index
+            self._reloading = True
+        try:
+            fresh = Index.open(self.root, self.spec)
+        except RagError as exc:
+            with self._lock:
+                self._reloading = False
+                if index is None:
+                    raise
+                # Keep answering from the generation that works; /ready reports the damage.
+                self._failed_stamp = stamp
+                self.reload_error = str(exc)
+            log.error("cannot open the new index generation, still serving the old one: %s", exc)
+            return index
+        except BaseException:
+            with self._lock:
+                self._reloading = False
+            raise
+        with self._lock:
+            self._reloading = False
+            self._index, self._stamp, self.reload_error = fresh, stamp, None
+        return fresh
+
+    def loaded(self) -> Index | None:
+        """The generation in use, without checking for a newer one (None before the first open)."""
+        return self._index
+
+    def publish(self, index: Index) -> None:
+        """Make a generation this process just committed the one readers get."""
+        with self._lock:
+            self._index, self._stamp = index, pointer_stamp(self.root)
+            self._failed_stamp, self.reload_error = None, None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None

@@ -1,0 +1,413 @@
+"""The index on disk: immutable generations behind one atomically replaced pointer.
+
+Layout of an index directory:
+    CURRENT          {"generation": 7, "directory": "gen-000007", "manifest_sha256": "..."}
+    LOCK             the writer lock (flock); holds the pid of the process writing
+    gen-000006/      the previous generation, kept for readers that are switching over
+    gen-000007/      manifest.json   spec, counts, and the size and SHA-256 of every file
+                     chunks.sqlite   documents, chunks, sentences, vocabulary (ChunkStore)
+                     vectors.faiss   chunk vectors, ids = chunk row ids
+                     bm25/           BM25 over the same chunks
+A generation is never changed once CURRENT points at it. A writer copies the current one
+into a new directory, changes the copy, fsyncs every file and only then replaces CURRENT.
+A crash at any point leaves CURRENT at a complete generation, and the next writer removes
+the half-written one. Readers check every file against the manifest before trusting it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from rag.durable import (
+    fsync_dir,
+    fsync_tree,
+    remove_stale_temporaries,
+    sha256_file,
+    write_atomic,
+    writer_lock,
+)
+from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.index.chunkstore import ChunkStore
+from rag.index.layout import VectorPolicy
+from rag.index.lexical import BM25Index
+from rag.index.manifest import MANIFEST_FILE, IndexSpec, Manifest, check_compatible
+from rag.index.vectors import FaissVectorIndex
+from rag.index.vocabulary import Lexicon
+from rag.text.abbreviations import Abbreviations
+
+log = logging.getLogger(__name__)
+
+POINTER_FILE = "CURRENT"
+LOCK_FILE = "LOCK"
+GENERATION_PREFIX = "gen-"
+CHUNKS_FILE = "chunks.sqlite"
+VECTORS_FILE = "vectors.faiss"
+BM25_DIR = "bm25"
+LEGACY_FILES = (MANIFEST_FILE, CHUNKS_FILE, VECTORS_FILE, BM25_DIR)  # format 1 kept them at the top
+
+
+def corpus_fingerprint(document_hashes: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for doc_id in sorted(document_hashes):
+        digest.update(f"{doc_id}\0{document_hashes[doc_id]}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Pointer:
+    generation: int
+    directory: str
+    manifest_sha256: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "generation": self.generation,
+                "directory": self.directory,
+                "manifest_sha256": self.manifest_sha256,
+            }
+        )
+
+    @classmethod
+    def read(cls, root: Path) -> Pointer:
+        path = root / POINTER_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            pointer = cls(int(data["generation"]), str(data["directory"]), str(data["manifest_sha256"]))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(f"{path} is damaged ({exc})", REBUILD_HINT) from exc
+        if pointer.directory != generation_name(pointer.generation):
+            raise IndexCorruptError(f"{path} names an invalid generation directory", REBUILD_HINT)
+        return pointer
+
+
+def generation_name(number: int) -> str:
+    return f"{GENERATION_PREFIX}{number:06d}"
+
+
+def generation_numbers(root: Path) -> list[int]:
+    if not root.is_dir():
+        return []
+    numbers = []
+    for entry in root.iterdir():
+        suffix = entry.name.removeprefix(GENERATION_PREFIX)
+        if entry.name.startswith(GENERATION_PREFIX) and suffix.isdigit() and entry.is_dir():
+            numbers.append(int(suffix))
+    return sorted(numbers)
+
+
+def pointer_stamp(root: Path) -> tuple[int, int] | None:
+    """Changes whenever CURRENT is replaced (a new inode); cheap enough to check per request."""
+    try:
+        stat = (root / POINTER_FILE).stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+class Index:
+    """One generation of the index, opened."""
+
+    def __init__(
+        self,
+        root: Path,
+        generation: int,
+        spec: IndexSpec,
+        *,
+        chunks: ChunkStore,
+        vectors: FaissVectorIndex,
+        lexical: BM25Index,
+        manifest: Manifest | None,
+    ) -> None:
+        self.root = root
+        self.generation = generation
+        self.directory = root / generation_name(generation)
+        self.spec = spec
+        self.chunks = chunks
+        self.vectors = vectors
+        self.lexical = lexical
+        self.manifest = manifest
+        self.lexicon = self._load_lexicon()
+        self.abbreviations = Abbreviations(chunks.abbreviations())
+
+    @staticmethod
+    def exists(root: Path) -> bool:
+        """True when `root` holds an index in the current format (possibly a damaged one)."""
+        return (root / POINTER_FILE).is_file()
+
+    @classmethod
+    def open(cls, root: Path, spec: IndexSpec) -> Index:
+        """Open the current generation; raises if it is missing, built differently, or damaged."""
+        if not cls.exists(root):
+            if (root / MANIFEST_FILE).is_file():
+                raise IndexMismatchError(f"{root} was written by an older version of rag", REBUILD_HINT)
+            raise IndexNotFoundError(f"no index in {root}", "run `rag ingest` to build it from the corpus")
+        pointer = Pointer.read(root)
+        directory = root / pointer.directory
+        if not directory.is_dir():
+            raise IndexCorruptError(f"{directory}, named in {root / POINTER_FILE}, is missing", REBUILD_HINT)
+        manifest_path = directory / MANIFEST_FILE
+        if not manifest_path.is_file() or sha256_file(manifest_path) != pointer.manifest_sha256:
+            raise IndexCorruptError(
+                f"{manifest_path} is missing or damaged (its checksum does not match {POINTER_FILE})",
+                REBUILD_HINT,
+            )
+        manifest = Manifest.read(manifest_path)
+        check_compatible(manifest.spec, spec, root)
+        verify_files(directory, manifest)
+        chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, read_only=True)
+        try:
+            vectors = FaissVectorIndex.read(directory / VECTORS_FILE, spec.dimension)
+            lexical = BM25Index.read(directory / BM25_DIR)
+            index = cls(
+                root,
+                pointer.generation,
+                spec,
+                chunks=chunks,
+                vectors=vectors,
+                lexical=lexical,
+                manifest=manifest,
+            )
+            index.verify()
+        except BaseException:
+            chunks.close()
+            raise
+        return index
+
+    @classmethod
+    def create(cls, root: Path, generation: int, spec: IndexSpec) -> Index:
+        """A new, empty, writable generation."""
+        directory = root / generation_name(generation)
+        directory.mkdir(parents=True)
+        chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, create=True)
+        empty_vectors, empty_lexical = FaissVectorIndex.empty(spec.dimension), BM25Index.build([])
+        return cls(
+            root,
+            generation,
+            spec,
+            chunks=chunks,
+            vectors=empty_vectors,
+            lexical=empty_lexical,
+            manifest=None,
+        )
+
+    def fork(self, generation: int) -> Index:
+        """A writable copy of this generation under a new number (this one is not touched)."""
+        directory = self.root / generation_name(generation)
+        directory.mkdir(parents=True)
+        self.chunks.copy_to(directory / CHUNKS_FILE)
+        chunks = ChunkStore.open(directory / CHUNKS_FILE, self.spec.dimension)
+        return Index(
+            self.root,
+            generation,
+            self.spec,
+            chunks=chunks,
+            vectors=self.vectors.clone(),
+            lexical=self.lexical,
+            manifest=self.manifest,
+        )
+
+    def verify(self) -> None:
+        """Every chunk has exactly one vector and one BM25 entry."""
+        _, chunk_count, _ = self.chunks.counts()
+        if not (chunk_count == self.vectors.size == self.lexical.size):
+            raise IndexCorruptError(
+                f"{self.directory} is inconsistent: {chunk_count} chunks, {self.vectors.size} vectors, "
+                f"{self.lexical.size} BM25 entries",
+                REBUILD_HINT,
+            )
+
+    def write_files(self, policy: VectorPolicy) -> Manifest:
+        """Write vectors, BM25 and the manifest (with every file's checksum) into this generation.
+
+        The vector index is first given the structure `policy` wants at its size (flat or IVF)."""
+        self.vectors = self.vectors.fitted(policy)
+        self.abbreviations = Abbreviations(self.chunks.abbreviations())
+        # Short forms are indexed as their long forms, so "OS" and "overall survival" match.
+        rows = [
+            (row, " ".join(self.abbreviations.expand(text, doc_id)))
+            for row, doc_id, text in self.chunks.chunk_texts()
+        ]
+        self.lexical = BM25Index.build(rows)
+        self.chunks.commit()
+        self.vectors.write(self.directory / VECTORS_FILE)
+        self.lexical.write(self.directory / BM25_DIR)
+        documents, chunks, sentences = self.chunks.counts()
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        manifest = Manifest(
+            spec=self.spec,
+            corpus_fingerprint=corpus_fingerprint(self.chunks.document_hashes()),
+            documents=documents,
+            chunks=chunks,
+            sentences=sentences,
+            created_at=self.manifest.created_at if self.manifest else now,
+            updated_at=now,
+            generation=self.generation,
+            files=file_checksums(self.directory),
+            vectors=self.vectors.describe(),
+        )
+        (self.directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
+        self.manifest = manifest
+        self.lexicon = self._load_lexicon()
+        self.verify()
+        return manifest
+
+    def close(self) -> None:
+        self.chunks.close()
+
+    def _load_lexicon(self) -> Lexicon:
+        words, dfs, vectors = self.chunks.vocabulary()
+        _, chunk_count, _ = self.chunks.counts()
+        return Lexicon(words, dfs, vectors, chunk_count)
+
+
+def file_checksums(directory: Path) -> dict[str, dict[str, int | str]]:
+    """Size and SHA-256 of every file under `directory` except the manifest, by relative path."""
+    checksums: dict[str, dict[str, int | str]] = {}
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory).as_posix()
+        if relative != MANIFEST_FILE:
+            checksums[relative] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return checksums
+
+
+def verify_files(directory: Path, manifest: Manifest) -> None:
+    """Raise IndexCorruptError naming the first file that is missing, truncated or changed."""
+    if not manifest.files:
+        raise IndexCorruptError(f"{directory / MANIFEST_FILE} lists no files", REBUILD_HINT)
+    for relative, expected in manifest.files.items():
+        path = directory / relative
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is missing", REBUILD_HINT)
+        size = path.stat().st_size
+        if size != expected.get("bytes"):
+            raise IndexCorruptError(
+                f"{path} is damaged: {size} bytes, the manifest says {expected.get('bytes')}", REBUILD_HINT
+            )
+        if sha256_file(path) != expected.get("sha256"):
+            raise IndexCorruptError(
+                f"{path} is damaged: its SHA-256 does not match the manifest", REBUILD_HINT
+            )
+
+
+class IndexWriter:
+    """Prepare the next generation and publish it atomically; one writer at a time.
+
+        with IndexWriter(root, spec, base=current) as index:
+            ...change index.chunks and index.vectors...
+            writer.commit()
+
+    Leaving the block without commit() discards the new generation. `fresh` starts from an
+    empty index (a rebuild); otherwise the current generation is copied (from `base` when it
+    is still current, which saves reopening it)."""
+
+    def __init__(
+        self,
+        root: Path,
+        spec: IndexSpec,
+        *,
+        fresh: bool = False,
+        base: Index | None = None,
+        lock_timeout_s: float = 30.0,
+        policy: VectorPolicy | None = None,
+    ) -> None:
+        self.root = root
+        self.spec = spec
+        self.policy = policy or VectorPolicy()
+        self._fresh = fresh
+        self._base = base
+        self._lock = writer_lock(root / LOCK_FILE, lock_timeout_s)
+        self._index: Index | None = None
+        self._committed = False
+        self.base_generation: int | None = None
+        """The generation CURRENT named when the writer started (None: there was none)."""
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            raise RuntimeError("IndexWriter is used outside its `with` block")
+        return self._index
+
+    def __enter__(self) -> IndexWriter:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock.__enter__()
+        try:
+            current = self._current_pointer()
+            self.base_generation = current.generation if current else None
+            keep = {current.generation} if current else set()
+            _remove_generations(self.root, keep=keep, newer_only=True)  # a crashed writer's leftovers
+            remove_stale_temporaries(self.root)
+            number = max(generation_numbers(self.root), default=0) + 1
+            if self._fresh or current is None:
+                self._index = Index.create(self.root, number, self.spec)
+            else:
+                base = self._base
+                if base is None or base.generation != current.generation:
+                    base = Index.open(self.root, self.spec)
+                self._index = base.fork(number)
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def _current_pointer(self) -> Pointer | None:
+        if not Index.exists(self.root):
+            return None
+        try:
+            return Pointer.read(self.root)
+        except IndexCorruptError:
+            if self._fresh:  # a rebuild replaces a damaged index
+                return None
+            raise
+
+    def commit(self) -> Manifest:
+        """Write and fsync the new generation, then point CURRENT at it."""
+        index = self.index
+        manifest = index.write_files(self.policy)
+        fsync_tree(index.directory)
+        fsync_dir(self.root)
+        manifest_sha256 = sha256_file(index.directory / MANIFEST_FILE)
+        pointer = Pointer(index.generation, index.directory.name, manifest_sha256)
+        write_atomic(self.root / POINTER_FILE, pointer.to_json().encode())
+        self._committed = True
+        _remove_generations(self.root, keep={index.generation, index.generation - 1}, newer_only=False)
+        _remove_legacy_files(self.root)
+        return manifest
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed and self._index is not None:
+                self._index.close()
+                shutil.rmtree(self._index.directory, ignore_errors=True)
+        finally:
+            self._lock.__exit__(exc_type, exc, traceback)
+
+
+def _remove_generations(root: Path, keep: set[int], *, newer_only: bool) -> None:
+    newest_kept = max(keep, default=0)
+    for number in generation_numbers(root):
+        if number in keep or (newer_only and number <= newest_kept):
+            continue
+        log.debug("removing generation %d of %s", number, root)
+        shutil.rmtree(root / generation_name(number), ignore_errors=True)
+
+
+def _remove_legacy_files(root: Path) -> None:
+    for name in LEGACY_FILES:
+        path = root / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Getting documents in: loaders, chunking, duplicates, uploads, and writing them into the index."""

@@ -1,0 +1,1 @@
+"""Finding passages: dense and lexical retrieval fused, and the neighbouring chunks of the best."""
