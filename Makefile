@@ -47,6 +47,7 @@ corpus: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rag api tests scripts eval bench
 	$(VENV)/bin/ruff format --check rag api tests scripts eval bench
+	$(VENV)/bin/lint-imports
 
 typecheck: $(DIST_STAMP)
 	$(VENV)/bin/mypy

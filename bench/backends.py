@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import GOLD, percentiles, questions
-from rag.embed.embedder import Embedder, load_embedder
+from rag.embed import Embedder, load_embedder
 from rag.evaluation.runner import evaluate, load_gold
 from rag.ingest.chunking import Chunker
 from rag.ingest.loaders import load_paths

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import pubmedqa
-from rag.embed.embedder import load_embedder
+from rag.embed import load_embedder
 from rag.settings import Settings
 
 QUICK_DOCUMENTS = 200

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.embed.embedder import Embedder, load_embedder
+from rag.embed import Embedder, load_embedder
 from rag.ingest.chunking import Chunker
 from rag.ingest.loaders import load_paths
 from rag.settings import Settings

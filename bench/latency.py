@@ -69,7 +69,7 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
 def backend_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
     """The configured backend's own embedding of one question, in this process: what a query
     costs at the least once the model is faster than sentence-transformers on PyTorch."""
-    from rag.embed.embedder import load_embedder
+    from rag.embed import load_embedder
 
     # With as many threads as one server worker gets.
     embedding = settings.embedding.model_copy(update={"threads": settings.worker_threads})
@@ -90,7 +90,7 @@ def bare_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
-    from rag.embed.embedder import locate_model
+    from rag.embed.weights import locate_model
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = SentenceTransformer(str(locate_model(settings.embedding).directory), device="cpu")

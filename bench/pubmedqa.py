@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.documents import Answer
-from rag.embed.embedder import Embedder, load_embedder
+from rag.embed import Embedder, load_embedder
 from rag.errors import ConfigurationError, DocumentError
 from rag.evaluation.metrics import mean, percentile, recall_at, reciprocal_rank, unique_in_order
 from rag.pipeline import Pipeline

@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 # Metadata fields every citation carries; anything else a document declares goes to `extra`.
 CITATION_FIELDS = ("authors", "journal", "year", "source")
@@ -158,3 +162,43 @@ def source_file(origin: str) -> str:
     export ends in `:number`)."""
     head, colon, line = origin.rpartition(":")
     return head if colon and line.isdigit() and head.lower().endswith(MULTI_RECORD_SUFFIXES) else origin
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    chunk_row: int
+    start: int
+    end: int
+    section: str | None
+    vector: NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    doc_id: str
+    title: str
+    authors: str | None
+    journal: str | None
+    year: int | None
+    source: str | None
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    doc_id: str
+    identifiers: tuple[str, ...]
+    """"pmid:<n>" and "doi:<lower-cased DOI>" where the document has them."""
+    minhash: tuple[int, ...]
+    """The MinHash signature of the text's word 5-grams; empty for a text under 5 words."""
+
+    def to_json(self) -> dict[str, list[str] | list[int]]:
+        return {"identifiers": list(self.identifiers), "minhash": list(self.minhash)}
+
+    @classmethod
+    def from_json(cls, doc_id: str, data: dict[str, list[object]]) -> Fingerprint:
+        return cls(
+            doc_id,
+            tuple(str(i) for i in data.get("identifiers", [])),
+            tuple(int(str(v)) for v in data.get("minhash", [])),
+        )

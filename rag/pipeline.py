@@ -23,7 +23,7 @@ from rag.answer.generative import GenerativeComposer
 from rag.answer.llm import TextGenerator
 from rag.answer.question import QUESTION_WORDS, analyze, split_parts
 from rag.documents import Answer, Document, Passage, source_file
-from rag.embed.embedder import Embedder, load_embedder
+from rag.embed import Embedder, load_embedder
 from rag.errors import GenerationUnavailableError, IndexMismatchError, NotFoundError
 from rag.index.handle import IndexHandle
 from rag.index.lexical import ANALYZER

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.documents import Answer, Citation, Document, Passage
-from rag.index.chunkstore import DocumentSummary
+from rag.documents import Answer, Citation, Document, DocumentSummary, Passage
 
 
 def metadata_dict(item: Passage | Document | DocumentSummary) -> dict[str, Any]:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rag.embed.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
+from rag.embed import Embedder, load_embedder
+from rag.embed.torch import SentenceTransformerEmbedder
 from rag.pipeline import Pipeline
 from rag.settings import EmbeddingSettings, Settings
 
 pytest_plugins = ["tests.generation_fixtures"]
+# No test may reach a model hub, whichever test loads a model first (`make` exports these too).
+os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

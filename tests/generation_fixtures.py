@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.llm import Generated, Message, TextGenerator, TransformersGenerator
-from rag.embed.embedder import Embedder
+from rag.embed import Embedder
 from rag.ingest.loaders import load_paths
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from rag.answer.extractive import NOT_FOUND, Evidence, ExtractiveComposer, QuestionPart
 from rag.answer.question import analyze
-from rag.documents import Passage
-from rag.index.chunkstore import SentenceRecord
+from rag.documents import Passage, SentenceRecord
 from rag.settings import AnswerSettings
 from rag.testing import FakeEmbedder
 from rag.text import split_sentences, stem

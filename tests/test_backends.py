@@ -14,10 +14,12 @@ import pytest
 from pydantic import ValidationError
 
 from rag.durable import sha256_file
+from rag.embed import Embedder, load_embedder
 from rag.embed import export as model_export
-from rag.embed.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_dir, load_embedder
 from rag.embed.export import RECORD_FILE, ExportRequest, exported_model
 from rag.embed.model_files import ModelLayout
+from rag.embed.torch import SentenceTransformerEmbedder
+from rag.embed.weights import bundled_model_dir
 from rag.errors import IndexMismatchError, ModelError
 from rag.index.manifest import IndexSpec, check_compatible
 from rag.ingest.loaders import load_paths

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.documents import Document
-from rag.embed.embedder import Embedder, SentenceTransformerEmbedder
+from rag.embed import Embedder
+from rag.embed.torch import SentenceTransformerEmbedder
 from rag.errors import ConfigurationError
 from rag.ingest.chunking import COUNT_WINDOW_CHARS, Chunker
 from rag.ingest.loaders import load_paths

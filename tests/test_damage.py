@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from rag.embed.embedder import Embedder
+from rag.embed import Embedder
 from rag.errors import IndexCorruptError, IndexNotFoundError, RagError
 from rag.index.store import Index, Pointer
 from rag.ingest.uploads import stage_record

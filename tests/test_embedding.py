@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed.embedder import SentenceTransformerEmbedder, bundled_model_dir, locate_model, verify_weights
+from rag.embed.torch import SentenceTransformerEmbedder
+from rag.embed.weights import bundled_model_dir, locate_model, verify_weights
 from rag.errors import ModelError
 from rag.settings import BUNDLED_MODEL_SHA256, EmbeddingSettings
 

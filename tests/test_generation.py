@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.llm import Message, TransformersGenerator
-from rag.embed.embedder import Embedder
+from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError, ModelError
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings

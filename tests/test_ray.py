@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from bench import pubmedqa
-from rag.embed.embedder import Embedder
+from rag.embed import Embedder
 from rag.evaluation.runner import load_gold
 from rag.pipeline import Pipeline
 from rag.settings import RaySettings, Settings

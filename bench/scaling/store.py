@@ -24,6 +24,7 @@ from bench.scaling.data import TextModel, normalized, sentence_spans
 from bench.scaling.measure import latency, timed
 from rag.documents import Chunk, Document
 from rag.index.chunkstore import ChunkStore
+from rag.ingest.dedupe import fingerprint
 
 # The sampling knobs (WARMUP_QUERIES, ...) are read from the package at call time, not imported,
 # so that the tests' `monkeypatch.setattr(scaling, ...)` reaches them.
@@ -61,7 +62,9 @@ def fill_store(path: Path, text: TextModel, n: int, rng: np.random.Generator) ->
                 [pool[(r + s) % VECTOR_POOL] for s in range(len(c.sentences))]
                 for r, c in zip(rows, chunks, strict=True)
             ]
-            store.add_document(document, chunks, pool[rows], sentence_vectors)
+            store.add_document(
+                document, chunks, pool[rows], sentence_vectors, fingerprint=fingerprint(document)
+            )
         store.commit()
     finally:
         store.close()

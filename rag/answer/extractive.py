@@ -29,8 +29,7 @@ from rag.answer.features import (
     term_set,
 )
 from rag.answer.question import Question
-from rag.documents import Citation, Dropped, Passage
-from rag.index.chunkstore import SentenceRecord
+from rag.documents import Citation, Dropped, Passage, SentenceRecord
 from rag.settings import AnswerSettings
 from rag.text import stem
 from rag.text.abbreviations import Abbreviations

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from rag.embed.embedder import PICKLED_WEIGHTS, sha256_file
+from rag.durable import sha256_file
+from rag.embed.weights import refuse_missing_safetensors
 from rag.errors import ModelError
 from rag.settings import GenerationSettings
 
@@ -61,10 +62,9 @@ def weights_digest(directory: Path) -> str:
     """SHA-256 of model.safetensors, or of the shards' digests in name order; refuses pickles."""
     shards = sorted(directory.glob("*.safetensors"))
     if not shards:
-        pickled = [p.name for pattern in PICKLED_WEIGHTS for p in directory.glob(pattern)]
-        detail = f" (found {', '.join(pickled)}: pickle-based weights are refused)" if pickled else ""
-        raise ModelError(
-            f"no .safetensors weights in {directory}{detail}",
+        refuse_missing_safetensors(
+            directory,
+            ".safetensors weights",
             "convert the model to safetensors (model.save_pretrained(dir, safe_serialization=True))",
         )
     if len(shards) == 1:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from rag.embed.embedder import ModelLocation
 from rag.embed.model_files import ModelLayout
+from rag.embed.weights import ModelLocation
 from rag.errors import ModelError
 
 if TYPE_CHECKING:

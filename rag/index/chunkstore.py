@@ -12,15 +12,13 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.documents import Chunk, Document, Passage, source_file
+from rag.documents import Chunk, Document, DocumentSummary, Fingerprint, Passage, SentenceRecord, source_file
 from rag.errors import REBUILD_HINT, IndexCorruptError
-from rag.ingest.dedupe import Fingerprint, fingerprint
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -73,26 +71,6 @@ CREATE TABLE IF NOT EXISTS vocabulary (
     vector BLOB
 );
 """
-
-
-@dataclass(frozen=True)
-class SentenceRecord:
-    chunk_row: int
-    start: int
-    end: int
-    section: str | None
-    vector: NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class DocumentSummary:
-    doc_id: str
-    title: str
-    authors: str | None
-    journal: str | None
-    year: int | None
-    source: str | None
-    chunks: int
 
 
 def to_blob(vector: NDArray[np.float32]) -> bytes:
@@ -174,8 +152,11 @@ class ChunkStore:
         chunk_vectors: NDArray[np.float32],
         sentence_vectors: list[list[NDArray[np.float32]]],
         abbreviations: Sequence[tuple[str, str]] = (),
+        *,
+        fingerprint: Fingerprint | None = None,
     ) -> list[int]:
-        """Insert a document with its chunks, sentences and abbreviations; returns the chunks' row ids."""
+        """Insert a document with its chunks, sentences, abbreviations and duplicate-finding
+        fingerprint; returns the chunks' row ids."""
         with self._lock:
             self._db.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -192,7 +173,7 @@ class ChunkStore:
                     doc.path,
                     json.dumps(list(doc.page_starts)),
                     json.dumps([list(s) for s in doc.sections], ensure_ascii=False),
-                    json.dumps(fingerprint(doc).to_json()),
+                    json.dumps(fingerprint.to_json() if fingerprint else {}),
                 ),
             )
             self._db.executemany(

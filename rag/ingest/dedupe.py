@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from rag.documents import Document
+from rag.documents import Document, Fingerprint
 from rag.text import words
 
 SHINGLE_WORDS = 5
@@ -28,26 +27,6 @@ _PRIME = np.uint64(4294967311)  # the first prime above 2**32
 _rng = np.random.default_rng(20261130)
 _A = _rng.integers(1, 2**32 - 1, size=PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, 2**32 - 1, size=PERMUTATIONS, dtype=np.uint64)
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    doc_id: str
-    identifiers: tuple[str, ...]
-    """"pmid:<n>" and "doi:<lower-cased DOI>" where the document has them."""
-    minhash: tuple[int, ...]
-    """The MinHash signature of the text's word 5-grams; empty for a text under 5 words."""
-
-    def to_json(self) -> dict[str, list[str] | list[int]]:
-        return {"identifiers": list(self.identifiers), "minhash": list(self.minhash)}
-
-    @classmethod
-    def from_json(cls, doc_id: str, data: dict[str, list[object]]) -> Fingerprint:
-        return cls(
-            doc_id,
-            tuple(str(i) for i in data.get("identifiers", [])),
-            tuple(int(str(v)) for v in data.get("minhash", [])),
-        )
 
 
 def identifiers(doc: Document) -> tuple[str, ...]:

@@ -182,7 +182,7 @@ class _ModelActor:
 
     def __init__(self, embedding: dict[str, Any], chunking: dict[str, Any], model_cache: str) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a worker never downloads either
-        from rag.embed.embedder import load_embedder
+        from rag.embed import load_embedder
         from rag.ingest.chunking import Chunker
 
         self.embedder = load_embedder(EmbeddingSettings(**embedding), Path(model_cache))

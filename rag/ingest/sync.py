@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from rag.documents import Chunk, Document, Span
-from rag.embed.embedder import Embedder
+from rag.embed import Embedder
 from rag.index.store import Index
 from rag.index.vocabulary import vocabulary_words
 from rag.ingest.chunking import Chunker
+from rag.ingest.dedupe import fingerprint
 from rag.progress import Progress, no_progress
 from rag.text.abbreviations import find_definitions
 
@@ -187,7 +188,11 @@ def _add_documents(
         vectors = chunk_vectors[position : position + len(chunks)]
         position += len(chunks)
         per_chunk = [[sentence_vectors[sentence_embed_text(doc, c, s)] for s in c.sentences] for c in chunks]
-        rows.extend(index.chunks.add_document(doc, chunks, vectors, per_chunk, find_definitions(doc.text)))
+        rows.extend(
+            index.chunks.add_document(
+                doc, chunks, vectors, per_chunk, find_definitions(doc.text), fingerprint=fingerprint(doc)
+            )
+        )
         for chunk in chunks:
             vocabulary.update(vocabulary_words(chunk.embed_text))
     index.chunks.update_vocabulary(vocabulary, Counter())

@@ -12,15 +12,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.documents import Document, source_file
+from rag.documents import Document, Fingerprint, source_file
 from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
-from rag.embed.embedder import Embedder
+from rag.embed import Embedder
 from rag.errors import ConflictError, NotFoundError
 from rag.index.handle import IndexHandle
 from rag.index.layout import VectorPolicy
 from rag.index.store import IndexWriter
 from rag.ingest.chunking import Chunker
-from rag.ingest.dedupe import Fingerprint, copies_of_stored
+from rag.ingest.dedupe import copies_of_stored
 from rag.ingest.paths import inside
 from rag.ingest.sync import Encoder, IngestReport, sync
 from rag.ingest.uploads import StagedFile
