@@ -23,7 +23,8 @@ from api.schemas import ErrorBody
 from api.security import DOCS_ASSETS, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
 from api.state import ServiceState
 from rag.errors import RagError
-from rag.pipeline import DocumentWriter, Pipeline
+from rag.ingest.corpus import DocumentWriter
+from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 log = logging.getLogger("api")

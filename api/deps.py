@@ -8,7 +8,8 @@ from fastapi import Depends, HTTPException, Request
 
 from api.jobs import JobStore
 from api.state import ServiceState
-from rag.pipeline import DocumentWriter, Pipeline
+from rag.ingest.corpus import DocumentWriter
+from rag.pipeline import Pipeline
 
 
 def get_state(request: Request) -> ServiceState:

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.ingest.corpus import IngestResult
 from rag.ingest.distributed import start_ray
 from rag.ingest.sync import IngestReport
 from rag.ingest.uploads import StagedFile
-from rag.pipeline import IngestResult, Pipeline
+from rag.pipeline import Pipeline
 from rag.progress import Progress, no_progress
 from rag.settings import Settings
 

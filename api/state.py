@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass, field
 
 from rag.errors import RagError
-from rag.pipeline import DocumentWriter, IngestResult, Pipeline
+from rag.ingest.corpus import DocumentWriter, IngestResult
+from rag.pipeline import Pipeline
 from rag.progress import tqdm_progress
 from rag.settings import Settings
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.errors import status_of
+from rag.answer.asker import AnswerListener
 from rag.documents import Answer, Passage
 from rag.errors import RagError
-from rag.pipeline import AnswerListener
 from rag.serialize import metadata_dict, passage_dict
 
 log = logging.getLogger("api")

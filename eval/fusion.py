@@ -12,15 +12,16 @@ from pathlib import Path
 from rag.evaluation.metrics import mean, ndcg_at, recall_at, reciprocal_rank, unique_in_order
 from rag.evaluation.runner import RANKING_DEPTH, load_gold
 from rag.pipeline import Pipeline
-from rag.search.retrieval import HybridRetriever, RetrievalConfig
+from rag.search.retrieval import HybridRetriever
+from rag.settings import RetrievalSettings
 
 CONFIGS = [
-    ("dense", RetrievalConfig(mode="dense")),
-    ("bm25", RetrievalConfig(mode="bm25")),
-    ("rrf k=60", RetrievalConfig(fusion="rrf", rrf_k=60)),
-    ("rrf k=10", RetrievalConfig(fusion="rrf", rrf_k=10)),
+    ("dense", RetrievalSettings(mode="dense")),
+    ("bm25", RetrievalSettings(mode="bm25")),
+    ("rrf k=60", RetrievalSettings(fusion="rrf", rrf_k=60)),
+    ("rrf k=10", RetrievalSettings(fusion="rrf", rrf_k=10)),
     *(
-        (f"weighted dense={w}", RetrievalConfig(fusion="weighted", dense_weight=w))
+        (f"weighted dense={w}", RetrievalSettings(fusion="weighted", dense_weight=w))
         for w in (0.2, 0.3, 0.4, 0.5, 0.6)
     ),
 ]

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-import rag.answer.extractive as answer_module
-from rag.answer.extractive import Evidence, ExtractiveComposer
+from rag.answer.extractive import ExtractiveComposer
 from rag.answer.features import Weights
 from rag.evaluation.metrics import normalize
 from rag.evaluation.runner import evaluate, load_gold
@@ -30,36 +29,23 @@ FEATURES = [f.name for f in dataclasses.fields(Weights)]
 
 
 def collect(pipeline: Pipeline, gold_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    captured: dict[str, Evidence] = {}
-    original = answer_module.ExtractiveComposer.compose
-
-    def spy(self: ExtractiveComposer, evidence: Evidence) -> answer_module.Composition:
-        captured["evidence"] = evidence
-        return original(self, evidence)
-
-    answer_module.ExtractiveComposer.compose = spy  # type: ignore[method-assign]
+    composer = ExtractiveComposer(pipeline.settings.answer, pipeline.index.abbreviations)
     rows, labels, groups = [], [], []
-    try:
-        for group, item in enumerate(load_gold(gold_path)):
-            if not item.answerable or item.type == "list":
-                continue
-            pipeline.ask(item.question)
-            evidence = captured["evidence"]
-            if len(evidence.parts) != 1:
-                continue
-            candidates = ExtractiveComposer(
-                pipeline.settings.answer, pipeline.index.abbreviations
-            ).candidates(evidence)
-            wanted = [normalize(e) for e in item.evidence]
-            flags = [any(e in normalize(c.text) for e in wanted) for c in candidates]
-            if not any(flags):
-                continue
-            for candidate, flag in zip(candidates, flags, strict=True):
-                rows.append([getattr(candidate.features[0], name) for name in FEATURES])
-                labels.append(float(flag))
-                groups.append(group)
-    finally:
-        answer_module.ExtractiveComposer.compose = original  # type: ignore[method-assign]
+    for group, item in enumerate(load_gold(gold_path)):
+        if not item.answerable or item.type == "list":
+            continue
+        evidence = pipeline.evidence(item.question)  # as pipeline.ask builds it
+        if len(evidence.parts) != 1:
+            continue
+        candidates = composer.candidates(evidence)
+        wanted = [normalize(e) for e in item.evidence]
+        flags = [any(e in normalize(c.text) for e in wanted) for c in candidates]
+        if not any(flags):
+            continue
+        for candidate, flag in zip(candidates, flags, strict=True):
+            rows.append([getattr(candidate.features[0], name) for name in FEATURES])
+            labels.append(float(flag))
+            groups.append(group)
     return np.array(rows), np.array(labels), np.array(groups)
 
 
@@ -118,12 +104,14 @@ def main() -> None:
             "held-out top-1",
             top1(x, y, groups, half, test),
         )
-    pipeline._composer = ExtractiveComposer(
-        pipeline.settings.answer,
-        pipeline.index.abbreviations,
-        Weights(**dict(zip(FEATURES, fitted.round(2).tolist(), strict=True))),
+    weights = Weights(**dict(zip(FEATURES, fitted.round(2).tolist(), strict=True)))
+    refitted = Pipeline(
+        pipeline.settings,
+        pipeline.embedder,
+        pipeline.index,
+        composer=lambda index: ExtractiveComposer(pipeline.settings.answer, index.abbreviations, weights),
     )
-    metrics = evaluate(pipeline, load_gold(args.gold)).metrics
+    metrics = evaluate(refitted, load_gold(args.gold)).metrics
     print("with fitted weights:", {k: round(v, 3) for k, v in metrics.items() if not k.startswith("latency")})
 
 

@@ -97,10 +97,11 @@ class ChunkingSettings(Section):
         return self
 
 
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
 class RetrievalSettings(Section):
-    mode: Literal["hybrid", "dense", "bm25"] = Field(
-        default="hybrid", description="Which retriever answers queries."
-    )
+    mode: RetrievalMode = Field(default="hybrid", description="Which retriever answers queries.")
     fusion: Literal["weighted", "rrf"] = Field(
         default="weighted",
         description="How hybrid mode fuses the two rankings: a weighted sum of normalized scores, "

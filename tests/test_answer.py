@@ -1,13 +1,18 @@
-"""The extractive composer on hand-made evidence (no model, no index)."""
+"""The extractive composer on evidence built from hand-made passages (no model, no index)."""
 
 from __future__ import annotations
 
-from rag.answer.extractive import NOT_FOUND, Evidence, ExtractiveComposer, QuestionPart
-from rag.answer.question import analyze
+from collections import Counter
+
+import numpy as np
+
+from rag.answer.evidence import Evidence, build_evidence, plan_question
+from rag.answer.extractive import NOT_FOUND, ExtractiveComposer
 from rag.documents import Passage, SentenceRecord
+from rag.index.vocabulary import Lexicon, vocabulary_words
 from rag.settings import AnswerSettings
 from rag.testing import FakeEmbedder
-from rag.text import split_sentences, stem
+from rag.text import split_sentences
 from rag.text.abbreviations import Abbreviations
 
 EMBEDDER = FakeEmbedder()
@@ -24,29 +29,40 @@ PASSAGES = {
 }
 
 
-def evidence(question: str, absent: tuple[str, ...] = ()) -> Evidence:
+def lexicon() -> Lexicon:
+    """The vocabulary of the passages, as the index would hold it."""
+    counts: Counter[str] = Counter()
+    for title, text in PASSAGES.values():
+        counts.update(vocabulary_words(f"{title}\n{text}"))
+    words = sorted(counts)
+    dfs = np.array([counts[w] for w in words], dtype=np.int64)
+    return Lexicon(words, dfs, EMBEDDER.embed(words), chunk_count=len(PASSAGES))
+
+
+def evidence(question: str) -> Evidence:
+    """Evidence made as the pipeline makes it, from hand-made passages and the fake embedder."""
     passages, sentences = [], []
     for rank, (doc_id, (title, text)) in enumerate(PASSAGES.items(), start=1):
         passages.append(Passage(rank, f"{doc_id}#0", doc_id, text, title, None, None, None, None, 1.0, rank))
         for span in split_sentences(text):
             vector = EMBEDDER.embed([title + "\n" + text[span.start : span.end]])[0]
             sentences.append(SentenceRecord(rank, span.start, span.end, span.section, vector))
-    analysis = analyze(question)
-    abbreviations = Abbreviations({})
-    weights = dict.fromkeys(stem([w for w in abbreviations.expand(question) if len(w) > 2]), 1.0)
-    part = QuestionPart(
-        analysis,
-        EMBEDDER.embed([question])[0],
-        weights,
-        tuple(stem(abbreviations.expand(" ".join(analysis.focus)))),
-        tuple(stem(abbreviations.expand(" ".join(analysis.measure)))),
+    words, abbreviations = lexicon(), Abbreviations({})
+    plan = plan_question(question, words, abbreviations)
+    return build_evidence(
+        plan,
+        EMBEDDER.embed(plan.texts),
+        passages=passages,
+        sentences=sentences,
+        lexicon=words,
+        abbreviations=abbreviations,
+        synonym_similarity=AnswerSettings().synonym_similarity,
     )
-    return Evidence(analysis, [part], passages, sentences, weights, absent)
 
 
-def compose(question: str, absent: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def compose(question: str):  # type: ignore[no-untyped-def]
     composer = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({}))
-    return composer.compose(evidence(question, absent))
+    return composer.compose(evidence(question))
 
 
 def test_answer_quotes_and_cites_the_sentence() -> None:
@@ -67,7 +83,9 @@ def test_every_marker_has_an_exact_citation() -> None:
 
 
 def test_absent_terms_abstain_without_citations() -> None:
-    result = compose("What was the response rate in melanoma?", absent=("melanoma",))
+    built = evidence("What was the response rate in melanoma?")
+    assert built.absent_terms == ("melanoma",)  # the corpus never mentions it
+    result = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({})).compose(built)
     assert result.abstained and result.citations == ()
     assert result.answer.startswith(NOT_FOUND) and "'melanoma'" in result.answer
 

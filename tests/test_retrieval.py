@@ -7,7 +7,6 @@ from rag.index.lexical import BM25Index
 from rag.index.vectors import FaissVectorIndex
 from rag.search.retrieval import (
     HybridRetriever,
-    RetrievalConfig,
     min_max,
     reciprocal_rank_fusion,
     weighted_fusion,
@@ -41,7 +40,7 @@ def retriever() -> tuple[HybridRetriever, FakeEmbedder]:
     vectors = FaissVectorIndex.empty(embedder.dimension)
     vectors.add(np.array(list(TEXTS), dtype=np.int64), embedder.embed(list(TEXTS.values())))
     lexical = BM25Index.build(list(TEXTS.items()))
-    return HybridRetriever(vectors, lexical, RetrievalConfig()), embedder
+    return HybridRetriever(vectors, lexical), embedder
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])

@@ -17,6 +17,7 @@ from rag.index.manifest import MANIFEST_FILE, Manifest
 from rag.index.store import LEGACY_FILES, Index, Pointer, generation_numbers
 from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline
+from rag.search.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.testing import FakeEmbedder
 from tests.conftest import ROOT
@@ -148,7 +149,7 @@ def test_a_reader_keeps_its_generation_across_writes(settings: Settings) -> None
     assert held.generation == 1 and held.chunks.counts()[0] == len(DOCUMENTS)
     assert held.chunks.document("delta") is None and held.chunks.document("beta") is not None
     vector = pipeline.embedder.embed(["regorafenib"])[0]
-    hits = pipeline.retriever(held).retrieve(vector, "regorafenib", 10)
+    hits = HybridRetriever(held.vectors, held.lexical).retrieve(vector, "regorafenib", 10)
     passages = held.chunks.passages([row for row, _ in hits])
     assert hits and {passages[row].doc_id for row, _ in hits} <= set(DOCUMENTS)
     assert passages[hits[0][0]].doc_id == "beta"

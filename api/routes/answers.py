@@ -13,8 +13,8 @@ from fastapi.responses import StreamingResponse
 from api.deps import PipelineDep
 from api.schemas import AskRequest, AskResponse, ErrorBody, SearchRequest, SearchResponse
 from api.streaming import answer_events
+from rag.answer.asker import AnswerListener
 from rag.documents import Answer
-from rag.pipeline import AnswerListener
 from rag.serialize import answer_dict, passage_dict
 
 router = APIRouter(tags=["answers"])

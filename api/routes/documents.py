@@ -72,11 +72,8 @@ def list_documents(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> DocumentList:
     """The indexed documents with their citation metadata."""
-    summaries = pipeline.index.chunks.list_documents()
-    page = summaries[offset : offset + limit]
-    return DocumentList.model_validate(
-        {"documents": [summary_dict(s) for s in page], "total": len(summaries)}
-    )
+    page, total = pipeline.documents(limit, offset)
+    return DocumentList.model_validate({"documents": [summary_dict(s) for s in page], "total": total})
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorBody}})

@@ -26,10 +26,10 @@ from api.deps import PipelineDep
 from api.errors import status_of
 from api.schemas import ErrorBody
 from api.streaming import answer_events
+from rag.answer.asker import AnswerListener, AnswerMode
 from rag.documents import Answer
 from rag.errors import RagError
 from rag.limits import MAX_QUESTION_CHARS
-from rag.pipeline import AnswerListener, AnswerMode
 from rag.serialize import citation_dict
 from rag.text import split_sentences
 

@@ -25,7 +25,7 @@ def ready(state: StateDep) -> Any:
     damage = None
     if state.pipeline is not None:
         _ = state.pipeline.index  # opens a generation another process published, noting damage
-        damage = state.pipeline.handle.reload_error
+        damage = state.pipeline.reload_error
     if state.ready and damage is None:
         return Status(status="ready")
     body = (

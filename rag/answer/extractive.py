@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
+from rag.answer.evidence import Evidence
 from rag.answer.features import (
     NON_CONTENT_SECTIONS,
     Features,
@@ -28,14 +27,13 @@ from rag.answer.features import (
     sentence_role,
     term_set,
 )
-from rag.answer.question import Question
 from rag.documents import Citation, Dropped, Passage, SentenceRecord
 from rag.settings import AnswerSettings
 from rag.text import stem
 from rag.text.abbreviations import Abbreviations
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
+    pass
 
 NOT_FOUND = "The documents do not contain an answer to this question."
 MIN_WORDS = 4
@@ -45,29 +43,6 @@ ON_TARGET_MARGIN = 0.12
 # A quoted sentence's own bracketed numbers (reference marks like "[9]", or text planted to look
 # like a citation) are shown as "(9)", so every [n] in an answer is one of ours.
 MARKER_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]")
-
-
-@dataclass(frozen=True)
-class QuestionPart:
-    """One sub-question with what scoring needs about it."""
-
-    question: Question
-    vector: NDArray[np.float32]
-    term_weights: dict[str, float]
-    focus_stems: tuple[str, ...] = ()
-    measure_stems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Everything a composer may use to answer one question."""
-
-    question: Question
-    parts: Sequence[QuestionPart]
-    passages: Sequence[Passage]
-    sentences: Sequence[SentenceRecord]
-    term_weights: dict[str, float]  # the whole question's words: they decide the document
-    absent_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from rag.answer.extractive import Composer, Composition, Evidence
+from rag.answer.evidence import Evidence
+from rag.answer.extractive import Composer, Composition
 from rag.answer.llm import Message, TextGenerator
 from rag.answer.verify import Supported, supporting_span, verify
 from rag.documents import Citation, Passage

@@ -18,7 +18,7 @@ from rag.embed import Embedder
 from rag.errors import ConflictError, NotFoundError
 from rag.index.handle import IndexHandle
 from rag.index.layout import VectorPolicy
-from rag.index.store import IndexWriter
+from rag.index.store import Index, IndexWriter
 from rag.ingest.chunking import Chunker
 from rag.ingest.dedupe import copies_of_stored
 from rag.ingest.paths import inside
@@ -32,19 +32,19 @@ log = logging.getLogger(__name__)
 
 class Updater:
     def __init__(self, handle: IndexHandle, embedder: Embedder, chunker: Chunker, settings: Settings) -> None:
-        self._handle = handle
+        self.handle = handle
+        self.settings = settings
         self._embedder = embedder
         self._chunker = chunker
-        self._settings = settings
 
     def writer(self, *, fresh: bool = False) -> IndexWriter:
         return IndexWriter(
-            self._handle.root,
-            self._handle.spec,
+            self.handle.root,
+            self.handle.spec,
             fresh=fresh,
-            base=self._handle.loaded(),
-            lock_timeout_s=self._settings.write_lock_timeout_s,
-            policy=VectorPolicy.from_settings(self._settings.vectors),
+            base=self.handle.loaded(),
+            lock_timeout_s=self.settings.write_lock_timeout_s,
+            policy=VectorPolicy.from_settings(self.settings.vectors),
         )
 
     def apply(
@@ -78,10 +78,13 @@ class Updater:
         return report
 
     def add_files(self, staged: Sequence[StagedFile], progress: Progress = no_progress) -> IngestReport:
-        """Store uploaded files in the upload directory and index their documents.
+        """Store uploaded files in the upload directory and index their documents; visible to the
+        next question at once (a first upload creates the index).
 
         A document id already read from another file is a conflict; documents that a
         re-uploaded file no longer holds are removed, as `rag ingest` would."""
+        if not Index.exists(self.settings.index_dir):
+            self.apply([], prune=False, fresh=True)
         documents = [doc for item in staged for doc in item.documents]
         _refuse_duplicates(documents)
         with self.writer() as writer:
@@ -133,7 +136,7 @@ class Updater:
                     f"no document with doc_id {doc_id!r}", "GET /documents lists the known ids"
                 )
             file = source_file(document.path or "")
-            if not file or not inside(Path(file), [self._settings.upload_dir]):
+            if not file or not inside(Path(file), [self.settings.upload_dir]):
                 raise ConflictError(
                     f"{doc_id!r} comes from the corpus file {file}, not from an upload",
                     "remove or move that file and run `rag ingest` (or POST /ingest)",
@@ -161,7 +164,7 @@ class Updater:
             clock = time.perf_counter()
             writer.commit()
             report.timings_s["write"] = time.perf_counter() - clock
-            self._handle.publish(writer.index)
+            self.handle.publish(writer.index)
             report.generation = writer.index.generation
         else:
             report.generation = writer.base_generation

@@ -6,19 +6,19 @@ The fusion functions are pure: they take ranked (id, score) lists and return one
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.index.lexical import BM25Index
 from rag.index.vectors import VectorIndex
+from rag.settings import RetrievalMode, RetrievalSettings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 Ranking = Sequence[tuple[int, float]]
-Mode = Literal["hybrid", "dense", "bm25"]
+Mode = RetrievalMode
 
 
 def reciprocal_rank_fusion(
@@ -54,20 +54,13 @@ def weighted_fusion(dense: Ranking, lexical: Ranking, dense_weight: float) -> li
     return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-@dataclass(frozen=True)
-class RetrievalConfig:
-    mode: Mode = "hybrid"
-    fusion: Literal["weighted", "rrf"] = "weighted"
-    dense_weight: float = 0.4
-    rrf_k: int = 60
-    candidates: int = 50
-
-
 class HybridRetriever:
-    def __init__(self, vectors: VectorIndex, lexical: BM25Index, config: RetrievalConfig) -> None:
+    def __init__(
+        self, vectors: VectorIndex, lexical: BM25Index, settings: RetrievalSettings | None = None
+    ) -> None:
         self._vectors = vectors
         self._lexical = lexical
-        self.config = config
+        self.config = settings or RetrievalSettings()
 
     def retrieve(
         self,

@@ -1,0 +1,162 @@
+"""Asking: read the question, embed it, retrieve the evidence and compose a cited answer,
+extractive or written by a local language model and verified."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
+
+from rag.answer.evidence import Evidence, build_evidence, plan_question
+from rag.answer.extractive import Composer, Composition, ExtractiveComposer
+from rag.answer.generative import GenerativeComposer
+from rag.answer.llm import TextGenerator
+from rag.documents import Answer, Passage
+from rag.embed import Embedder
+from rag.errors import GenerationUnavailableError
+from rag.index.store import Index
+from rag.search.retrieval import Mode
+from rag.search.searcher import Searcher
+from rag.settings import Settings
+from rag.text import split_sentences
+
+AnswerMode = Literal["extractive", "generative"]
+
+
+class AnswerListener(Protocol):
+    """Hears an answer being made: the passages first, then its text as it is written."""
+
+    def passages(self, passages: Sequence[Passage]) -> None: ...
+
+    def token(self, text: str) -> None:
+        """A piece of a generative answer, before verification."""
+        ...
+
+    def sentence(self, text: str) -> None:
+        """A sentence of an extractive answer."""
+        ...
+
+    def cancelled(self) -> bool:
+        """True once nobody is listening any more: generation stops at the next token."""
+        ...
+
+
+class Asker:
+    """Answers questions over an index generation. `composer` replaces the extractive composer
+    (the tuning script passes one with other weights)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        searcher: Searcher,
+        generator: TextGenerator | None = None,
+        composer: Callable[[Index], Composer] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._searcher = searcher
+        self.generator = generator
+        self._composer = composer or (lambda index: ExtractiveComposer(settings.answer, index.abbreviations))
+
+    def evidence(
+        self,
+        index: Index,
+        question: str,
+        top_k: int | None = None,
+        *,
+        doc_ids: Sequence[str] | None = None,
+        mode: Mode | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> Evidence:
+        """What a composer answers `question` from."""
+        timings = {} if timings is None else timings
+        clock = time.perf_counter()
+        plan = plan_question(question, index.lexicon, index.abbreviations)
+        vectors = self._embedder.embed(plan.texts)
+        timings["embed"] = _ms(clock)
+        clock = time.perf_counter()
+        passages = self._searcher.evidence_passages(
+            index,
+            vectors[0],
+            question,
+            across_studies=plan.question.is_list,
+            top_k=top_k,
+            doc_ids=doc_ids,
+            mode=mode,
+        )
+        sentences = index.chunks.sentences([p.row_id for p in passages])
+        timings["retrieve"] = _ms(clock)
+        return build_evidence(
+            plan,
+            vectors,
+            passages=passages,
+            sentences=sentences,
+            lexicon=index.lexicon,
+            abbreviations=index.abbreviations,
+            synonym_similarity=self._settings.answer.synonym_similarity,
+        )
+
+    def ask(
+        self,
+        index: Index,
+        question: str,
+        top_k: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        mode: Mode | None = None,
+        *,
+        answer_mode: AnswerMode | None = None,
+        listener: AnswerListener | None = None,
+    ) -> Answer:
+        """A cited answer. `mode` is the retrieval mode; `answer_mode` the composer (extractive or
+        generative, default from the settings); `listener` hears the passages, then the answer
+        as it is written (tokens of a generative answer, sentences of an extractive one)."""
+        answer_mode = answer_mode or self._settings.generation.default_mode
+        if answer_mode == "generative":
+            self.require_generator()
+        timings: dict[str, float] = {}
+        evidence = self.evidence(index, question, top_k, doc_ids=doc_ids, mode=mode, timings=timings)
+        clock = time.perf_counter()
+        if listener is not None:
+            listener.passages(evidence.passages)
+        composition = self._compose(index, evidence, answer_mode, listener)
+        timings["compose"] = _ms(clock)
+        return Answer(
+            answer=composition.answer,
+            abstained=composition.abstained,
+            citations=composition.citations,
+            passages=tuple(evidence.passages),
+            timings_ms={k: round(v, 2) for k, v in timings.items()},
+            reason=composition.reason,
+            composer=composition.composer,
+            dropped=composition.dropped,
+        )
+
+    def require_generator(self) -> TextGenerator:
+        if self.generator is None:
+            raise GenerationUnavailableError(
+                "generative answers need a local generative model, and none is configured",
+                "set RAG_GENERATION__MODEL_PATH to a transformers model directory with safetensors "
+                "weights (an instruction-tuned causal LM such as Qwen2.5-Instruct, or a seq2seq model "
+                "such as flan-t5) and restart; or ask with mode extractive",
+            )
+        return self.generator
+
+    def _compose(
+        self, index: Index, evidence: Evidence, answer_mode: AnswerMode, listener: AnswerListener | None
+    ) -> Composition:
+        extractive = self._composer(index)
+        if answer_mode == "extractive":
+            composition = extractive.compose(evidence)
+            if listener is not None:
+                for span in split_sentences(composition.answer):
+                    listener.sentence(composition.answer[span.start : span.end])
+            return composition
+        generative = GenerativeComposer(self.require_generator(), extractive, self._settings.generation)
+        if listener is None:
+            return generative.compose(evidence)
+        return generative.compose(evidence, on_text=listener.token, cancelled=listener.cancelled)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,127 @@
+"""What a composer answers from, built the same way everywhere (the pipeline, the tests,
+eval/tune.py): the question read into its parts, the words it uses that the corpus lacks,
+the retrieved passages and their sentences.
+
+`plan_question` reads the question and says which texts to embed (one batch: the question, its
+parts when it has several, the unknown words to look up near-synonyms for); `build_evidence`
+puts the vectors, passages and sentences together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rag.answer.abstain import UnknownWord, absent_terms, unknown_words
+from rag.answer.question import QUESTION_WORDS, Question, analyze, split_parts
+from rag.documents import Passage, SentenceRecord
+from rag.index.vocabulary import Lexicon
+from rag.text import stem
+from rag.text.abbreviations import Abbreviations
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+# A part shorter than this ("and how often?") means little alone: it is embedded as the whole question.
+MIN_PART_CONTENT_WORDS = 3
+
+
+@dataclass(frozen=True)
+class QuestionPart:
+    """One sub-question with what scoring needs about it."""
+
+    question: Question
+    vector: NDArray[np.float32]
+    term_weights: dict[str, float]
+    focus_stems: tuple[str, ...] = ()
+    measure_stems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything a composer may use to answer one question."""
+
+    question: Question
+    parts: Sequence[QuestionPart]
+    passages: Sequence[Passage]
+    sentences: Sequence[SentenceRecord]
+    term_weights: dict[str, float]  # the whole question's words: they decide the document
+    absent_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuestionPlan:
+    """A question read before retrieval, and the texts to embed for it."""
+
+    text: str
+    question: Question
+    parts: list[Question]
+    unknown: list[UnknownWord]
+    """Words of the question that name a thing the corpus never mentions."""
+
+    @property
+    def compared(self) -> list[UnknownWord]:
+        """The unknown words whose nearest corpus word decides whether they are paraphrased."""
+        return [w for w in self.unknown if w.needs_similarity]
+
+    @property
+    def texts(self) -> list[str]:
+        """What to embed, in one batch: the question, its parts (if several), the compared words."""
+        parts = [p.text if len(p.content_words) >= MIN_PART_CONTENT_WORDS else self.text for p in self.parts]
+        return [self.text, *(parts if len(self.parts) > 1 else []), *(w.token.lower() for w in self.compared)]
+
+
+def plan_question(question: str, lexicon: Lexicon, abbreviations: Abbreviations) -> QuestionPlan:
+    unknown = [w for w in unknown_words(question, lexicon, abbreviations) if w.names_thing]
+    return QuestionPlan(question, analyze(question), [analyze(t) for t in split_parts(question)], unknown)
+
+
+def build_evidence(
+    plan: QuestionPlan,
+    vectors: NDArray[np.float32],
+    *,
+    passages: Sequence[Passage],
+    sentences: Sequence[SentenceRecord],
+    lexicon: Lexicon,
+    abbreviations: Abbreviations,
+    synonym_similarity: float,
+) -> Evidence:
+    """The evidence for `plan`, given the vectors of `plan.texts` (in that order)."""
+    several = len(plan.parts) > 1
+    part_vectors = vectors[1 : len(plan.parts) + 1] if several else vectors[:1]
+    compared = plan.compared
+    word_vectors = vectors[len(vectors) - len(compared) :] if compared else vectors[:0]
+    nearest = lexicon.nearest(word_vectors)
+    similarities = {w.token: similarity for w, (_, similarity) in zip(compared, nearest, strict=True)}
+    parts = [
+        QuestionPart(
+            part,
+            vector,
+            term_weights(part.text, lexicon, abbreviations),
+            content_stems(part.focus_words, abbreviations),
+            content_stems(part.measure, abbreviations),
+        )
+        for part, vector in zip(plan.parts, part_vectors, strict=True)
+    ]
+    return Evidence(
+        question=plan.question,
+        parts=parts,
+        passages=passages,
+        sentences=sentences,
+        term_weights=term_weights(plan.text, lexicon, abbreviations),
+        absent_terms=absent_terms(plan.unknown, similarities, synonym_similarity),
+    )
+
+
+def content_stems(words: Sequence[str], abbreviations: Abbreviations) -> tuple[str, ...]:
+    """Content stems of a phrase, short forms expanded, in order."""
+    expanded = abbreviations.expand(" ".join(words))
+    return tuple(stem([w for w in expanded if w not in QUESTION_WORDS and len(w) > 1]))
+
+
+def term_weights(text: str, lexicon: Lexicon, abbreviations: Abbreviations) -> dict[str, float]:
+    """Idf weight of each content stem of `text`, short forms expanded."""
+    expanded = [w for w in abbreviations.expand(text) if w not in QUESTION_WORDS and len(w) > 1]
+    return {term: lexicon.idf(term) for term in dict.fromkeys(stem(expanded))}

@@ -1,0 +1,103 @@
+"""The passages for a query: retrieval over one index generation, optionally limited to some
+documents, and for an answer the neighbouring chunks of the best documents."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rag.documents import Passage
+from rag.errors import NotFoundError
+from rag.index.store import Index
+from rag.search.retrieval import HybridRetriever, Mode
+from rag.settings import AnswerSettings, RetrievalSettings
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+class Searcher:
+    def __init__(self, retrieval: RetrievalSettings, answer: AnswerSettings, top_k: int) -> None:
+        self._retrieval = retrieval
+        self._answer = answer
+        self._top_k = top_k
+
+    def search(
+        self,
+        index: Index,
+        vector: NDArray[np.float32],
+        query: str,
+        top_k: int | None = None,
+        *,
+        doc_ids: Sequence[str] | None = None,
+        mode: Mode | None = None,
+    ) -> list[Passage]:
+        """The `top_k` best passages, ranked; `doc_ids` limits the search to those documents."""
+        allowed = None
+        if doc_ids:
+            check_documents(index, doc_ids)
+            allowed = set(index.chunks.row_ids_for_documents(doc_ids))
+        lexical_query = " ".join(index.abbreviations.expand(query))
+        retriever = HybridRetriever(index.vectors, index.lexical, self._retrieval)
+        hits = retriever.retrieve(vector, lexical_query, top_k or self._top_k, allowed, mode)
+        records = index.chunks.passages([row for row, _ in hits])
+        return [
+            dataclasses.replace(records[row], score=round(score, 6), rank=rank)
+            for rank, (row, score) in enumerate(hits, start=1)
+        ]
+
+    def evidence_passages(
+        self,
+        index: Index,
+        vector: NDArray[np.float32],
+        question: str,
+        *,
+        across_studies: bool,
+        top_k: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        mode: Mode | None = None,
+    ) -> list[Passage]:
+        """The passages an answer may quote from: the best ones, then the other chunks of the
+        best documents. A question across studies takes the best passage of each of several."""
+        k = top_k or self._top_k
+        if across_studies:
+            wide = self.search(index, vector, question, k * 4, doc_ids=doc_ids, mode=mode)
+            passages = _best_per_document(wide, max(k, self._answer.max_list_sources))
+            return self._with_neighbours(index, passages, documents=len(passages))
+        passages = self.search(index, vector, question, k, doc_ids=doc_ids, mode=mode)
+        return self._with_neighbours(index, passages, documents=self._answer.expand_documents)
+
+    def _with_neighbours(self, index: Index, passages: list[Passage], documents: int) -> list[Passage]:
+        """Add the other chunks of the best `documents`: the sentence naming the study and
+        the sentence holding its result are often in different chunks of one abstract."""
+        best_documents = list(dict.fromkeys(p.doc_id for p in passages))[:documents]
+        seen = {p.row_id for p in passages}
+        extra_rows: list[int] = []
+        for doc_id in best_documents:
+            rows = index.chunks.chunk_rows(doc_id)  # (row id, ordinal), in order
+            hit_ordinals = [ordinal for row, ordinal in rows if row in seen]
+            # The lead chunk (an article's abstract) first, then the chunks nearest the hits.
+            nearest = sorted(rows, key=lambda r: (r[1] != 0, min(abs(r[1] - o) for o in hit_ordinals)))
+            extra_rows += [row for row, _ in nearest if row not in seen][: self._answer.neighbour_chunks]
+        records = index.chunks.passages(extra_rows)
+        extra = [
+            dataclasses.replace(records[row], rank=len(passages) + i)
+            for i, row in enumerate(extra_rows, start=1)
+        ]
+        return passages + extra
+
+
+def check_documents(index: Index, doc_ids: Sequence[str]) -> None:
+    """Raise NotFoundError naming the doc_ids the index does not hold."""
+    missing = index.chunks.missing_documents(doc_ids)
+    if missing:
+        raise NotFoundError(f"unknown doc_ids: {', '.join(missing)}", "GET /documents lists the known ids")
+
+
+def _best_per_document(passages: list[Passage], limit: int) -> list[Passage]:
+    best: dict[str, Passage] = {}
+    for passage in passages:
+        best.setdefault(passage.doc_id, passage)
+    return list(best.values())[:limit]
