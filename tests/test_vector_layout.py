@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.index.layout import MIN_POINTS_PER_LIST, VectorPolicy, build, contents, fits
+from rag.index.layout import MIN_POINTS_PER_LIST, build, contents, fits, lists_for, structure_for
 from rag.index.vectors import FaissVectorIndex
 from rag.pipeline import Pipeline
 from rag.settings import Settings, VectorSettings
@@ -27,31 +27,31 @@ def clustered(rng: np.random.Generator, n: int, clusters: int = 40) -> np.ndarra
 
 
 def test_auto_is_flat_below_the_threshold_and_ivf_from_it() -> None:
-    policy = VectorPolicy(type="auto", ivf_threshold=10_000)
-    assert policy.structure_for(9_999) == "flat"
-    assert policy.structure_for(10_000) == "ivf"
+    policy = VectorSettings(type="auto", ivf_threshold=10_000)
+    assert structure_for(policy, 9_999) == "flat"
+    assert structure_for(policy, 10_000) == "ivf"
     # Shrinking a little does not flip an IVF index back; shrinking by half does.
-    assert policy.structure_for(6_000, current="ivf") == "ivf"
-    assert policy.structure_for(4_999, current="ivf") == "flat"
-    assert VectorPolicy(type="flat").structure_for(10**7) == "flat"
-    assert VectorPolicy(type="ivf").structure_for(MIN_POINTS_PER_LIST - 1) == "flat"
+    assert structure_for(policy, 6_000, current="ivf") == "ivf"
+    assert structure_for(policy, 4_999, current="ivf") == "flat"
+    assert structure_for(VectorSettings(type="flat"), 10**7) == "flat"
+    assert structure_for(VectorSettings(type="ivf"), MIN_POINTS_PER_LIST - 1) == "flat"
 
 
 def test_lists_grow_with_the_square_root_of_the_size() -> None:
-    policy = VectorPolicy()
-    assert policy.lists_for(100_000) == 1265
-    assert policy.lists_for(1_000_000) == 4000
-    assert VectorPolicy(nlist=300).lists_for(1_000_000) == 300
-    assert policy.lists_for(100) == 100 // MIN_POINTS_PER_LIST  # never fewer than 39 points per list
+    policy = VectorSettings()
+    assert lists_for(policy, 100_000) == 1265
+    assert lists_for(policy, 1_000_000) == 4000
+    assert lists_for(VectorSettings(nlist=300), 1_000_000) == 300
+    assert lists_for(policy, 100) == 100 // MIN_POINTS_PER_LIST  # never fewer than 39 points per list
 
 
 def test_ivf_recall_against_exact_search() -> None:
     rng = np.random.default_rng(3)
     data, queries = clustered(rng, 20_000), clustered(rng, 50)
     ids = np.arange(20_000, dtype=np.int64) * 7
-    policy = VectorPolicy(type="auto", ivf_threshold=10_000, nprobe=32)
+    policy = VectorSettings(type="auto", ivf_threshold=10_000, nprobe=32)
     ivf = FaissVectorIndex(build(ids, data, policy))
-    exact = FaissVectorIndex(build(ids, data, VectorPolicy(type="flat")))
+    exact = FaissVectorIndex(build(ids, data, VectorSettings(type="flat")))
     assert ivf.describe()["structure"] == "ivf" and exact.describe()["structure"] == "flat"
     recall = np.mean(
         [len({i for i, _ in ivf.search(q, 10)} & {i for i, _ in exact.search(q, 10)}) / 10 for q in queries]
@@ -62,7 +62,7 @@ def test_ivf_recall_against_exact_search() -> None:
 def test_contents_round_trip_through_both_structures() -> None:
     rng = np.random.default_rng(5)
     data, ids = clustered(rng, 3_000), rng.permutation(10_000)[:3_000].astype(np.int64)
-    for policy in (VectorPolicy(type="flat"), VectorPolicy(type="ivf")):
+    for policy in (VectorSettings(type="flat"), VectorSettings(type="ivf")):
         got_ids, got_vectors = contents(build(ids, data, policy))
         order = np.argsort(got_ids)
         expected = np.argsort(ids)
@@ -72,7 +72,7 @@ def test_contents_round_trip_through_both_structures() -> None:
 
 def test_fitted_converts_as_the_collection_grows_and_shrinks(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
-    policy = VectorPolicy(type="auto", ivf_threshold=2_000, nprobe=16)
+    policy = VectorSettings(type="auto", ivf_threshold=2_000, nprobe=16)
     index = FaissVectorIndex.empty(DIM)
     index.add(np.arange(1_000, dtype=np.int64), clustered(rng, 1_000))
     assert index.fitted(policy) is index  # small: stays flat
@@ -92,7 +92,7 @@ def test_fitted_converts_as_the_collection_grows_and_shrinks(tmp_path: Path) -> 
     loaded = FaissVectorIndex.read(path, DIM)
     assert loaded.describe()["nprobe"] == 16 and loaded.size == 1_500
     assert fits(loaded._index, policy)
-    assert not fits(loaded._index, VectorPolicy(type="auto", ivf_threshold=2_000, nprobe=32))
+    assert not fits(loaded._index, VectorSettings(type="auto", ivf_threshold=2_000, nprobe=32))
     loaded.remove(set(range(1, 3_000, 4)))  # 750 left: under half the threshold
     assert loaded.fitted(policy).describe()["structure"] == "flat"
 
@@ -122,5 +122,5 @@ def test_the_manifest_records_the_structure_and_ingest_applies_a_new_setting(tmp
 @pytest.mark.parametrize("n", [0, 10])
 def test_tiny_collections_stay_flat_even_when_ivf_is_asked_for(n: int) -> None:
     rng = np.random.default_rng(1)
-    index = build(np.arange(n, dtype=np.int64), clustered(rng, n), VectorPolicy(type="ivf"))
+    index = build(np.arange(n, dtype=np.int64), clustered(rng, n), VectorSettings(type="ivf"))
     assert FaissVectorIndex(index).describe()["structure"] == "flat"

@@ -10,8 +10,8 @@ import pytest
 
 from rag.errors import IndexCorruptError
 from rag.index import vectors as vectors_module
-from rag.index.layout import VectorPolicy
 from rag.index.vectors import FaissVectorIndex, NumpyVectorIndex, VectorIndex
+from rag.settings import VectorSettings
 
 DIM = 16
 
@@ -21,7 +21,7 @@ def random_unit(rng: np.random.Generator, n: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-EXHAUSTIVE_IVF = VectorPolicy(type="ivf", nlist=4, nprobe=4)
+EXHAUSTIVE_IVF = VectorSettings(type="ivf", nlist=4, nprobe=4)
 
 
 @pytest.fixture(params=["flat", "ivf"])

@@ -12,7 +12,7 @@ from bench.scaling.config import (
     TARGET_RECALL,
 )
 from bench.scaling.vectors import shown_setting
-from rag.index.layout import VectorPolicy
+from rag.settings import VectorSettings
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -140,7 +140,7 @@ def vector_table(vectors: dict[str, Any]) -> list[str]:
 
 def service_table(sizes: Sequence[dict[str, Any]]) -> list[str]:
     """What the service's own automatic choice (`RAG_VECTORS__TYPE=auto`, defaults) builds."""
-    policy = VectorPolicy()
+    policy = VectorSettings()
     lines = [
         "The index the service builds by itself at each size (`rag.index.layout`, default settings: flat "
         f"below {policy.ivf_threshold:,} vectors, then IVF with nlist = 4·√N and nprobe {policy.nprobe}), "

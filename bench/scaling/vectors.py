@@ -39,8 +39,8 @@ from bench.scaling.indexes import (
 )
 from bench.scaling.measure import vector_latency
 from rag.index import layout as vector_layout
-from rag.index.layout import VectorPolicy
 from rag.index.vectors import FaissVectorIndex
+from rag.settings import VectorSettings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -90,7 +90,7 @@ def service_policy_benchmark(
     """The index the service itself builds at this size (`rag.index.layout`, default settings):
     which structure it chooses, and its recall and latency through the service's search."""
     clock = time.perf_counter()
-    service = FaissVectorIndex(vector_layout.build(ids, data, VectorPolicy()))
+    service = FaissVectorIndex(vector_layout.build(ids, data, VectorSettings()))
     build_s = time.perf_counter() - clock
     found = np.array([[i for i, _ in service.search(q, K)] for q in queries])
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,6 @@ deleted and replaced here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import faiss
@@ -30,63 +29,53 @@ KMEANS_ITERATIONS = 10
 TRAINING_SEED = 1234
 
 
-@dataclass(frozen=True)
-class VectorPolicy:
-    """The structure wanted for each size; `RAG_VECTORS__*` settings."""
+def structure_for(settings: VectorSettings, n: int, current: Structure | None = None) -> Structure:
+    """The structure an index of `n` vectors should have (`current`: the one it has now)."""
+    if n < MIN_POINTS_PER_LIST:
+        return "flat"  # too few vectors to train even one list
+    if settings.type != "auto":
+        return settings.type
+    if current == "ivf" and n >= settings.ivf_threshold // 2:
+        return "ivf"  # hysteresis: deleting a few documents must not flip the index back and forth
+    return "ivf" if n >= settings.ivf_threshold else "flat"
 
-    type: Literal["auto", "flat", "ivf"] = "auto"
-    ivf_threshold: int = 50_000
-    nlist: int = 0
-    nprobe: int = 64
 
-    @classmethod
-    def from_settings(cls, settings: VectorSettings) -> VectorPolicy:
-        return cls(settings.type, settings.ivf_threshold, settings.nlist, settings.nprobe)
-
-    def structure_for(self, n: int, current: Structure | None = None) -> Structure:
-        if n < MIN_POINTS_PER_LIST:
-            return "flat"  # too few vectors to train even one list
-        if self.type != "auto":
-            return self.type
-        if current == "ivf" and n >= self.ivf_threshold // 2:
-            return "ivf"  # hysteresis: deleting a few documents must not flip the index back and forth
-        return "ivf" if n >= self.ivf_threshold else "flat"
-
-    def lists_for(self, n: int) -> int:
-        wanted = self.nlist or round(LISTS_PER_SQRT_N * math.sqrt(max(n, 1)))
-        return max(1, min(wanted, n // MIN_POINTS_PER_LIST))
+def lists_for(settings: VectorSettings, n: int) -> int:
+    """IVF lists for `n` vectors."""
+    wanted = settings.nlist or round(LISTS_PER_SQRT_N * math.sqrt(max(n, 1)))
+    return max(1, min(wanted, n // MIN_POINTS_PER_LIST))
 
 
 def structure_of(index: faiss.Index) -> Structure:
     return "ivf" if faiss.try_extract_index_ivf(index) is not None else "flat"
 
 
-def fits(index: faiss.Index, policy: VectorPolicy) -> bool:
+def fits(index: faiss.Index, policy: VectorSettings) -> bool:
     """True when `index` already has the structure (and, for IVF, the list count) `policy` wants."""
     n = int(index.ntotal)
     current = structure_of(index)
-    if policy.structure_for(n, current) != current:
+    if structure_for(policy, n, current) != current:
         return False
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is None:
         return True
     if int(ivf.nprobe) != policy.nprobe:
         return False
-    wanted = policy.lists_for(n)
+    wanted = lists_for(policy, n)
     if policy.nlist:
         return int(ivf.nlist) == wanted
     # Retrain when the collection has grown or shrunk about 4x since the lists were made.
     return wanted / 2 <= int(ivf.nlist) <= wanted * 2
 
 
-def build(ids: NDArray[np.int64], vectors: NDArray[np.float32], policy: VectorPolicy) -> faiss.Index:
+def build(ids: NDArray[np.int64], vectors: NDArray[np.float32], policy: VectorSettings) -> faiss.Index:
     """A new index of the wanted structure holding `vectors` under `ids`."""
     dimension = vectors.shape[1]
     index: faiss.Index
-    if policy.structure_for(len(ids)) == "flat":
+    if structure_for(policy, len(ids)) == "flat":
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
     else:
-        index = _trained_ivf(vectors, policy.lists_for(len(ids)), policy.nprobe)
+        index = _trained_ivf(vectors, lists_for(policy, len(ids)), policy.nprobe)
     if len(ids):
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
     return index

@@ -35,11 +35,11 @@ from rag.durable import (
 )
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.index.chunkstore import ChunkStore
-from rag.index.layout import VectorPolicy
 from rag.index.lexical import BM25Index
 from rag.index.manifest import MANIFEST_FILE, IndexSpec, Manifest, check_compatible
 from rag.index.vectors import FaissVectorIndex
 from rag.index.vocabulary import Lexicon
+from rag.settings import VectorSettings
 from rag.text.abbreviations import Abbreviations
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ class Index:
                 REBUILD_HINT,
             )
 
-    def write_files(self, policy: VectorPolicy) -> Manifest:
+    def write_files(self, policy: VectorSettings) -> Manifest:
         """Write vectors, BM25 and the manifest (with every file's checksum) into this generation.
 
         The vector index is first given the structure `policy` wants at its size (flat or IVF)."""
@@ -316,11 +316,11 @@ class IndexWriter:
         fresh: bool = False,
         base: Index | None = None,
         lock_timeout_s: float = 30.0,
-        policy: VectorPolicy | None = None,
+        policy: VectorSettings | None = None,
     ) -> None:
         self.root = root
         self.spec = spec
-        self.policy = policy or VectorPolicy()
+        self.policy = policy or VectorSettings()
         self._fresh = fresh
         self._base = base
         self._lock = writer_lock(root / LOCK_FILE, lock_timeout_s)

@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.errors import REBUILD_HINT, IndexCorruptError
 from rag.index import layout as vector_layout
-from rag.index.layout import VectorPolicy
+from rag.settings import VectorSettings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -74,19 +74,19 @@ class FaissVectorIndex:
     def clone(self) -> FaissVectorIndex:
         return FaissVectorIndex(faiss.clone_index(self._index))
 
-    def fitted(self, policy: VectorPolicy) -> FaissVectorIndex:
+    def fitted(self, policy: VectorSettings) -> FaissVectorIndex:
         """This index, rebuilt if its structure is not what `policy` wants at its size."""
         if vector_layout.fits(self._index, policy):
             return self
         ivf = faiss.try_extract_index_ivf(self._index)
-        if ivf is not None and policy.structure_for(self.size, "ivf") == "ivf":
+        if ivf is not None and vector_layout.structure_for(policy, self.size, "ivf") == "ivf":
             ivf.nprobe = policy.nprobe  # a search setting: no need to rebuild for it
             if vector_layout.fits(self._index, policy):
                 return self
         ids, vectors = vector_layout.contents(self._index)
         return FaissVectorIndex(vector_layout.build(ids, vectors, policy))
 
-    def fits(self, policy: VectorPolicy) -> bool:
+    def fits(self, policy: VectorSettings) -> bool:
         return vector_layout.fits(self._index, policy)
 
     def describe(self) -> dict[str, object]:

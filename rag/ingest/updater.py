@@ -17,7 +17,6 @@ from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
 from rag.embed import Embedder
 from rag.errors import ConflictError, NotFoundError
 from rag.index.handle import IndexHandle
-from rag.index.layout import VectorPolicy
 from rag.index.store import Index, IndexWriter
 from rag.ingest.chunking import Chunker
 from rag.ingest.dedupe import copies_of_stored
@@ -44,7 +43,7 @@ class Updater:
             fresh=fresh,
             base=self.handle.loaded(),
             lock_timeout_s=self.settings.write_lock_timeout_s,
-            policy=VectorPolicy.from_settings(self.settings.vectors),
+            policy=self.settings.vectors,
         )
 
     def apply(
