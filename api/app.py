@@ -21,6 +21,7 @@ from api.jobs import JobStore
 from api.routes import answers, documents, jobs, openai, status, web
 from api.schemas import ErrorBody
 from api.security import DOCS_ASSETS, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
+from api.settings import ServerSettings
 from api.state import ServiceState
 from rag.errors import RagError
 from rag.ingest.corpus import DocumentWriter
@@ -53,7 +54,7 @@ def create_app(
     /ready answer meanwhile, or, with `load_before_serving`, before the first connection is
     accepted (one of several worker processes: the others take the connections meanwhile).
     With `writer`, document writes go there instead of to this process's pipeline."""
-    settings = settings or Settings()
+    settings = ServerSettings.of(settings)
     service = ServiceState(pipeline=pipeline, writer=writer, phase="ready" if pipeline else "starting")
 
     @asynccontextmanager
@@ -81,6 +82,7 @@ def create_app(
         static_url=DOCS_ASSETS,
     )
     app.state.service = service
+    app.state.settings = settings
     app.state.jobs = JobStore(settings.jobs_dir)
     for router in (answers.router, documents.router, jobs.router, status.router, openai.router, web.router):
         app.include_router(router, responses=COMMON_ERRORS)
@@ -109,7 +111,7 @@ def create_app(
 def create_worker_app() -> FastAPI:
     """The app of one of several `rag serve` worker processes (settings from the environment;
     the parent has already brought the index up to date)."""
-    return create_app(Settings(), load_before_serving=True)
+    return create_app(ServerSettings(), load_before_serving=True)
 
 
 def _describe_errors_as_sent(app: FastAPI) -> None:

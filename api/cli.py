@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from api.settings import ServerSettings
 from rag.cli import Commands, Parser, build_parser, run, settings_with
 
 
@@ -42,7 +43,7 @@ def add_serve(commands: Commands[Parser]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = settings_with(host=args.host, port=args.port, workers=args.workers)
+    settings = settings_with(ServerSettings, host=args.host, port=args.port, workers=args.workers)
     if args.engine == "ray":
         from api.ray_serve import serve_on_ray
         from api.serve import bring_index_up_to_date

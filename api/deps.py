@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from api.jobs import JobStore
+from api.settings import ServerSettings
 from api.state import ServiceState
 from rag.ingest.corpus import DocumentWriter
 from rag.pipeline import Pipeline
@@ -32,6 +33,11 @@ def get_writer(
     return state.writer or pipeline
 
 
+def get_settings(request: Request) -> ServerSettings:
+    settings: ServerSettings = request.app.state.settings
+    return settings
+
+
 def get_jobs(request: Request) -> JobStore:
     jobs: JobStore = request.app.state.jobs
     return jobs
@@ -41,3 +47,4 @@ StateDep = Annotated[ServiceState, Depends(get_state)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 WriterDep = Annotated[DocumentWriter, Depends(get_writer)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
+SettingsDep = Annotated[ServerSettings, Depends(get_settings)]

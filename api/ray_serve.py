@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from api.settings import ServerSettings
 from rag.ingest.corpus import IngestResult
 from rag.ingest.distributed import start_ray
 from rag.ingest.sync import IngestReport
 from rag.ingest.uploads import StagedFile
 from rag.pipeline import Pipeline
 from rag.progress import Progress, no_progress
-from rag.settings import Settings
 
 log = logging.getLogger("api")
 APP_NAME = "cited-rag"
@@ -56,7 +56,7 @@ class RemoteWriter:
         return self._handle.ingest.remote(paths, prune=prune, confine_to=confine_to).result()  # type: ignore[no-any-return]
 
 
-def build_application(settings: Settings, replicas: int) -> Any:
+def build_application(settings: ServerSettings, replicas: int) -> Any:
     """The Serve application: `replicas` read replicas as the ingress, and one writer."""
     from ray import serve
 
@@ -67,7 +67,9 @@ def build_application(settings: Settings, replicas: int) -> Any:
         # num_cpus 0: it is idle but for writes, and must not keep replicas from a small machine.
         def __init__(self, settings_json: str) -> None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            self._pipeline = Pipeline.load(Settings.model_validate_json(settings_json), require_index=False)
+            self._pipeline = Pipeline.load(
+                ServerSettings.model_validate_json(settings_json), require_index=False
+            )
 
         def add_documents(self, staged: list[StagedFile]) -> IngestReport:
             return self._pipeline.add_documents(staged)
@@ -85,7 +87,7 @@ def build_application(settings: Settings, replicas: int) -> Any:
     class ReplicaDeployment:
         def __init__(self, settings_json: str, writer: Any) -> None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            self._settings = Settings.model_validate_json(settings_json)
+            self._settings = ServerSettings.model_validate_json(settings_json)
             self._writer = RemoteWriter(writer)
 
         def __serve_build_asgi_app__(self) -> Any:
@@ -99,7 +101,7 @@ def build_application(settings: Settings, replicas: int) -> Any:
     return replica.bind(settings_json, writer.bind(settings_json))
 
 
-def deploy(settings: Settings, replicas: int, *, blocking: bool) -> Any:
+def deploy(settings: ServerSettings, replicas: int, *, blocking: bool) -> Any:
     """Start (or join) Ray, start Serve on settings.host:settings.port, and run the application."""
     start_ray(settings.ray)
     from ray import serve
@@ -115,7 +117,7 @@ def deploy(settings: Settings, replicas: int, *, blocking: bool) -> Any:
     )
 
 
-def serve_on_ray(settings: Settings, replicas: int) -> None:
+def serve_on_ray(settings: ServerSettings, replicas: int) -> None:
     """`rag serve --engine ray`: serve until interrupted."""
     log.info("serving %d replicas on Ray at http://%s:%d", replicas, settings.host, settings.port)
     try:

@@ -6,13 +6,13 @@ import os
 import socket
 import sys
 
+from api.settings import ServerSettings
 from api.state import bring_up_to_date
 from rag.errors import ConfigurationError
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 
 
-def serve(settings: Settings, *, ingest: bool) -> None:
+def serve(settings: ServerSettings, *, ingest: bool) -> None:
     """Serve until interrupted. With one worker the model and index load in the background
     (/health answers at once); with several, the index is brought up to date here first and
     each worker loads before it accepts a connection."""
@@ -46,7 +46,7 @@ def serve(settings: Settings, *, ingest: bool) -> None:
     Multiprocess(config, sockets=[tcp_listener(settings.host, settings.port)]).run()
 
 
-def bring_index_up_to_date(settings: Settings) -> str:
+def bring_index_up_to_date(settings: ServerSettings) -> str:
     """Ingest the corpus once, before the workers start (its model is freed on return); what
     was done, in one line."""
     pipeline = Pipeline.load(settings, require_index=False)

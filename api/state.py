@@ -8,11 +8,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from api.settings import ServerSettings
 from rag.errors import RagError
 from rag.ingest.corpus import DocumentWriter, IngestResult
 from rag.pipeline import Pipeline
 from rag.progress import tqdm_progress
-from rag.settings import Settings
 
 log = logging.getLogger("api")
 
@@ -30,7 +30,7 @@ class ServiceState:
     def ready(self) -> bool:
         return self.pipeline is not None
 
-    def start_loading(self, settings: Settings, *, ingest: bool) -> None:
+    def start_loading(self, settings: ServerSettings, *, ingest: bool) -> None:
         """Load the model and index in the background, so /health answers at once."""
         self._thread = threading.Thread(
             target=self._load, args=(settings, ingest), name="rag-loader", daemon=True
@@ -41,7 +41,7 @@ class ServiceState:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _load(self, settings: Settings, ingest: bool) -> None:
+    def _load(self, settings: ServerSettings, ingest: bool) -> None:
         try:
             self.phase = "loading model"
             pipeline = Pipeline.load(settings, require_index=not ingest)

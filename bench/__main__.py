@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from api.settings import ServerSettings
 from bench.runner import OPTIONAL_SUITES, SUITES, run_all
 from rag.cli import Parser, run, settings_with
 from rag.errors import RagError
@@ -36,7 +37,7 @@ def bench(args: argparse.Namespace) -> int:
             f"unknown benchmark {', '.join(unknown)}", f"choose from {', '.join(SUITES + OPTIONAL_SUITES)}"
         )
     _, markdown = run_all(
-        settings_with(), args.suites or SUITES, quick=args.quick, out=args.out, data=args.data
+        settings_with(ServerSettings), args.suites or SUITES, quick=args.quick, out=args.out, data=args.data
     )
     print(markdown)
     print(f"wrote {args.out / 'latest.json'} and {args.out / 'latest.md'}")

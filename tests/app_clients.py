@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.settings import ServerSettings
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 from rag.testing import FakeEmbedder
 from tests.conftest import LOCAL
 
@@ -31,7 +31,7 @@ def make_client(tmp_path: Path, **settings: object) -> tuple[TestClient, Pipelin
         "The median PFS was 5.5 months.\n",
         encoding="utf-8",
     )
-    config = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", **settings)  # type: ignore[arg-type]
+    config = ServerSettings(corpus_dir=corpus, index_dir=tmp_path / "index", **settings)  # type: ignore[arg-type]
     pipeline = Pipeline(config, FakeEmbedder(), None)
     pipeline.ingest()
     return TestClient(create_app(config, pipeline), base_url=LOCAL), pipeline

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.settings import ServerSettings
 from rag.pipeline import Pipeline
 from tests.conftest import CORPUS, LOCAL, ROOT
 
@@ -158,7 +159,9 @@ def test_real_server_process(corpus_index: Path) -> None:
 
 def test_the_page_loads_without_the_key_when_reads_need_it(pipeline: Pipeline) -> None:
     """The page and its files hold no data; everything it then asks for needs the key."""
-    settings = pipeline.settings.model_copy(update={"api_key": SecretStr("s3cret"), "auth_reads": True})
+    settings = ServerSettings.of(pipeline.settings).model_copy(
+        update={"api_key": SecretStr("s3cret"), "auth_reads": True}
+    )
     with TestClient(create_app(settings, pipeline), base_url=LOCAL) as client:
         page = client.get("/")
         assert page.status_code == 200 and "Cited literature QA" in page.text

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.settings import Settings
+from api.settings import ServerSettings
 from tests.app_clients import AUTH, KEY, PAPER, make_client
 
 
@@ -258,7 +258,7 @@ def test_cors_is_off_unless_configured(tmp_path: Path) -> None:
 
 
 def test_default_bind_is_loopback() -> None:
-    assert Settings().host == "127.0.0.1"
+    assert ServerSettings().host == "127.0.0.1"
 
 
 def test_a_planted_instruction_cannot_forge_a_citation(client: TestClient) -> None:

@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
 from starlette.types import ASGIApp
 
 from api.app import create_app
+from api.settings import ServerSettings
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 from rag.testing import FakeEmbedder
 
 CHECKS: list[CheckFunction] = [
@@ -68,9 +68,9 @@ FUZZ = settings(
 )
 
 
-def make_settings(root: Path) -> Settings:
+def make_settings(root: Path) -> ServerSettings:
     # Explicit: no API key, no CORS, whatever the environment or a .env file says.
-    return Settings(
+    return ServerSettings(
         corpus_dir=root / "corpus",
         index_dir=root / "index",
         api_key=None,

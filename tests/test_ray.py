@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 
+from api.settings import ServerSettings
 from bench import pubmedqa
 from rag.embed import Embedder
 from rag.evaluation.runner import load_gold
@@ -137,7 +138,7 @@ def test_ray_serve_answers_through_two_replicas_and_writes_through_one_writer(
 
     shutil.copytree(corpus_index, tmp_path / "index")
     port = free_port()
-    settings = Settings(
+    settings = ServerSettings(
         corpus_dir=CORPUS, index_dir=tmp_path / "index", uploads_dir=tmp_path / "uploads", port=port
     )
     deploy(settings, replicas=2, blocking=False)

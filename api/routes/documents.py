@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api.deps import JobsDep, PipelineDep, WriterDep
+from api.deps import JobsDep, PipelineDep, SettingsDep, WriterDep
 from api.jobs import Job, ProgressReporter, respond
 from api.schemas import (
     DocumentDetail,
@@ -88,12 +88,11 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentDetail:
     responses={**WRITE_ERRORS, **ACCEPTED},
     openapi_extra=UPLOAD_BODY,
 )
-async def add_documents(request: Request, pipeline: PipelineDep, writer: WriterDep, jobs: JobsDep) -> Any:
+async def add_documents(request: Request, settings: SettingsDep, writer: WriterDep, jobs: JobsDep) -> Any:
     """Add or replace documents: a JSON document, or files in any supported format as multipart
     field `file`. Only their chunks are embedded; they answer questions once this returns 200.
     A write that takes longer than `RAG_WRITE_WAIT_S` is answered 202 with a job to poll.
     Posting identical content again changes nothing."""
-    settings = pipeline.settings
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type == "application/json":
         try:
@@ -152,11 +151,11 @@ def delete_document(doc_id: str, writer: WriterDep) -> WriteResult:
 
 
 @router.post("/ingest", response_model=IngestResponse, responses={**WRITE_ERRORS, **ACCEPTED})
-async def ingest(body: IngestRequest, pipeline: PipelineDep, writer: WriterDep, jobs: JobsDep) -> Any:
+async def ingest(body: IngestRequest, settings: SettingsDep, writer: WriterDep, jobs: JobsDep) -> Any:
     """Index files already on the server. Paths must lie inside the configured corpus roots.
     Documents whose files are gone are removed only when the whole corpus is ingested or
     `prune` is set, and then only those whose files were under the given paths."""
-    roots = pipeline.settings.ingest_roots
+    roots = settings.ingest_roots
     paths = [confine(path, roots) for path in body.paths] or roots
     prune = body.prune if body.prune is not None else not body.paths
 
@@ -173,7 +172,7 @@ async def ingest(body: IngestRequest, pipeline: PipelineDep, writer: WriterDep, 
         )
 
     job, future = jobs.start("ingest", [], work)
-    return await respond(jobs, job, future, pipeline.settings.write_wait_s)
+    return await respond(jobs, job, future, settings.write_wait_s)
 
 
 def _write_result(report: IngestReport) -> WriteResult:
