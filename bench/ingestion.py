@@ -77,8 +77,8 @@ def _all_texts_s(
     chunk_texts: list[str],
 ) -> float:
     """Bare encode of the chunks, their sentences (as the pipeline embeds them) and the words."""
-    from rag.index.vocabulary import vocabulary_words
     from rag.ingest.sync import sentence_embed_text
+    from rag.text.analyzer import vocabulary_words
 
     by_id = {doc.doc_id: doc for doc in documents}
     sentences = sorted({sentence_embed_text(by_id[c.doc_id], c, s) for c in chunks for s in c.sentences})

@@ -16,7 +16,7 @@ from typing import Any
 from rag.answer.asker import AnswerListener, AnswerMode, Asker
 from rag.answer.evidence import Evidence
 from rag.answer.extractive import Composer
-from rag.answer.llm import TextGenerator
+from rag.answer.llm import LanguageModel
 from rag.documents import Answer, Document, DocumentSummary, Passage
 from rag.embed import Embedder, load_embedder
 from rag.index.handle import IndexHandle
@@ -57,16 +57,16 @@ class Pipeline:
         embedder: Embedder,
         index: Index | None,
         composer: Callable[[Index], Composer] | None = None,
-        generator: TextGenerator | None = None,
+        llm: LanguageModel | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.generator = generator
+        self.llm = llm
         self.chunker = Chunker(embedder, settings.chunking)
         self.handle = IndexHandle(settings.index_dir, index_spec(embedder, settings), index)
         self.updater = Updater(self.handle, embedder, self.chunker, settings)
         self.searcher = Searcher(settings.retrieval, settings.answer, settings.top_k)
-        self.asker = Asker(settings, embedder, self.searcher, generator, composer)
+        self.asker = Asker(settings, embedder, self.searcher, llm, composer)
         self.library = Library(self.handle)
 
     @classmethod
@@ -76,12 +76,12 @@ class Pipeline:
         embedder = load_embedder(settings.embedding, settings.model_cache_dir)
         spec = index_spec(embedder, settings)
         index = Index.open(settings.index_dir, spec) if require_index else None
-        generator = None
+        llm = None
         if settings.generation.model_path is not None:
-            from rag.answer.llm import TransformersGenerator
+            from rag.answer.llm import TransformersLanguageModel
 
-            generator = TransformersGenerator.load(settings.generation)
-        return cls(settings, embedder, index, generator=generator)
+            llm = TransformersLanguageModel.load(settings.generation)
+        return cls(settings, embedder, index, llm=llm)
 
     @property
     def index(self) -> Index:
@@ -124,8 +124,8 @@ class Pipeline:
         """What the composer answers `question` from."""
         return self.asker.evidence(self.index, question, top_k)
 
-    def require_generator(self) -> TextGenerator:
-        return self.asker.require_generator()
+    def require_llm(self) -> LanguageModel:
+        return self.asker.require_llm()
 
     def check_documents(self, doc_ids: Sequence[str]) -> None:
         """Raise NotFoundError naming the doc_ids the index does not hold."""
@@ -160,8 +160,8 @@ class Pipeline:
             "vector_index": index.vectors.describe(),
             "generation": index.generation,
             "retrieval": self.settings.retrieval.mode,
-            "generation_model": self.generator.model_id if self.generator else None,
-            "answer_modes": ["extractive", "generative"] if self.generator else ["extractive"],
+            "generation_model": self.llm.model_id if self.llm else None,
+            "answer_modes": ["extractive", "generative"] if self.llm else ["extractive"],
             "corpus_fingerprint": manifest.corpus_fingerprint if manifest else None,
             "updated_at": manifest.updated_at if manifest else None,
         }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.llm import Generated, Message, TextGenerator, TransformersGenerator
+from rag.answer.llm import Generated, LanguageModel, Message, TransformersLanguageModel
 from rag.embed import Embedder
 from rag.ingest.loaders import load_paths
 from rag.pipeline import Pipeline
@@ -39,9 +39,9 @@ def random_seq2seq(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Recorder:
-    """A TextGenerator around another that keeps the prompts it was given."""
+    """A LanguageModel around another that keeps the prompts it was given."""
 
-    def __init__(self, inner: TextGenerator) -> None:
+    def __init__(self, inner: LanguageModel) -> None:
         self.inner = inner
         self.prompts: list[Sequence[Message]] = []
 
@@ -74,9 +74,9 @@ def trained_causal(
 ) -> Path:
     """A tiny GPT-2 that answers QUESTION's real prompt (and any other) with TRAINED_ANSWER."""
     settings = generative_settings(corpus_index, random_causal)
-    generator = TransformersGenerator.load(settings.generation)
+    generator = TransformersLanguageModel.load(settings.generation)
     recorder = Recorder(generator)
-    pipeline = Pipeline(settings, real_embedder, None, generator=recorder)
+    pipeline = Pipeline(settings, real_embedder, None, llm=recorder)
     pipeline.ask(QUESTION, answer_mode="generative")
     pipeline.close()
     prompt = generator.prompt_text(recorder.prompts[0])
@@ -89,7 +89,7 @@ def trained_causal(
 def trained_pipeline(corpus_index: Path, real_embedder: Embedder, trained_causal: Path) -> Iterator[Pipeline]:
     settings = generative_settings(corpus_index, trained_causal, max_new_tokens=60)
     pipeline = Pipeline(
-        settings, real_embedder, None, generator=TransformersGenerator.load(settings.generation)
+        settings, real_embedder, None, llm=TransformersLanguageModel.load(settings.generation)
     )
     yield pipeline
     pipeline.close()

@@ -9,11 +9,12 @@ import numpy as np
 from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import NOT_FOUND, ExtractiveComposer
 from rag.documents import Passage, SentenceRecord
-from rag.index.vocabulary import Lexicon, vocabulary_words
+from rag.index.vocabulary import Lexicon
 from rag.settings import AnswerSettings
 from rag.testing import FakeEmbedder
 from rag.text import split_sentences
 from rag.text.abbreviations import Abbreviations
+from rag.text.analyzer import vocabulary_words
 
 EMBEDDER = FakeEmbedder()
 PASSAGES = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.llm import Message, TransformersGenerator
+from rag.answer.llm import Message, TransformersLanguageModel
 from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError, ModelError
 from rag.pipeline import Pipeline
@@ -26,19 +26,19 @@ MESSAGES = [
 
 def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"does not exist.*never downloaded"):
-        TransformersGenerator.load(GenerationSettings(model_path=tmp_path / "absent"))
+        TransformersLanguageModel.load(GenerationSettings(model_path=tmp_path / "absent"))
 
 
 def test_pickled_weights_are_refused(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04pickle")
     with pytest.raises(ModelError, match="pickle-based weights are refused"):
-        TransformersGenerator.load(GenerationSettings(model_path=tmp_path))
+        TransformersLanguageModel.load(GenerationSettings(model_path=tmp_path))
 
 
 def test_weights_with_another_hash_are_refused(random_causal: Path) -> None:
     with pytest.raises(ModelError, match="refusing to load"):
-        TransformersGenerator.load(GenerationSettings(model_path=random_causal, model_sha256="0" * 64))
+        TransformersLanguageModel.load(GenerationSettings(model_path=random_causal, model_sha256="0" * 64))
 
 
 def test_a_model_that_needs_remote_code_is_refused(tmp_path: Path, random_causal: Path) -> None:
@@ -48,13 +48,13 @@ def test_a_model_that_needs_remote_code_is_refused(tmp_path: Path, random_causal
     config |= {"model_type": "custom-thing", "auto_map": {"AutoConfig": "modeling.CustomConfig"}}
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="cannot load the generative model"):
-        TransformersGenerator.load(GenerationSettings(model_path=tmp_path))
+        TransformersLanguageModel.load(GenerationSettings(model_path=tmp_path))
 
 
 def test_generation_is_bounded_in_tokens_and_streams_in_order(random_causal: Path) -> None:
-    generator = TransformersGenerator.load(GenerationSettings(model_path=random_causal, max_new_tokens=12))
+    model = TransformersLanguageModel.load(GenerationSettings(model_path=random_causal, max_new_tokens=12))
     pieces: list[str] = []
-    result = generator.generate(MESSAGES, on_text=pieces.append)
+    result = model.generate(MESSAGES, on_text=pieces.append)
     assert 1 <= result.new_tokens <= 12
     assert "".join(pieces) == result.text
     assert result.stopped in ("end", "length")
@@ -62,17 +62,17 @@ def test_generation_is_bounded_in_tokens_and_streams_in_order(random_causal: Pat
 
 def test_generation_stops_at_its_time_limit_and_when_cancelled(random_causal: Path) -> None:
     slow = GenerationSettings(model_path=random_causal, max_new_tokens=4000, timeout_s=0.3)
-    result = TransformersGenerator.load(slow).generate(MESSAGES)
+    result = TransformersLanguageModel.load(slow).generate(MESSAGES)
     assert result.stopped == "time" and result.new_tokens < 4000
     seen: list[str] = []
-    generator = TransformersGenerator.load(GenerationSettings(model_path=random_causal, max_new_tokens=500))
-    result = generator.generate(MESSAGES, on_text=seen.append, cancelled=lambda: bool(seen))
+    model = TransformersLanguageModel.load(GenerationSettings(model_path=random_causal, max_new_tokens=500))
+    result = model.generate(MESSAGES, on_text=seen.append, cancelled=lambda: bool(seen))
     assert result.stopped == "cancelled" and result.new_tokens < 500
 
 
 def test_a_seq2seq_model_generates(random_seq2seq: Path) -> None:
-    generator = TransformersGenerator.load(GenerationSettings(model_path=random_seq2seq, max_new_tokens=6))
-    result = generator.generate(MESSAGES)
+    model = TransformersLanguageModel.load(GenerationSettings(model_path=random_seq2seq, max_new_tokens=6))
+    result = model.generate(MESSAGES)
     assert result.new_tokens <= 6 and isinstance(result.text, str)
 
 
@@ -81,7 +81,7 @@ def test_the_chat_template_is_used_when_the_tokenizer_has_one(tmp_path: Path) ->
     from tests.tiny_models import causal_model
 
     directory = causal_model(tmp_path / "chat", corpus_texts()[:5], chat=True)
-    prompt = TransformersGenerator.load(GenerationSettings(model_path=directory)).prompt_text(MESSAGES)
+    prompt = TransformersLanguageModel.load(GenerationSettings(model_path=directory)).prompt_text(MESSAGES)
     assert prompt.startswith("<s>system: Answer from the passages.") and prompt.endswith("<s>assistant:")
 
 
@@ -110,8 +110,8 @@ def test_gibberish_falls_back_to_the_extractive_answer(
     corpus_index: Path, real_embedder: Embedder, random_causal: Path, pipeline: Pipeline
 ) -> None:
     settings = generative_settings(corpus_index, random_causal, max_new_tokens=30)
-    generator = Recorder(TransformersGenerator.load(settings.generation))
-    generative = Pipeline(settings, real_embedder, None, generator=generator)
+    generator = Recorder(TransformersLanguageModel.load(settings.generation))
+    generative = Pipeline(settings, real_embedder, None, llm=generator)
     answer = generative.ask(QUESTION, answer_mode="generative")
     extractive = pipeline.ask(QUESTION)
     assert answer.composer == "extractive-fallback" and len(generator.prompts) == 1

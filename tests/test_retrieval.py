@@ -12,6 +12,7 @@ from rag.search.retrieval import (
     weighted_fusion,
 )
 from rag.testing import FakeEmbedder
+from rag.text.analyzer import Analyzer
 
 
 def test_reciprocal_rank_fusion() -> None:
@@ -27,6 +28,7 @@ def test_min_max_and_weighted_fusion() -> None:
     assert fused == pytest.approx({1: 0.25, 2: 0.75, 3: 0.0})
 
 
+ANALYZER = Analyzer()
 TEXTS = {
     10: "sorafenib median progression-free survival 4.4 months renal cell carcinoma",
     11: "regorafenib hazard ratio overall survival hepatocellular carcinoma",
@@ -39,7 +41,7 @@ def retriever() -> tuple[HybridRetriever, FakeEmbedder]:
     embedder = FakeEmbedder()
     vectors = FaissVectorIndex.empty(embedder.dimension)
     vectors.add(np.array(list(TEXTS), dtype=np.int64), embedder.embed(list(TEXTS.values())))
-    lexical = BM25Index.build(list(TEXTS.items()))
+    lexical = BM25Index.build([(row, ANALYZER.terms(text)) for row, text in TEXTS.items()])
     return HybridRetriever(vectors, lexical), embedder
 
 
@@ -49,7 +51,7 @@ def test_each_mode_finds_the_matching_chunk(
 ) -> None:
     hybrid, embedder = retriever
     query = "hazard ratio for overall survival with regorafenib"
-    hits = hybrid.retrieve(embedder.embed([query])[0], query, 2, mode=mode)  # type: ignore[arg-type]
+    hits = hybrid.retrieve(embedder.embed([query])[0], ANALYZER.terms(query), 2, mode=mode)  # type: ignore[arg-type]
     assert hits[0][0] == 11
 
 
@@ -57,14 +59,16 @@ def test_allowed_ids_filter_every_mode(retriever: tuple[HybridRetriever, FakeEmb
     hybrid, embedder = retriever
     query = "sorafenib"
     for mode in ("hybrid", "dense", "bm25"):
-        hits = hybrid.retrieve(embedder.embed([query])[0], query, 3, allowed={12}, mode=mode)  # type: ignore[arg-type]
+        terms = ANALYZER.terms(query)
+        hits = hybrid.retrieve(embedder.embed([query])[0], terms, 3, allowed={12}, mode=mode)  # type: ignore[arg-type]
         assert {i for i, _ in hits} == {12}
 
 
 def test_bm25_round_trip_without_pickle(tmp_path, retriever: tuple[HybridRetriever, FakeEmbedder]) -> None:  # type: ignore[no-untyped-def]
-    index = BM25Index.build(list(TEXTS.items()))
+    index = BM25Index.build([(row, ANALYZER.terms(text)) for row, text in TEXTS.items()])
     index.write(tmp_path / "bm25")
     assert not list((tmp_path / "bm25").glob("*.pkl"))
     loaded = BM25Index.read(tmp_path / "bm25")
-    assert loaded.search("fever liver", 3) == index.search("fever liver", 3)
-    assert loaded.search("nothing matches this", 3) == []
+    query = ANALYZER.terms("fever liver")
+    assert loaded.search(query, 3) == index.search(query, 3)
+    assert loaded.search(ANALYZER.terms("nothing matches this"), 3) == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from rag.text import numbers, split_sentences, terms
+from rag.text import numbers, split_sentences
+from rag.text.analyzer import Analyzer
 
 
 def sentences(text: str) -> list[str]:
@@ -50,7 +51,12 @@ def test_offsets_point_into_the_text() -> None:
 
 
 def test_terms_drop_stopwords_and_stem() -> None:
-    assert terms("The patients were treated with sorafenib") == ["patient", "were", "treat", "sorafenib"]
+    assert Analyzer().terms("The patients were treated with sorafenib") == [
+        "patient",
+        "were",
+        "treat",
+        "sorafenib",
+    ]
 
 
 def test_numbers_are_normalized() -> None:

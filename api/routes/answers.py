@@ -51,7 +51,7 @@ async def ask_stream(body: AskRequest, pipeline: PipelineDep) -> StreamingRespon
     """The answer as it is made, as Server-Sent Events (see the 200 response)."""
     # Refusals that need no answering are plain HTTP errors, before the stream starts.
     if (body.mode or pipeline.settings.generation.default_mode) == "generative":
-        pipeline.require_generator()
+        pipeline.require_llm()
     if body.doc_ids:
         await asyncio.to_thread(pipeline.check_documents, body.doc_ids)
 

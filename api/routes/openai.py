@@ -100,7 +100,7 @@ def openai_error(status: int, message: str, kind: str = "invalid_request_error")
 def models(pipeline: PipelineDep) -> dict[str, Any]:
     """The model names /v1/chat/completions accepts now: the generative one only with a local
     generative model configured."""
-    generative = pipeline.generator is not None
+    generative = pipeline.llm is not None
     names = [name for name, mode in MODELS.items() if mode != "generative" or generative]
     data = [{"id": name, "object": "model", "created": CREATED, "owned_by": "cited-rag"} for name in names]
     return {"object": "list", "data": data}
@@ -121,7 +121,7 @@ async def chat_completions(body: ChatRequest, pipeline: PipelineDep) -> JSONResp
     mode = MODELS[body.model]
     try:
         if (mode or pipeline.settings.generation.default_mode) == "generative":
-            pipeline.require_generator()
+            pipeline.require_llm()
         if not body.stream:
             answer = await asyncio.to_thread(pipeline.ask, question, answer_mode=mode)
             return JSONResponse(completion(answer, body.model))

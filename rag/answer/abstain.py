@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.answer.question import QUESTION_WORDS
-from rag.index.vocabulary import Lexicon, is_acronym
+from rag.index.vocabulary import Lexicon
 from rag.text import WORD
 from rag.text.abbreviations import Abbreviations
+from rag.text.analyzer import is_acronym
 
 ENTITY_HEADS = frozenset(
     """cancer cancers carcinoma carcinomas tumor tumors tumour tumours neoplasm neoplasms disease

@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import Composer, Composition, ExtractiveComposer
 from rag.answer.generative import GenerativeComposer
-from rag.answer.llm import TextGenerator
+from rag.answer.llm import LanguageModel
 from rag.documents import Answer, Passage
 from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError
@@ -50,13 +50,13 @@ class Asker:
         settings: Settings,
         embedder: Embedder,
         searcher: Searcher,
-        generator: TextGenerator | None = None,
+        llm: LanguageModel | None = None,
         composer: Callable[[Index], Composer] | None = None,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._searcher = searcher
-        self.generator = generator
+        self.llm = llm
         self._composer = composer or (lambda index: ExtractiveComposer(settings.answer, index.abbreviations))
 
     def evidence(
@@ -113,7 +113,7 @@ class Asker:
         as it is written (tokens of a generative answer, sentences of an extractive one)."""
         answer_mode = answer_mode or self._settings.generation.default_mode
         if answer_mode == "generative":
-            self.require_generator()
+            self.require_llm()
         timings: dict[str, float] = {}
         evidence = self.evidence(index, question, top_k, doc_ids=doc_ids, mode=mode, timings=timings)
         clock = time.perf_counter()
@@ -132,15 +132,15 @@ class Asker:
             dropped=composition.dropped,
         )
 
-    def require_generator(self) -> TextGenerator:
-        if self.generator is None:
+    def require_llm(self) -> LanguageModel:
+        if self.llm is None:
             raise GenerationUnavailableError(
                 "generative answers need a local generative model, and none is configured",
                 "set RAG_GENERATION__MODEL_PATH to a transformers model directory with safetensors "
                 "weights (an instruction-tuned causal LM such as Qwen2.5-Instruct, or a seq2seq model "
                 "such as flan-t5) and restart; or ask with mode extractive",
             )
-        return self.generator
+        return self.llm
 
     def _compose(
         self, index: Index, evidence: Evidence, answer_mode: AnswerMode, listener: AnswerListener | None
@@ -152,7 +152,7 @@ class Asker:
                 for span in split_sentences(composition.answer):
                     listener.sentence(composition.answer[span.start : span.end])
             return composition
-        generative = GenerativeComposer(self.require_generator(), extractive, self._settings.generation)
+        generative = GenerativeComposer(self.require_llm(), extractive, self._settings.generation)
         if listener is None:
             return generative.compose(evidence)
         return generative.compose(evidence, on_text=listener.token, cancelled=listener.cancelled)

@@ -25,12 +25,12 @@ from rag.answer.features import (
     local_weights,
     measure_match,
     sentence_role,
-    term_set,
 )
 from rag.documents import Citation, Dropped, Passage, SentenceRecord
 from rag.settings import AnswerSettings
 from rag.text import stem
 from rag.text.abbreviations import Abbreviations
+from rag.text.analyzer import Analyzer, content_terms
 
 if TYPE_CHECKING:
     pass
@@ -93,7 +93,7 @@ class ExtractiveComposer:
         self, settings: AnswerSettings, abbreviations: Abbreviations, weights: Weights | None = None
     ) -> None:
         self._settings = settings
-        self._abbreviations = abbreviations
+        self._analyzer = Analyzer(abbreviations)
         self._weights = weights or Weights()
 
     def compose(self, evidence: Evidence) -> Composition:
@@ -123,8 +123,8 @@ class ExtractiveComposer:
         context_terms: dict[str, set[str]] = {}
         for p in evidence.passages:
             if p.doc_id not in context_terms:
-                context_terms[p.doc_id] = term_set(self._abbreviations.expand(p.title, p.doc_id))
-            context_terms[p.doc_id] |= term_set(self._abbreviations.expand(p.text, p.doc_id))
+                context_terms[p.doc_id] = self._analyzer.term_set(p.title, p.doc_id)
+            context_terms[p.doc_id] |= self._analyzer.term_set(p.text, p.doc_id)
         sentences: list[tuple[SentenceRecord, Passage, str, list[str], set[str]]] = []
         seen: set[tuple[str, str]] = set()
         for record in evidence.sentences:
@@ -135,8 +135,8 @@ class ExtractiveComposer:
             if (passage.doc_id, text) in seen or not _is_answer_sentence(text, record.section):
                 continue
             seen.add((passage.doc_id, text))
-            tokens = self._abbreviations.expand(text, passage.doc_id)
-            sentences.append((record, passage, text, tokens, term_set(tokens)))
+            tokens = self._analyzer.tokens(text, passage.doc_id)
+            sentences.append((record, passage, text, tokens, set(content_terms(tokens))))
         # Words that most candidate sentences share (the drug, the disease) say little about
         # which sentence answers; weigh each question word by how rare it is among them too.
         all_stems = [stems for *_, stems in sentences]

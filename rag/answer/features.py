@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.question import UNIT_PATTERNS, AnswerType, Intent, Question
-from rag.text import STOPWORDS, numbers, stem
+from rag.text import STOPWORDS, numbers
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,6 @@ class Features:
             + weights.focus * self.focus
             + weights.role * self.role
         )
-
-
-def term_set(tokens: Sequence[str]) -> set[str]:
-    return set(stem([t for t in tokens if t not in STOPWORDS and len(t) > 1]))
 
 
 def coverage(question_terms: Mapping[str, float], found: set[str]) -> float:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from rag.answer.evidence import Evidence
 from rag.answer.extractive import Composer, Composition
-from rag.answer.llm import Message, TextGenerator
+from rag.answer.llm import LanguageModel, Message
 from rag.answer.verify import Supported, supporting_span, verify
 from rag.documents import Citation, Passage
 from rag.settings import GenerationSettings
@@ -30,7 +30,7 @@ SYSTEM = (
 
 
 class GenerativeComposer:
-    def __init__(self, model: TextGenerator, extractive: Composer, settings: GenerationSettings) -> None:
+    def __init__(self, model: LanguageModel, extractive: Composer, settings: GenerationSettings) -> None:
         self._model = model
         self._extractive = extractive
         self._settings = settings

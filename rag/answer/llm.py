@@ -41,7 +41,7 @@ class Generated:
     seconds: float
 
 
-class TextGenerator(Protocol):
+class LanguageModel(Protocol):
     """What the generative composer needs from a model."""
 
     @property
@@ -75,7 +75,7 @@ def weights_digest(directory: Path) -> str:
     return digest.hexdigest()
 
 
-class TransformersGenerator:
+class TransformersLanguageModel:
     """A causal LM (GPT-2, Llama, Qwen, Phi, Mistral, ...) or a seq2seq model (T5, BART, ...)."""
 
     def __init__(self, model: Any, tokenizer: Any, settings: GenerationSettings, model_id: str) -> None:
@@ -87,7 +87,7 @@ class TransformersGenerator:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, settings: GenerationSettings) -> TransformersGenerator:
+    def load(cls, settings: GenerationSettings) -> TransformersLanguageModel:
         if settings.model_path is None:
             raise ModelError("no generative model is configured", "set RAG_GENERATION__MODEL_PATH")
         directory = settings.model_path.expanduser().resolve()

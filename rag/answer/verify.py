@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.documents import Dropped
-from rag.text import NUMBER, split_sentences, terms
+from rag.text import NUMBER, split_sentences
+from rag.text.analyzer import Analyzer
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;\u2013-]\s*\d+)*)\s*\]")
 # "... 4.4 months. [1]" -> "... 4.4 months [1]." so the marker stays with its sentence.
@@ -146,13 +147,13 @@ def _without_markers(sentence: str) -> str:
 def supporting_span(passage: str, sentences: Sequence[str]) -> tuple[int, int, float]:
     """The passage sentence that best supports `sentences` (the answer sentences citing this
     passage): (start, end, share of their content words it holds)."""
-    wanted = set(terms(" ".join(sentences)))
+    wanted = set(Analyzer().terms(" ".join(sentences)))
     numbers = set().union(*(number_values(s) for s in sentences)) if sentences else set()
     best = (0, len(passage), 0.0)
     best_key = (-1.0, -1)
     for span in split_sentences(passage):
         text = passage[span.start : span.end]
-        have = set(terms(text))
+        have = set(Analyzer().terms(text))
         share = len(wanted & have) / len(wanted) if wanted else 0.0
         key = (share + len(numbers & number_values(text)), -span.start)
         if key > best_key:

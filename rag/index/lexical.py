@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,6 @@ import bm25s
 import numpy as np
 
 from rag.errors import REBUILD_HINT, IndexCorruptError
-from rag.text import terms
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -37,13 +36,14 @@ class BM25Index:
         self._position = {int(r): i for i, r in enumerate(row_ids.tolist())}
 
     @classmethod
-    def build(cls, rows: list[tuple[int, str]]) -> BM25Index:
+    def build(cls, rows: list[tuple[int, list[str]]]) -> BM25Index:
+        """BM25 over each row's terms (`rag.text.analyzer.Analyzer.terms`)."""
         row_ids = np.array([r for r, _ in rows], dtype=np.int64)
         if not rows:
             return cls(None, row_ids)
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         retriever = bm25s.BM25(method=ANALYZER["method"], k1=ANALYZER["k1"], b=ANALYZER["b"])
-        retriever.index([terms(text) for _, text in rows], show_progress=False)
+        retriever.index([terms for _, terms in rows], show_progress=False)
         return cls(retriever, row_ids)
 
     @classmethod
@@ -69,11 +69,13 @@ class BM25Index:
     def size(self) -> int:
         return len(self._row_ids)
 
-    def search(self, query: str, k: int, allowed: Collection[int] | None = None) -> list[tuple[int, float]]:
-        """Chunks ranked by BM25 score; chunks that match no query term are left out."""
+    def search(
+        self, query: Sequence[str], k: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """Chunks ranked by BM25 score for the query's terms; chunks that match none are left out."""
         if self._retriever is None or k <= 0:
             return []
-        query_terms = [t for t in terms(query) if t in self._retriever.vocab_dict]
+        query_terms = [t for t in query if t in self._retriever.vocab_dict]
         if not query_terms:
             return []
         scores = np.asarray(self._retriever.get_scores(query_terms), dtype=np.float32)

@@ -41,6 +41,7 @@ from rag.index.vectors import FaissVectorIndex
 from rag.index.vocabulary import Lexicon
 from rag.settings import VectorSettings
 from rag.text.abbreviations import Abbreviations
+from rag.text.analyzer import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,11 @@ class Index:
         self.lexicon = self._load_lexicon()
         self.abbreviations = Abbreviations(chunks.abbreviations())
 
+    @property
+    def analyzer(self) -> Analyzer:
+        """The words of texts as this generation's BM25 index reads them (its abbreviations)."""
+        return Analyzer(self.abbreviations)
+
     @staticmethod
     def exists(root: Path) -> bool:
         """True when `root` holds an index in the current format (possibly a damaged one)."""
@@ -231,10 +237,8 @@ class Index:
         self.vectors = self.vectors.fitted(policy)
         self.abbreviations = Abbreviations(self.chunks.abbreviations())
         # Short forms are indexed as their long forms, so "OS" and "overall survival" match.
-        rows = [
-            (row, " ".join(self.abbreviations.expand(text, doc_id)))
-            for row, doc_id, text in self.chunks.chunk_texts()
-        ]
+        analyzer = self.analyzer
+        rows = [(row, analyzer.terms(text, doc_id)) for row, doc_id, text in self.chunks.chunk_texts()]
         self.lexical = BM25Index.build(rows)
         self.chunks.commit()
         self.vectors.write(self.directory / VECTORS_FILE)

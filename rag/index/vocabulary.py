@@ -8,24 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.text import STOPWORDS, WORD, stem, words
+from rag.text import stem
+from rag.text.analyzer import is_acronym
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-
-
-def vocabulary_words(text: str) -> set[str]:
-    """The words of `text` the vocabulary tracks: lower-cased, not stop words, not bare numbers;
-    acronyms ("RESORCE", "FLT3") also as written, since "SELECT" is not "select"."""
-    found = {w for w in words(text) if len(w) > 1 and w not in STOPWORDS and not w.replace(".", "").isdigit()}
-    found.update(token for token in WORD.findall(text) if is_acronym(token))
-    return found
-
-
-def is_acronym(token: str) -> bool:
-    """Mostly capitals: "RESORCE", "FLT3", "mRCC"; not "microRNAs" or "CheckMate"."""
-    upper = sum(c.isupper() for c in token)
-    return upper >= 2 and upper >= sum(c.islower() for c in token)
 
 
 class Lexicon:

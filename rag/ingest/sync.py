@@ -20,11 +20,11 @@ import numpy as np
 from rag.documents import Chunk, Document, Span
 from rag.embed import Embedder
 from rag.index.store import Index
-from rag.index.vocabulary import vocabulary_words
 from rag.ingest.chunking import Chunker
 from rag.ingest.dedupe import fingerprint
 from rag.progress import Progress, no_progress
 from rag.text.abbreviations import find_definitions
+from rag.text.analyzer import vocabulary_words
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -65,7 +65,7 @@ class HybridRetriever:
     def retrieve(
         self,
         query_vector: NDArray[np.float32],
-        query_text: str,
+        query_terms: Sequence[str],
         k: int,
         allowed: Collection[int] | None = None,
         mode: Mode | None = None,
@@ -74,7 +74,7 @@ class HybridRetriever:
         mode = mode or self.config.mode
         depth = max(k, self.config.candidates)
         dense = self._vectors.search(query_vector, depth, allowed) if mode != "bm25" else []
-        lexical = self._lexical.search(query_text, depth, allowed) if mode != "dense" else []
+        lexical = self._lexical.search(query_terms, depth, allowed) if mode != "dense" else []
         if mode == "dense":
             return dense[:k]
         if mode == "bm25":

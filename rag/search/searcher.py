@@ -39,9 +39,8 @@ class Searcher:
         if doc_ids:
             check_documents(index, doc_ids)
             allowed = set(index.chunks.row_ids_for_documents(doc_ids))
-        lexical_query = " ".join(index.abbreviations.expand(query))
         retriever = HybridRetriever(index.vectors, index.lexical, self._retrieval)
-        hits = retriever.retrieve(vector, lexical_query, top_k or self._top_k, allowed, mode)
+        hits = retriever.retrieve(vector, index.analyzer.terms(query), top_k or self._top_k, allowed, mode)
         records = index.chunks.passages([row for row, _ in hits])
         return [
             dataclasses.replace(records[row], score=round(score, 6), rank=rank)

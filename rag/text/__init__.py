@@ -41,11 +41,6 @@ def stem(tokens: list[str]) -> list[str]:
     return list(_stemmer().stemWords(tokens))
 
 
-def terms(text: str) -> list[str]:
-    """Index terms for lexical search: words minus stop words and 1-letter tokens, stemmed."""
-    return stem([w for w in words(text) if len(w) > 1 and w not in STOPWORDS])
-
-
 def numbers(text: str) -> list[str]:
     """Numbers as written, normalized: '0·63' -> '0.63', '1,234' -> '1234', '30 %' -> '30%'."""
     found = []

@@ -1,0 +1,51 @@
+"""One set of rules for the words of a text, shared by lexical search (BM25, query and index),
+sentence scoring and the vocabulary: word tokens lower-cased with decimals kept whole, short
+forms replaced by the long forms the corpus defines ("OS" -> "overall survival"), stop words
+and single letters dropped, Snowball stems."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.text import STOPWORDS, WORD, stem, words
+from rag.text.abbreviations import Abbreviations
+
+
+class Analyzer:
+    """Tokens and terms of texts; with `abbreviations`, short forms are expanded (in a passage of
+    `doc_id`, by that document's own definitions first)."""
+
+    def __init__(self, abbreviations: Abbreviations | None = None) -> None:
+        self._abbreviations = abbreviations
+
+    def tokens(self, text: str, doc_id: str | None = None) -> list[str]:
+        """Lower-cased word tokens in order, short forms expanded."""
+        if self._abbreviations is None:
+            return words(text)
+        return self._abbreviations.expand(text, doc_id)
+
+    def terms(self, text: str, doc_id: str | None = None) -> list[str]:
+        """The stemmed content terms of `text`, in order: what BM25 indexes and queries with."""
+        return content_terms(self.tokens(text, doc_id))
+
+    def term_set(self, text: str, doc_id: str | None = None) -> set[str]:
+        return set(self.terms(text, doc_id))
+
+
+def content_terms(tokens: Sequence[str]) -> list[str]:
+    """Stems of the tokens that are neither stop words nor single characters."""
+    return stem([t for t in tokens if len(t) > 1 and t not in STOPWORDS])
+
+
+def vocabulary_words(text: str) -> set[str]:
+    """The words of `text` the vocabulary tracks: lower-cased, not stop words, not bare numbers;
+    acronyms ("RESORCE", "FLT3") also as written, since "SELECT" is not "select"."""
+    found = {w for w in words(text) if len(w) > 1 and w not in STOPWORDS and not w.replace(".", "").isdigit()}
+    found.update(token for token in WORD.findall(text) if is_acronym(token))
+    return found
+
+
+def is_acronym(token: str) -> bool:
+    """Mostly capitals: "RESORCE", "FLT3", "mRCC"; not "microRNAs" or "CheckMate"."""
+    upper = sum(c.isupper() for c in token)
+    return upper >= 2 and upper >= sum(c.islower() for c in token)
