@@ -48,14 +48,14 @@ class SearchRequest(Request):
 
 
 class DocumentMetadata(BaseModel):
-    """What a citation needs about a document."""
+    """What a citation needs about a document (`rag.documents.CITATION_METADATA`)."""
 
-    doc_id: str
+    doc_id: str = Field(description="The document's id: its file's path as a slug, a PMID, or as given.")
     title: str
-    authors: str | None
+    authors: str | None = Field(description="As the document gives them.")
     journal: str | None
-    year: int | None
-    source: str | None
+    year: int | None = Field(description="Year of publication.")
+    source: str | None = Field(description="Where it came from: a link (PubMed, DOI, the page) or a note.")
 
 
 class Citation(DocumentMetadata):

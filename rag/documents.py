@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 # Metadata fields every citation carries; anything else a document declares goes to `extra`.
 CITATION_FIELDS = ("authors", "journal", "year", "source")
+# What a citation shows about its document (the API's DocumentMetadata has these fields).
+CITATION_METADATA = ("doc_id", "title", *CITATION_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.documents import Answer, Citation, Document, DocumentSummary, Passage
+from rag.documents import CITATION_METADATA, Answer, Citation, Document, DocumentSummary, Passage
 
 
 def metadata_dict(item: Passage | Document | DocumentSummary) -> dict[str, Any]:
     """The fields a citation needs about a document."""
-    return {name: getattr(item, name) for name in ("doc_id", "title", "authors", "journal", "year", "source")}
+    return {name: getattr(item, name) for name in CITATION_METADATA}
 
 
 def citation_place(citation: Citation) -> str:

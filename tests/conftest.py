@@ -13,7 +13,7 @@ from rag.embed.torch import SentenceTransformerEmbedder
 from rag.pipeline import Pipeline
 from rag.settings import EmbeddingSettings, Settings
 
-pytest_plugins = ["tests.generation_fixtures"]
+pytest_plugins = ["tests.support.generation_fixtures"]
 # No test may reach a model hub, whichever test loads a model first (`make` exports these too).
 os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEEDS = ROOT.parent / "shared" / "seeds"
 GOLD = ROOT / "eval" / "gold.jsonl"
+QUESTION = "What was the median PFS of sorafenib in renal cancer after bevacizumab or sunitinib?"
 # In-process clients address the app as a browser on this machine would: by default the
 # service answers only to loopback host names (DNS-rebinding defence).
 LOCAL = "http://127.0.0.1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +15,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.schemas import DocumentMetadata
 from api.settings import ServerSettings
+from rag.documents import CITATION_METADATA
 from rag.pipeline import Pipeline
-from tests.conftest import CORPUS, LOCAL, ROOT
+from tests.conftest import CORPUS, LOCAL, QUESTION, ROOT
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
-QUESTION = "What was the median PFS of sorafenib in renal cancer after bevacizumab or sunitinib?"
 
 
 @pytest.fixture(scope="module")
@@ -117,12 +118,6 @@ def test_openapi_is_served(client: TestClient) -> None:
     assert "/ask" in client.get("/openapi.json").json()["paths"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_real_server_process(corpus_index: Path) -> None:
     """`rag serve` in its own process: /ready goes from 503 to 200, then /ask answers over HTTP."""
     port = free_port()
@@ -169,3 +164,7 @@ def test_the_page_loads_without_the_key_when_reads_need_it(pipeline: Pipeline) -
         assert client.get("/examples").status_code == 401
         assert client.post("/ask/stream", json={"question": QUESTION}).status_code == 401
         assert client.get("/examples", headers={"Authorization": "Bearer s3cret"}).json()["questions"]
+
+
+def test_the_api_and_the_library_name_the_same_citation_metadata() -> None:
+    assert tuple(DocumentMetadata.model_fields) == CITATION_METADATA

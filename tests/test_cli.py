@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import ROOT
+from tests.support.cli import rag
 
 pytestmark = pytest.mark.integration
-
-
-def rag(*args: str, index: Path, corpus: Path = CORPUS) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_CORPUS_DIR": str(corpus)}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],  # what the installed `rag` command runs
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_ask_json_matches_the_api_shape(corpus_index: Path) -> None:

@@ -1,6 +1,6 @@
 """Crash safety: a writer killed with SIGKILL at a random moment never damages the index.
 
-Each trial starts `tests/crash_worker.py`, which adds documents (and updates and deletes some)
+Each trial starts `tests/support/crash_worker.py`, which adds documents (and updates and deletes some)
 one commit at a time and prints `ACK ...` after each commit returns. The test kills it at a
 random (seeded) moment, then checks what a new process finds. The worker imports first and
 starts writing when told to; the kill comes after a delay drawn uniformly from zero to the
@@ -41,9 +41,9 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.testing import FakeEmbedder
 from tests.conftest import ROOT
-from tests.crash_worker import document_text, document_title, marker, settings, text_sha
+from tests.support.crash_worker import document_text, document_title, marker, settings, text_sha
 
-WORKER = Path(__file__).with_name("crash_worker.py")
+WORKER = Path(__file__).parent / "support" / "crash_worker.py"
 DOCUMENTS = 12  # additions per run; with updates and deletions about 17 commits
 TRIALS = int(os.environ.get("RAG_CRASH_TRIALS", "20"))
 SECONDS_PER_TRIAL = 6.0  # generous: a trial takes under 1 s on an idle 2-core machine
@@ -172,7 +172,8 @@ def check_document(pipeline: Pipeline, doc_id: str, version: int) -> list[int]:
     row_ids = {row for row, _ in rows}
 
     word = marker(number, version)
-    assert {row for row, _ in index.lexical.search(word, 100)} == row_ids, f"BM25 entries of {doc_id}"
+    bm25 = index.lexical.search(index.analyzer.terms(word), 100)
+    assert {row for row, _ in bm25} == row_ids, f"BM25 entries of {doc_id}"
     filtered = pipeline.search(word, top_k=20, doc_ids=[doc_id])
     assert {p.row_id for p in filtered} == row_ids, f"search within {doc_id}"
     assert pipeline.search(word, top_k=3)[0].doc_id == doc_id, f"search for {doc_id}"
@@ -217,7 +218,9 @@ def check_index(config: Settings, ledger: Ledger) -> None:
         assert len(rows) == chunks
         check_vectors(pipeline, sorted(rows))
         for number, version in ledger.superseded:
-            assert index.lexical.search(marker(number, version), 10) == [], "a replaced version is searchable"
+            assert index.lexical.search(index.analyzer.terms(marker(number, version)), 10) == [], (
+                "a replaced version is searchable"
+            )
     finally:
         pipeline.close()
 

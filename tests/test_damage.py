@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from rag.pipeline import Pipeline, index_spec
 from rag.settings import Settings
 from rag.testing import FakeEmbedder
 from tests.conftest import LOCAL, ROOT
+from tests.support.cli import rag
 
 REBUILD = "rag ingest --rebuild"
 DOCUMENTS = {
@@ -271,16 +271,7 @@ def test_cli_reports_a_damaged_index_in_one_line(tmp_path: Path, real_embedder: 
     pipeline.ingest()
     pipeline.close()
     named = damage(index, "vectors.faiss", "garbage")
-    env = {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_CORPUS_DIR": str(corpus)}
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("rag")), "stats"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = rag("stats", index=index, corpus=corpus)
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
     assert str(named) in result.stderr and REBUILD in result.stderr

@@ -7,9 +7,9 @@ from pathlib import Path
 from rag.documents import Document
 from rag.ingest.dedupe import DuplicateFinder, fingerprint, unique_documents
 from rag.ingest.loaders import load_paths
-from tests.app_clients import make_client
 from tests.conftest import CORPUS
-from tests.document_fixtures import MEDLINE, PDF_DOI, PUBMED_XML, write_article_pdf
+from tests.support.app_clients import make_client
+from tests.support.document_fixtures import MEDLINE, PDF_DOI, PUBMED_XML, write_article_pdf
 
 ABSTRACT = (
     "Sorafenib was given to 120 patients with advanced hepatocellular carcinoma. The disease control rate "

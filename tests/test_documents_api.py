@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.settings import ServerSettings
-from tests.app_clients import AUTH, KEY, PAPER, make_client
+from tests.support.app_clients import AUTH, KEY, PAPER, make_client
 
 
 @pytest.fixture

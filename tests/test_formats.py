@@ -9,7 +9,7 @@ import pytest
 from rag.errors import DocumentError
 from rag.ingest.loaders import load_paths, parse_file
 from rag.ingest.loaders.pdf_text import clean_pages, heading_name
-from tests.document_fixtures import (
+from tests.support.document_fixtures import (
     ARTICLE_HTML,
     CAPTION,
     MEDLINE,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.document_fixtures import ARTICLE_HTML, MEDLINE, PUBMED_XML, write_article_pdf
-from tests.test_cli import rag
+from tests.support.cli import rag
+from tests.support.document_fixtures import ARTICLE_HTML, MEDLINE, PUBMED_XML, write_article_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from rag.errors import GenerationUnavailableError, ModelError
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings
 from tests.conftest import CORPUS
-from tests.generation_fixtures import QUESTION, Recorder, generative_settings
+from tests.support.generation_fixtures import QUESTION, Recorder, generative_settings
 
 MESSAGES = [
     Message("system", "Answer from the passages."),
@@ -77,8 +77,8 @@ def test_a_seq2seq_model_generates(random_seq2seq: Path) -> None:
 
 
 def test_the_chat_template_is_used_when_the_tokenizer_has_one(tmp_path: Path) -> None:
-    from tests.generation_fixtures import corpus_texts
-    from tests.tiny_models import causal_model
+    from tests.support.generation_fixtures import corpus_texts
+    from tests.support.tiny_models import causal_model
 
     directory = causal_model(tmp_path / "chat", corpus_texts()[:5], chat=True)
     prompt = TransformersLanguageModel.load(GenerationSettings(model_path=directory)).prompt_text(MESSAGES)

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from rag.pipeline import Pipeline
 from tests.conftest import CORPUS, LOCAL
-from tests.generation_fixtures import QUESTION, SMALL_PROMPT, TRAINED_ANSWER
-from tests.servers import running_server
+from tests.support.generation_fixtures import QUESTION, SMALL_PROMPT, TRAINED_ANSWER
+from tests.support.servers import running_server
 
 pytestmark = pytest.mark.integration
 UNANSWERABLE = "What was the response rate of pembrolizumab in melanoma?"

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from tests.conftest import CORPUS
-from tests.jobs import settled
-from tests.servers import running_server
+from tests.support.jobs import settled
+from tests.support.servers import running_server
 
 pytestmark = pytest.mark.integration
 LIMIT = 1024 * 1024

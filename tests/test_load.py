@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CORPUS, ROOT
-from tests.jobs import settled
-from tests.test_api import free_port
+from tests.conftest import CORPUS
+from tests.support.jobs import settled
+from tests.support.servers import running_server
 
 pytestmark = pytest.mark.integration
 
@@ -33,19 +30,6 @@ QUESTIONS = [
     "Does sorafenib cause hand-foot skin reaction?",
     "What is the capital of France?",
 ]
-
-
-def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited during start-up"
-        try:
-            if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not become ready")
 
 
 @dataclass
@@ -97,32 +81,15 @@ def one_request(base: str, number: int, record: LoadRecord) -> None:
 
 @pytest.fixture
 def server_url(corpus_index: Path, tmp_path: Path) -> Iterator[str]:
-    """`rag serve` on copies of the corpus and its index; fails the test if its log shows errors."""
+    """`rag serve` (a worker per core) on copies of the corpus and its index; fails the test if
+    its log shows errors."""
     index_dir, corpus_dir = tmp_path / "index", tmp_path / "corpus"
     shutil.copytree(corpus_index, index_dir)
     shutil.copytree(CORPUS, corpus_dir)
-    port = free_port()
-    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir), "RAG_CORPUS_DIR": str(corpus_dir)}
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, server)
+    env = {"RAG_INDEX_DIR": str(index_dir), "RAG_CORPUS_DIR": str(corpus_dir)}
+    with running_server(env, tmp_path / "server.log", workers=None) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    output = log_path.read_text(encoding="utf-8", errors="replace")
-    assert "Already borrowed" not in output
-    assert "Traceback" not in output
-    assert " 500 " not in output
+    assert "Already borrowed" not in (tmp_path / "server.log").read_text(encoding="utf-8", errors="replace")
 
 
 def test_mixed_concurrent_load_has_no_server_errors(server_url: str) -> None:

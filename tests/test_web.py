@@ -14,10 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CORPUS
-from tests.document_fixtures import PDF_TITLE, write_article_pdf
-from tests.servers import running_server
-from tests.test_api import QUESTION
+from tests.conftest import CORPUS, QUESTION
+from tests.support.document_fixtures import PDF_TITLE, write_article_pdf
+from tests.support.servers import running_server
 
 pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")

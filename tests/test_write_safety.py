@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.jobs import JobStore, ProgressReporter
 from api.schemas import WriteResult
-from tests.app_clients import AUTH, KEY, PAPER, make_client
+from tests.support.app_clients import AUTH, KEY, PAPER, make_client
 
 EVIL = "https://evil.example"
 NOTE = {"doc_id": "note", "title": "Ward note", "text": "Sorafenib was stopped after grade 3 rash."}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from rag.embed.model_files import ModelLayout
-from rag.embed.weights import ModelLocation
+from rag.embed.weights import ModelLocation, VerifiedModel
 from rag.errors import ModelError
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def import_openvino() -> Any:
     return openvino
 
 
-class ExportedEmbedder:
+class ExportedEmbedder(VerifiedModel):
     """The Embedder over an exported model: same tokenizer, pooling and normalization as
     sentence-transformers, so chunk boundaries and vectors match the torch backend."""
 
@@ -100,10 +100,9 @@ class ExportedEmbedder:
     ) -> None:
         from tokenizers import Tokenizer
 
+        super().__init__(location, weights_sha256)
         self._runner = runner
         self._layout = layout
-        self._location = location
-        self._sha256 = weights_sha256
         self._batch_size = batch_size
         self.backend = backend
         self.precision = precision
@@ -116,14 +115,6 @@ class ExportedEmbedder:
         self._pad_id = self._encoder.token_to_id(layout.pad_token) or 0
         self._special_tokens = len(self._counter.encode("", add_special_tokens=True).ids)
         self._dimension = int(self._embed_batch(["warm-up"]).shape[1])  # the first call is the slow one
-
-    @property
-    def model_id(self) -> str:
-        return self._location.model_id
-
-    @property
-    def weights_sha256(self) -> str:
-        return self._sha256
 
     @property
     def dimension(self) -> int:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.embed.weights import ModelLocation, locate_model, verify_weights
+from rag.embed.weights import ModelLocation, VerifiedModel, locate_model, verify_weights
 from rag.errors import ModelError
 from rag.settings import EmbeddingSettings
 
@@ -20,17 +20,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(VerifiedModel):
     """A sentence-transformers model loaded from a verified local directory."""
 
     backend = "torch"
     precision = "fp32"
 
     def __init__(self, model: Any, location: ModelLocation, weights_sha256: str, batch_size: int) -> None:
+        super().__init__(location, weights_sha256)
         self._model = model
         self._tokenizer = model.tokenizer
-        self._location = location
-        self._sha256 = weights_sha256
         self._batch_size = batch_size
         # Hugging Face fast tokenizers refuse concurrent use ("Already borrowed"); the server
         # calls embed() from several threads, so calls take turns.
@@ -64,14 +63,6 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"cannot load the embedding model from {location.directory}: {exc}") from exc
         log.info("loaded embedding model %s (sha256 %s)", location.model_id, sha256[:12])
         return cls(model, location, sha256, settings.batch_size)
-
-    @property
-    def model_id(self) -> str:
-        return self._location.model_id
-
-    @property
-    def weights_sha256(self) -> str:
-        return self._sha256
 
     @property
     def dimension(self) -> int:

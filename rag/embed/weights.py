@@ -17,6 +17,22 @@ WEIGHTS_FILE = "model.safetensors"
 PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt")
 
 
+class VerifiedModel:
+    """What every embedder knows about its weights: where they came from, and their SHA-256."""
+
+    def __init__(self, location: ModelLocation, weights_sha256: str) -> None:
+        self._location = location
+        self._sha256 = weights_sha256
+
+    @property
+    def model_id(self) -> str:
+        return self._location.model_id
+
+    @property
+    def weights_sha256(self) -> str:
+        return self._sha256
+
+
 def refuse_missing_safetensors(directory: Path, wanted: str, hint: str) -> NoReturn:
     """Raise ModelError for a model directory without safetensors weights, naming any pickled
     weights found instead (those are never loaded: unpickling runs code)."""

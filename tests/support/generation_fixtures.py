@@ -13,7 +13,7 @@ from rag.ingest.loaders import load_paths
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings
 from tests.conftest import CORPUS
-from tests.tiny_models import causal_model, seq2seq_model, trained_causal_model
+from tests.support.tiny_models import causal_model, seq2seq_model, trained_causal_model
 
 QUESTION = "What was the median PFS of sorafenib in renal cancer after bevacizumab or sunitinib?"
 # What the trained model always writes: one true sentence, one with a number the passage does

@@ -1,4 +1,4 @@
-"""A writer for the crash test: `python tests/crash_worker.py CORPUS INDEX N`.
+"""A writer for the crash test: `python tests/support/crash_worker.py CORPUS INDEX N`.
 
 Adds N documents to the index one commit at a time, with updates of earlier documents and a
 few deletions mixed in, through the same calls the HTTP API makes (Pipeline.add_documents and
