@@ -19,19 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
 from rag.durable import (
-    fsync_dir,
-    fsync_tree,
-    remove_stale_temporaries,
     sha256_file,
-    write_atomic,
-    writer_lock,
 )
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.index.chunkstore import ChunkStore
@@ -299,119 +292,3 @@ def verify_files(directory: Path, manifest: Manifest) -> None:
             raise IndexCorruptError(
                 f"{path} is damaged: its SHA-256 does not match the manifest", REBUILD_HINT
             )
-
-
-class IndexWriter:
-    """Prepare the next generation and publish it atomically; one writer at a time.
-
-        with IndexWriter(root, spec, base=current) as index:
-            ...change index.chunks and index.vectors...
-            writer.commit()
-
-    Leaving the block without commit() discards the new generation. `fresh` starts from an
-    empty index (a rebuild); otherwise the current generation is copied (from `base` when it
-    is still current, which saves reopening it)."""
-
-    def __init__(
-        self,
-        root: Path,
-        spec: IndexSpec,
-        *,
-        fresh: bool = False,
-        base: Index | None = None,
-        lock_timeout_s: float = 30.0,
-        policy: VectorSettings | None = None,
-    ) -> None:
-        self.root = root
-        self.spec = spec
-        self.policy = policy or VectorSettings()
-        self._fresh = fresh
-        self._base = base
-        self._lock = writer_lock(root / LOCK_FILE, lock_timeout_s)
-        self._index: Index | None = None
-        self._committed = False
-        self.base_generation: int | None = None
-        """The generation CURRENT named when the writer started (None: there was none)."""
-
-    @property
-    def index(self) -> Index:
-        if self._index is None:
-            raise RuntimeError("IndexWriter is used outside its `with` block")
-        return self._index
-
-    def __enter__(self) -> IndexWriter:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._lock.__enter__()
-        try:
-            current = self._current_pointer()
-            self.base_generation = current.generation if current else None
-            keep = {current.generation} if current else set()
-            _remove_generations(self.root, keep=keep, newer_only=True)  # a crashed writer's leftovers
-            remove_stale_temporaries(self.root)
-            number = max(generation_numbers(self.root), default=0) + 1
-            if self._fresh or current is None:
-                self._index = Index.create(self.root, number, self.spec)
-            else:
-                base = self._base
-                if base is None or base.generation != current.generation:
-                    base = Index.open(self.root, self.spec)
-                self._index = base.fork(number)
-        except BaseException:
-            self._lock.__exit__(None, None, None)
-            raise
-        return self
-
-    def _current_pointer(self) -> Pointer | None:
-        if not Index.exists(self.root):
-            return None
-        try:
-            return Pointer.read(self.root)
-        except IndexCorruptError:
-            if self._fresh:  # a rebuild replaces a damaged index
-                return None
-            raise
-
-    def commit(self) -> Manifest:
-        """Write and fsync the new generation, then point CURRENT at it."""
-        index = self.index
-        manifest = index.write_files(self.policy)
-        fsync_tree(index.directory)
-        fsync_dir(self.root)
-        manifest_sha256 = sha256_file(index.directory / MANIFEST_FILE)
-        pointer = Pointer(index.generation, index.directory.name, manifest_sha256)
-        write_atomic(self.root / POINTER_FILE, pointer.to_json().encode())
-        self._committed = True
-        _remove_generations(self.root, keep={index.generation, index.generation - 1}, newer_only=False)
-        _remove_legacy_files(self.root)
-        return manifest
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        try:
-            if not self._committed and self._index is not None:
-                self._index.close()
-                shutil.rmtree(self._index.directory, ignore_errors=True)
-        finally:
-            self._lock.__exit__(exc_type, exc, traceback)
-
-
-def _remove_generations(root: Path, keep: set[int], *, newer_only: bool) -> None:
-    newest_kept = max(keep, default=0)
-    for number in generation_numbers(root):
-        if number in keep or (newer_only and number <= newest_kept):
-            continue
-        log.debug("removing generation %d of %s", number, root)
-        shutil.rmtree(root / generation_name(number), ignore_errors=True)
-
-
-def _remove_legacy_files(root: Path) -> None:
-    for name in LEGACY_FILES:
-        path = root / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)

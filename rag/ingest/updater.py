@@ -17,7 +17,8 @@ from rag.durable import fsync_dir, remove_stale_temporaries, write_atomic
 from rag.embed import Embedder
 from rag.errors import ConflictError, NotFoundError
 from rag.index.handle import IndexHandle
-from rag.index.store import Index, IndexWriter
+from rag.index.store import Index
+from rag.index.writer import IndexWriter
 from rag.ingest.chunking import Chunker
 from rag.ingest.dedupe import copies_of_stored
 from rag.ingest.paths import inside
