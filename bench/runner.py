@@ -15,7 +15,7 @@ from bench.plot import write_plot
 from rag.settings import Settings
 
 SUITES = ("latency", "streaming", "ingestion", "backends", "scaling", "pubmedqa")
-# Run only when named (`rag bench distributed`, `make bench-ray`): it needs the distributed extra.
+# Run only when named (`python -m bench distributed`, `make bench-ray`): it needs the distributed extra.
 OPTIONAL_SUITES = ("distributed",)
 
 
