@@ -71,9 +71,11 @@ bench-full: $(STAMP)
 	$(VENV)/bin/rag ingest
 	$(PY) -m bench
 
+# The gold set by retriever, then the suites (gold, COVID-QA dev, PubMedQA) each over its own corpus.
 eval: $(STAMP)
 	$(VENV)/bin/rag ingest
 	$(VENV)/bin/rag eval --retriever all
+	$(VENV)/bin/rag eval --suite all
 
 clean:
 	rm -rf index .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import pubmedqa
 from rag.embed import load_embedder
+from rag.evaluation.pubmedqa import load_dataset, write_corpus
 from rag.settings import Settings
 
 QUICK_DOCUMENTS = 200
@@ -83,10 +84,10 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
 def _corpus(settings: Settings, root: Path, *, quick: bool) -> tuple[Path, str]:
     if not pubmedqa.DEFAULT_DATA.is_file():
         return settings.corpus_dir, f"{settings.corpus_dir} (PubMedQA data not found)"
-    records = list(pubmedqa.load_dataset().records.values())
+    records = list(load_dataset(pubmedqa.DEFAULT_DATA).records.values())
     if quick:
         records = records[:QUICK_DOCUMENTS]
-    return pubmedqa.write_corpus(records, root / "corpus"), f"PubMedQA abstracts ({len(records)})"
+    return write_corpus(records, root / "corpus"), f"PubMedQA abstracts ({len(records)})"
 
 
 def to_markdown(result: dict[str, Any]) -> str:

@@ -122,8 +122,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
 
-    evaluate = commands.add_parser("eval", help="evaluate against a gold question set")
+    evaluate = commands.add_parser("eval", help="evaluate: the gold set, or the suites")
     evaluate.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
+    evaluate.add_argument(
+        "--suite",
+        choices=["gold", "covidqa", "pubmedqa", "all"],
+        default=None,
+        help="run evaluation suites (each over its own corpus) instead of the retriever comparison",
+    )
+    evaluate.add_argument(
+        "--data", type=Path, default=Path("../shared/benchmarks"), help="where covidqa/ and pubmedqa/ are"
+    )
+    evaluate.add_argument(
+        "--cache", type=Path, default=Path(".cache/eval"), help="where the suites' indexes are kept"
+    )
+    evaluate.add_argument("--limit", type=_count(1_000_000), default=None, help="first N questions per suite")
     evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid", "all"], default="hybrid")
     evaluate.add_argument(
         "--out", type=Path, default=Path("eval/results"), help="where to write JSON + Markdown"
@@ -260,6 +273,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag.evaluation.runner import evaluate, load_gold, render_markdown, write_reports
     from rag.search.retrieval import Mode
 
+    if args.suite is not None:
+        return _eval_suites(args)
     items = load_gold(args.gold)
     pipeline = _pipeline()
     modes: list[Mode] = ["bm25", "dense", "hybrid"] if args.retriever == "all" else [args.retriever]
@@ -268,6 +283,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     json_path, md_path = write_reports(reports, args.out)
     print(render_markdown(reports))
     print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def _eval_suites(args: argparse.Namespace) -> int:
+    from rag.evaluation.suite_runner import (
+        render_markdown,
+        report,
+        run_suite,
+        suite_pipeline,
+        write_suite_reports,
+    )
+    from rag.evaluation.suites import SUITES, load_suite
+    from rag.progress import tqdm_progress
+
+    names = SUITES if args.suite == "all" else (args.suite,)
+    settings = settings_with()
+    reports = []
+    for name in names:
+        suite = load_suite(name, gold=args.gold, data_dir=args.data)
+        pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress)
+        try:
+            items = suite.items[: args.limit] if args.limit else suite.items
+            advance = tqdm_progress(f"{name} questions", len(items))
+            results = run_suite(pipeline, suite, items, advance)
+            reports.append(report(suite, results, pipeline))
+        finally:
+            pipeline.close()
+    written = write_suite_reports(reports, args.out)
+    print(render_markdown(reports))
+    print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 

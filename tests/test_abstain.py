@@ -49,3 +49,12 @@ def test_near_synonyms_are_not_absent() -> None:
     names_thing = [w for w in unknown if w.names_thing]
     assert absent_terms(names_thing, {"melanoma": 0.4}, 0.8) == ("melanoma",)
     assert absent_terms(names_thing, {"melanoma": 0.9}, 0.8) == ()
+
+
+def test_a_name_written_together_counts_when_the_corpus_writes_it_apart() -> None:
+    words = [*WORDS, "COVID", "HIV"]
+    found = Lexicon(words, np.ones(len(words), dtype=np.int64), np.eye(len(words), 16, dtype=np.float32), 10)
+    question = "How many COVID19 or HIV1 patients, and any in the RESORCE2 or IMbrave150 trial?"
+    unknown = [w.token for w in unknown_words(question, found, Abbreviations({}))]
+    assert "COVID19" not in unknown and "HIV1" not in unknown and "RESORCE2" not in unknown
+    assert "IMbrave150" in unknown  # "IMbrave" is not in the corpus either

@@ -11,6 +11,7 @@ import pytest
 
 from bench import pubmedqa
 from rag.errors import ConfigurationError
+from rag.evaluation import pubmedqa as records
 from rag.ingest.loaders import load_paths
 from rag.settings import Settings
 from rag.testing import FakeEmbedder
@@ -27,33 +28,33 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def dataset() -> pubmedqa.Dataset:
-    return pubmedqa.load_dataset()
+def dataset() -> records.Dataset:
+    return records.load_dataset(pubmedqa.DEFAULT_DATA)
 
 
 @pytest.fixture(scope="module")
-def sample(dataset: pubmedqa.Dataset) -> pubmedqa.Dataset:
+def sample(dataset: records.Dataset) -> records.Dataset:
     records = dict(list(dataset.records.items())[:SAMPLE])
     # Half of the sample stands in for the test split, so both splits differ in size.
     return replace(dataset, records=records, test_ids=list(records)[: SAMPLE // 2])
 
 
 @pytest.fixture(scope="module")
-def result(sample: pubmedqa.Dataset, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def result(sample: records.Dataset, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     settings = Settings(
         corpus_dir=tmp_path_factory.mktemp("unused-corpus"), index_dir=tmp_path_factory.mktemp("unused")
     )
     return pubmedqa.evaluate_dataset(settings, FakeEmbedder(), sample, quick=False)
 
 
-def test_dataset_has_the_published_sizes(dataset: pubmedqa.Dataset) -> None:
+def test_dataset_has_the_published_sizes(dataset: records.Dataset) -> None:
     assert len(dataset.records) == 1000
     assert len(dataset.test_ids) == 500
     assert set(dataset.test_ids) <= set(dataset.records)
 
 
-def test_documents_load_with_their_pubmed_ids(sample: pubmedqa.Dataset, tmp_path: Path) -> None:
-    pubmedqa.write_corpus(list(sample.records.values()), tmp_path)
+def test_documents_load_with_their_pubmed_ids(sample: records.Dataset, tmp_path: Path) -> None:
+    records.write_corpus(list(sample.records.values()), tmp_path)
     loaded = load_paths([tmp_path])
     assert loaded.skipped == []
     assert [d.doc_id for d in loaded.documents] == [f"pmid-{pmid}" for pmid in sample.records]
@@ -61,9 +62,9 @@ def test_documents_load_with_their_pubmed_ids(sample: pubmedqa.Dataset, tmp_path
     assert all(years[r.doc_id] == r.year for r in sample.records.values())
 
 
-def test_text_holds_the_sections_and_not_the_question(sample: pubmedqa.Dataset) -> None:
+def test_text_holds_the_sections_and_not_the_question(sample: records.Dataset) -> None:
     for record in sample.records.values():
-        doc = pubmedqa.to_document(record)
+        doc = records.to_document(record)
         text, title = doc["text"].lower(), doc["title"].lower()
         assert record.question.lower() not in text
         assert record.question.lower() not in title
@@ -71,11 +72,11 @@ def test_text_holds_the_sections_and_not_the_question(sample: pubmedqa.Dataset) 
         # The sentence splitter sees every label as a section, in order.
         sections = list(dict.fromkeys(s.section for s in split_sentences(doc["text"])))
         assert sections == list(dict.fromkeys(record.labels))
-        assert title and len(title) <= pubmedqa.MAX_TITLE_CHARS + 1
+        assert title and len(title) <= records.MAX_TITLE_CHARS + 1
 
 
-def test_a_pseudo_label_is_glued_back_into_its_sentence(dataset: pubmedqa.Dataset) -> None:
-    text = pubmedqa.document_text(dataset.records[SPLIT_SENTENCE_RECORD])
+def test_a_pseudo_label_is_glued_back_into_its_sentence(dataset: records.Dataset) -> None:
+    text = records.document_text(dataset.records[SPLIT_SENTENCE_RECORD])
     assert "(ambient air, FSAII: n=4, SCCVII, n=5)" in text
     assert "\n\n, FSAII" not in text
 
@@ -92,7 +93,7 @@ def test_rouge_l() -> None:
 def test_missing_data_names_the_path_and_the_option(tmp_path: Path) -> None:
     missing = tmp_path / "ori_pqal.json"
     with pytest.raises(ConfigurationError) as caught:
-        pubmedqa.load_dataset(missing)
+        records.load_dataset(missing)
     assert str(missing) in str(caught.value)
     assert "--data" in str(caught.value)
 
@@ -119,7 +120,7 @@ def test_result_structure(result: dict[str, Any]) -> None:
     assert result["misses"]["count"] <= SAMPLE
 
 
-def test_quick_mode_scores_the_test_split_only(sample: pubmedqa.Dataset) -> None:
+def test_quick_mode_scores_the_test_split_only(sample: records.Dataset) -> None:
     assert pubmedqa.question_splits(sample, quick=True) == {"test": sample.test_ids}
 
 

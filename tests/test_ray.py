@@ -23,6 +23,7 @@ import pytest
 from api.settings import ServerSettings
 from bench import pubmedqa
 from rag.embed import Embedder
+from rag.evaluation.pubmedqa import load_dataset, write_corpus
 from rag.evaluation.runner import load_gold
 from rag.pipeline import Pipeline
 from rag.settings import RaySettings, Settings
@@ -96,8 +97,8 @@ def ray_ingest(settings: Settings, embedder: Embedder) -> Pipeline:
 def test_ray_ingest_of_pubmedqa_abstracts_equals_the_single_process_path(
     local_ray: Any, real_embedder: Embedder, tmp_path: Path
 ) -> None:
-    records = list(pubmedqa.load_dataset().records.values())[:PUBMEDQA_SLICE]
-    corpus = pubmedqa.write_corpus(records, tmp_path / "corpus")
+    records = list(load_dataset(pubmedqa.DEFAULT_DATA).records.values())[:PUBMEDQA_SLICE]
+    corpus = write_corpus(records, tmp_path / "corpus")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "local")
     local = Pipeline(settings, real_embedder, None)
     local.ingest()

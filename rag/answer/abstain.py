@@ -13,6 +13,7 @@ case, or qualifying "trial" or "study"). Ordinary words missing from the corpus
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.answer.question import QUESTION_WORDS
@@ -119,7 +120,7 @@ def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations)
             or (len(lower) < 3 and not is_acronym(token))
         ):
             continue
-        if lexicon.contains(token):
+        if lexicon.contains(token) or _written_apart(token, lexicon):
             continue
         meaning = abbreviations.meaning(token) if is_acronym(token) else None
         if meaning and all(lexicon.contains(w) for w in meaning if w not in QUESTION_WORDS):
@@ -129,6 +130,20 @@ def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations)
             UnknownWord(token, names_a_thing(token, following), needs_similarity=not is_acronym(token))
         )
     return found
+
+
+# Letters and digits written together ("COVID19", "HIV1", "IL6") or a name run into a word
+# ("likeCOV"): the pieces of such a token, which the corpus may write apart ("COVID-19").
+PIECES = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _written_apart(token: str, lexicon: Lexicon) -> bool:
+    """The corpus has each piece of the token, written apart: "COVID19" as "COVID-19"."""
+    pieces = PIECES.findall(token)
+    words = [p for p in pieces if not p.isdigit()]
+    if len(pieces) < 2 or not any(len(w) >= 2 for w in words):
+        return False
+    return all(lexicon.contains(w) for w in words if len(w) >= 2)
 
 
 def absent_terms(

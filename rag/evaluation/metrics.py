@@ -23,6 +23,8 @@ class GoldItem:
     facts: list[Fact]
     doc_ids: list[str]
     evidence: list[str]
+    split: str = "tune"
+    """Half of the gold set: `tune` (weights and thresholds are chosen on it) or `test`."""
 
     @property
     def answerable(self) -> bool:
@@ -38,6 +40,7 @@ class GoldItem:
             facts=list(data.get("facts", [])),
             doc_ids=list(data.get("doc_ids", [])),
             evidence=list(data.get("evidence", [])),
+            split=str(data.get("split", "tune")),
         )
 
 

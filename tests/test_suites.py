@@ -1,0 +1,138 @@
+"""The evaluation suites: their definitions (as the datasets' READMEs state them), the data they
+read from ../shared/benchmarks, and real runs through the pipeline and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rag.embed import Embedder
+from rag.evaluation.metrics import answer_correct
+from rag.evaluation.runner import load_gold
+from rag.evaluation.suite_runner import run_suite, suite_pipeline, summarize
+from rag.evaluation.suites import (
+    COVIDQA_FILE,
+    contains_gold,
+    covidqa_answered,
+    covidqa_suite,
+    gold_suite,
+    tokens,
+)
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from tests.conftest import GOLD, ROOT
+from tests.support.cli import rag
+
+BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+needs_covidqa = pytest.mark.skipif(
+    not (BENCHMARKS / COVIDQA_FILE).is_file(), reason="COVID-QA data not found (no ../shared checkout)"
+)
+
+
+def test_covidqa_answered_follows_the_readme() -> None:
+    assert tokens("Median 10.6 months, CI 8.1-13.4") == ["median", "10.6", "months", "ci", "8.1", "13.4"]
+    # "10·6" is two tokens, 10 and 6, neither in "10.6": 5 of the gold's 7 tokens remain (0.71).
+    assert covidqa_answered("10·6 months (95% CI 8.1-13.4)", "Survival was 10.6 months (95% CI 8.1 to 13.4).")
+    assert not covidqa_answered("10·6 months", "Survival was 10.6 months [1].")  # 1 of 3
+    assert covidqa_answered("ACE2 receptor binding", "It binds the ACE2 receptor [1].")  # 3 of 3 tokens
+    assert not covidqa_answered("ACE2 receptor binding domain", "It binds ACE2 [1].")  # 1 of 4
+    long_answer = "It binds the ACE2 receptor. " + "x" * 300
+    assert not covidqa_answered("ACE2 receptor", long_answer)  # over max(300, 1.5 x 13)
+    assert covidqa_answered("a" * 250 + " ACE2", "a" * 250 + " ACE2 " + "b" * 100)  # 1.5 x 255 = 382
+
+
+def test_cited_compares_the_first_120_characters_case_and_spacing_aside() -> None:
+    gold = "The   Spike protein " + "z" * 200
+    assert contains_gold(gold, "before the spike protein " + "z" * 102 + " after")  # 18 + 102 characters
+    assert not contains_gold(gold, "before the spike protein " + "z" * 101 + " after")
+    assert not contains_gold(gold, "the spike  protein")
+
+
+def test_the_gold_set_is_split_once_into_halves_of_the_same_mix() -> None:
+    items = load_gold(GOLD)
+    assert {i.split for i in items} == {"tune", "test"}
+    by_type = Counter((i.type, i.split) for i in items)
+    for kind in {i.type for i in items}:
+        assert abs(by_type[(kind, "tune")] - by_type[(kind, "test")]) <= 1, kind
+    suite = gold_suite(GOLD)
+    assert [i.id for i in suite.items] == [i.id for i in items] and suite.write_corpus is None
+
+
+@needs_covidqa
+def test_covidqa_suite_reads_the_development_split(tmp_path: Path) -> None:
+    suite = covidqa_suite(BENCHMARKS)
+    assert len(suite.items) == 968 and len({i.group for i in suite.items}) == 47
+    for item in suite.items:
+        assert item.answerable and item.gold_answer and item.doc_ids == (item.group,)
+        assert item.gold_answer.strip() in item.evidence[0], item.id  # the sentences around the span
+    assert suite.write_corpus is not None
+    suite.write_corpus(tmp_path)
+    files = sorted(tmp_path.glob("*.txt"))
+    assert len(files) == 47 and all(f.stem.startswith("covidqa-") for f in files)
+
+
+@pytest.mark.integration
+@needs_covidqa
+def test_a_covidqa_run_scores_real_answers(tmp_path: Path, real_embedder: Embedder) -> None:
+    full = covidqa_suite(BENCHMARKS)
+    articles = sorted({i.group for i in full.items})[:2]
+    items = [i for i in full.items if i.group in articles][:12]
+    assert full.write_corpus is not None
+    whole = tmp_path / "all"
+    full.write_corpus(whole)
+
+    def two_articles(directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for doc_id in articles:
+            (directory / f"{doc_id}.txt").write_bytes((whole / f"{doc_id}.txt").read_bytes())
+
+    suite = replace(full, items=items, write_corpus=two_articles)
+    pipeline = suite_pipeline(suite, Settings(), tmp_path / "cache")
+    try:
+        assert pipeline.stats()["documents"] == 2
+        results = run_suite(pipeline, suite)
+    finally:
+        pipeline.close()
+    assert len(results) == 12 and all(r.markers_valid for r in results)
+    for result, item in zip(results, items, strict=True):
+        assert result.answered == (
+            not result.abstained and covidqa_answered(item.gold_answer or "", result.answer)
+        )
+        assert result.cited_doc_ids == [] or set(result.cited_doc_ids) <= set(articles)
+    summary = summarize(results)
+    assert summary["questions"] == 12 and summary["abstention"] is None  # every question is answerable
+    assert summary["hit@10"] is not None and summary["hit@10"] >= 0.5  # two articles: most spans retrieved
+    assert summary["answered"] is not None and summary["answered"] > 0.0
+
+
+@pytest.mark.integration
+def test_the_gold_suite_through_the_pipeline(pipeline: Pipeline) -> None:
+    suite = gold_suite(GOLD)
+    chosen = [i for i in suite.items if i.answerable][:6] + [i for i in suite.items if not i.answerable][:3]
+    results = run_suite(pipeline, suite, chosen)
+    summary = summarize(results)
+    assert summary["abstention"] is not None and summary["false_abstention"] is not None
+    assert all(r.cited is None for r in results if not r.answerable)
+    for result, item in zip(results, chosen, strict=True):
+        if item.gold is not None and item.answerable:
+            assert result.answered == (
+                not result.abstained and answer_correct(item.gold.facts, result.answer)
+            )
+    assert sum(r.answered is True for r in results) >= 4  # accuracy on the whole set is 0.91
+
+
+@pytest.mark.integration
+def test_rag_eval_suite_writes_reports_and_refuses_missing_data(tmp_path: Path, corpus_index: Path) -> None:
+    done = rag("eval", "--suite", "gold", "--limit", "4", "--out", str(tmp_path), index=corpus_index)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "suite-gold.json").read_text())
+    assert report["suite"] == "gold" and len(report["items"]) == 4
+    assert {"all", "tune", "test"} >= set(report["metrics"])
+    assert "| gold | all | 4 |" in (tmp_path / "suites.md").read_text()
+    missing = rag("eval", "--suite", "covidqa", "--data", str(tmp_path / "none"), index=corpus_index)
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert "COVID-QA data not found" in missing.stderr and len(missing.stderr.strip().splitlines()) <= 2
