@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
+from rag.limits import MAX_ASK_TOP_K, MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
 
 DocId = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -26,6 +26,18 @@ class Request(BaseModel):
 AnswerMode = Literal["extractive", "generative"]
 
 
+class Turn(Request):
+    """An earlier turn of the conversation."""
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    answer: str | None = Field(default=None, max_length=20_000, description="The answer it was given.")
+    doc_ids: list[DocId] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The documents its answer cited (citations[].doc_id).",
+    )
+
+
 class AskRequest(Request):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, in plain English."
@@ -38,6 +50,13 @@ class AskRequest(Request):
         default=None,
         description="extractive (quotes the best sentences) or generative (a local model writes the answer; "
         "every sentence is verified against the passages it cites). Absent: RAG_GENERATION__DEFAULT_MODE.",
+    )
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="Earlier turns of the conversation, oldest first. A follow-up that refers back "
+        '("What about its side effects?", "And in liver cancer?") is read against them; one '
+        "that names its own topic is read as asked.",
     )
 
 
@@ -86,6 +105,9 @@ class AskResponse(BaseModel):
     )
     dropped: list[DroppedSentence] = Field(description="Generated sentences that verification removed.")
     timings_ms: dict[str, float]
+    resolved_question: str | None = Field(
+        default=None, description="A follow-up as read against the history (absent: no history was given)."
+    )
 
 
 class SearchResult(BaseModel):

@@ -126,7 +126,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     evaluate.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
     evaluate.add_argument(
         "--suite",
-        choices=["gold", "covidqa", "pubmedqa", "all"],
+        choices=["gold", "covidqa", "pubmedqa", "followups", "covidqa-followups", "all"],
         default=None,
         help="run evaluation suites (each over its own corpus) instead of the retriever comparison",
     )

@@ -154,6 +154,8 @@ class Answer:
     reason: str | None = None
     composer: str = "extractive"
     dropped: tuple[Dropped, ...] = ()
+    resolved_question: str | None = None
+    """A follow-up question as read against the conversation (None: read as asked)."""
 
 
 MULTI_RECORD_SUFFIXES = (".jsonl", ".xml", ".nbib", ".medline", ".txt")

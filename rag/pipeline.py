@@ -16,6 +16,7 @@ from typing import Any
 from rag.answer.asker import AnswerListener, AnswerMode, Asker
 from rag.answer.evidence import Evidence
 from rag.answer.extractive import Composer
+from rag.answer.followup import Turn
 from rag.answer.llm import LanguageModel
 from rag.documents import Answer, Document, DocumentSummary, Passage
 from rag.embed import Embedder, load_embedder
@@ -114,10 +115,18 @@ class Pipeline:
         *,
         answer_mode: AnswerMode | None = None,
         listener: AnswerListener | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
-        """A cited answer (see `Asker.ask`)."""
+        """A cited answer (see `Asker.ask`); `history`: the earlier turns of a conversation."""
         return self.asker.ask(
-            self.index, question, top_k, doc_ids, mode, answer_mode=answer_mode, listener=listener
+            self.index,
+            question,
+            top_k,
+            doc_ids,
+            mode,
+            answer_mode=answer_mode,
+            listener=listener,
+            history=history,
         )
 
     def evidence(self, question: str, top_k: int | None = None) -> Evidence:

@@ -49,6 +49,7 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "composer": answer.composer,
         "dropped": [{"sentence": d.sentence, "reason": d.reason} for d in answer.dropped],
         "timings_ms": timings,
+        "resolved_question": answer.resolved_question,
     }
 
 

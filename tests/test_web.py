@@ -541,3 +541,21 @@ def test_not_found_in_the_corpus_states_its_reason_once(page: Any, server: str) 
     assert shown == expected["answer"]
     assert shown.count(reason) == 1
     assert shown.count("The documents do not mention") == 1
+
+
+def test_a_follow_up_is_read_against_the_conversation_until_a_new_one(page: Any) -> None:
+    bodies: list[dict[str, Any]] = []
+    page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/ask/stream") else None)
+    ask(page, QUESTION)
+    assert page.is_hidden("#conversation") and page.is_hidden("#read-as")
+    ask(page, "And how many patients were enrolled?")
+    (turn,) = bodies[-1]["history"]
+    assert turn["question"] == QUESTION and turn["answer"].startswith("The median PFS was 4.4 months")
+    assert turn["doc_ids"] == ["sorafenib-mrcc-refractory-bevacizumab-sunitinib"]
+    assert "Forty-eight" in page.inner_text("#answer")
+    assert "1 earlier question" in page.inner_text("#conversation")
+    assert "sorafenib" in page.inner_text("#read-as") and "enrolled" in page.inner_text("#read-as")
+    page.click("#new-conversation")
+    assert page.is_hidden("#conversation")
+    ask(page, "And how many patients were enrolled?")
+    assert bodies[-1]["history"] == [] and page.is_hidden("#read-as")

@@ -14,6 +14,7 @@ from api.deps import PipelineDep
 from api.schemas import AskRequest, AskResponse, ErrorBody, SearchRequest, SearchResponse
 from api.streaming import answer_events
 from rag.answer.asker import AnswerListener
+from rag.answer.followup import Turn
 from rag.documents import Answer
 from rag.serialize import answer_dict, passage_dict
 
@@ -38,8 +39,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/ask", response_model=AskResponse, responses=ERRORS)
 def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
     """Answer a question from the documents; every claim carries a [n] citation."""
-    answer = pipeline.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids, answer_mode=body.mode)
+    answer = pipeline.ask(
+        body.question,
+        top_k=body.top_k,
+        doc_ids=body.doc_ids,
+        answer_mode=body.mode,
+        history=history_of(body),
+    )
     return AskResponse.model_validate(answer_dict(answer))
+
+
+def history_of(body: AskRequest) -> list[Turn]:
+    return [Turn(t.question, t.answer, tuple(t.doc_ids)) for t in body.history]
 
 
 @router.post(
@@ -57,7 +68,12 @@ async def ask_stream(body: AskRequest, pipeline: PipelineDep) -> StreamingRespon
 
     def answer(listener: AnswerListener) -> Answer:
         return pipeline.ask(
-            body.question, top_k=body.top_k, doc_ids=body.doc_ids, answer_mode=body.mode, listener=listener
+            body.question,
+            top_k=body.top_k,
+            doc_ids=body.doc_ids,
+            answer_mode=body.mode,
+            listener=listener,
+            history=history_of(body),
         )
 
     async def stream() -> AsyncIterator[str]:

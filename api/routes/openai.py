@@ -27,9 +27,10 @@ from api.errors import status_of
 from api.schemas import ErrorBody
 from api.streaming import answer_events
 from rag.answer.asker import AnswerListener, AnswerMode
+from rag.answer.followup import Turn
 from rag.documents import Answer
 from rag.errors import RagError
-from rag.limits import MAX_QUESTION_CHARS
+from rag.limits import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
 from rag.serialize import citation_dict
 from rag.text import split_sentences
 
@@ -119,19 +120,44 @@ async def chat_completions(body: ChatRequest, pipeline: PipelineDep) -> JSONResp
     if len(question) > MAX_QUESTION_CHARS:
         return openai_error(400, f"the last user message is longer than {MAX_QUESTION_CHARS} characters")
     mode = MODELS[body.model]
+    history = conversation(body.messages)
     try:
         if (mode or pipeline.settings.generation.default_mode) == "generative":
             pipeline.require_llm()
         if not body.stream:
-            answer = await asyncio.to_thread(pipeline.ask, question, answer_mode=mode)
+            answer = await asyncio.to_thread(pipeline.ask, question, answer_mode=mode, history=history)
             return JSONResponse(completion(answer, body.model))
     except RagError as exc:
         return openai_error(status_of(exc), str(exc))
 
     def ask(listener: AnswerListener) -> Answer:
-        return pipeline.ask(question, answer_mode=mode, listener=listener)
+        return pipeline.ask(question, answer_mode=mode, listener=listener, history=history)
 
     return StreamingResponse(chunks(ask, body.model), media_type="text/event-stream")
+
+
+def conversation(messages: list[ChatMessage]) -> list[Turn]:
+    """The earlier turns: each user message before the last, with the assistant's reply to it
+    and the documents that reply cited (when the client sends our `citations` back)."""
+    turns: list[Turn] = []
+    last_user = max(i for i, m in enumerate(messages) if m.role == "user" and m.text.strip())
+    for position, message in enumerate(messages[:last_user]):
+        if message.role != "user" or not message.text.strip():
+            continue
+        reply = next((m for m in messages[position + 1 : last_user] if m.role in {"assistant", "user"}), None)
+        answer: str | None = None
+        doc_ids: tuple[str, ...] = ()
+        if reply is not None and reply.role == "assistant":
+            answer = reply.text[:20_000] or None
+            cited = (reply.model_extra or {}).get("citations")
+            if isinstance(cited, list):
+                doc_ids = tuple(
+                    str(c["doc_id"])
+                    for c in cited[:50]
+                    if isinstance(c, dict) and isinstance(c.get("doc_id"), str)
+                )
+        turns.append(Turn(message.text.strip()[:MAX_QUESTION_CHARS], answer, doc_ids))
+    return turns[-MAX_HISTORY_TURNS:]
 
 
 def completion(answer: Answer, model: str) -> dict[str, Any]:

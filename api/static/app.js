@@ -3,7 +3,10 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem("rag-api-key"), citations: [], lastMarker: null };
+const state = { key: sessionStorage.getItem("rag-api-key"), citations: [], lastMarker: null, history: [] };
+// Earlier turns sent with a question, so a follow-up ("What about its side effects?") is read
+// against them; the server accepts at most 20.
+const MAX_HISTORY = 20;
 // Figures the page shows and the browser tests read: time to the first words, to the whole answer.
 window.ragTimings = {};
 
@@ -67,7 +70,7 @@ async function* events(response) {
 // --- asking -------------------------------------------------------------------------------
 
 function resetAnswer() {
-  for (const id of ["error", "abstained", "dropped", "sources"]) $(id).hidden = true;
+  for (const id of ["error", "abstained", "dropped", "sources", "read-as"]) $(id).hidden = true;
   $("answer").textContent = "";
   $("answer").classList.remove("streaming");
   $("source-list").textContent = "";
@@ -94,7 +97,7 @@ async function ask(question, mode) {
     const response = await api("/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ question, mode }),
+      body: JSON.stringify({ question, mode, history: state.history.slice(-MAX_HISTORY) }),
     });
     if (!response.ok) {
       showError(await failure(response));
@@ -116,6 +119,7 @@ async function ask(question, mode) {
         timings.total_ms = performance.now() - started;
         area.dataset.totalMs = timings.total_ms.toFixed(1);
         renderAnswer(event.data, timings);
+        remember(question, event.data);
       } else if (event.kind === "error") {
         showError(`${event.data.status}: ${event.data.detail}`);
       }
@@ -126,6 +130,28 @@ async function ask(question, mode) {
     area.setAttribute("aria-busy", "false");
     $("ask-button").disabled = false;
   }
+}
+
+function remember(question, response) {
+  const doc_ids = [...new Set(response.citations.map((c) => c.doc_id))];
+  state.history.push({ question, answer: response.answer, doc_ids });
+  renderConversation(response);
+}
+
+function renderConversation(response) {
+  const earlier = state.history.slice(0, -1);
+  $("conversation").hidden = earlier.length === 0;
+  $("conversation-turns").textContent = earlier.length === 1 ? "1 earlier question" : `${earlier.length} earlier questions`;
+  const readAs = $("read-as");
+  readAs.hidden = !response.resolved_question || response.resolved_question === state.history.at(-1).question;
+  readAs.textContent = readAs.hidden ? "" : `Read as a follow-up: “${response.resolved_question}”`;
+}
+
+function newConversation() {
+  state.history = [];
+  $("conversation").hidden = true;
+  $("read-as").hidden = true;
+  $("question").focus();
 }
 
 function renderAnswer(response, timings) {
@@ -465,6 +491,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const question = $("question").value.trim();
     if (question) ask(question, $("mode").value);
   });
+  $("new-conversation").addEventListener("click", newConversation);
   $("tab-ask").addEventListener("click", () => selectView("ask"));
   $("tab-documents").addEventListener("click", () => selectView("documents"));
   $("panel-close").addEventListener("click", () => closePanel());

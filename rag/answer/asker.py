@@ -3,12 +3,14 @@ extractive or written by a local language model and verified."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import Composer, Composition, ExtractiveComposer
+from rag.answer.followup import Turn, resolve
 from rag.answer.generative import GenerativeComposer
 from rag.answer.llm import LanguageModel
 from rag.documents import Answer, Passage
@@ -107,10 +109,55 @@ class Asker:
         *,
         answer_mode: AnswerMode | None = None,
         listener: AnswerListener | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
         """A cited answer. `mode` is the retrieval mode; `answer_mode` the composer (extractive or
         generative, default from the settings); `listener` hears the passages, then the answer
-        as it is written (tokens of a generative answer, sentences of an extractive one)."""
+        as it is written (tokens of a generative answer, sentences of an extractive one);
+        `history` the earlier turns of a conversation, which a follow-up is read against."""
+        if not history:
+            return self._ask(
+                index, question, top_k, doc_ids, mode=mode, answer_mode=answer_mode, listener=listener
+            )
+        resolved = resolve(question, history, self._embedder.embed)
+        prefer = resolved.prefer
+        if resolved.kind == "refers" and not prefer and resolved.previous:
+            prefer = self._top_documents(index, resolved.previous)
+        present = [d for d in prefer if not index.chunks.missing_documents([d])]
+        if present and not doc_ids:
+            # The earlier answer's documents first; the listener hears only the answer given.
+            buffered = BufferedListener(listener)
+            first = self._ask(
+                index, resolved.query, top_k, present, mode=mode, answer_mode=answer_mode, listener=buffered
+            )
+            if not first.abstained:
+                buffered.replay()
+                return self._with(first, resolved.query)
+        answer = self._ask(
+            index, resolved.query, top_k, doc_ids, mode=mode, answer_mode=answer_mode, listener=listener
+        )
+        return self._with(answer, resolved.query)
+
+    def _with(self, answer: Answer, query: str) -> Answer:
+        return dataclasses.replace(answer, resolved_question=query)
+
+    def _top_documents(self, index: Index, query: str) -> tuple[str, ...]:
+        """The document of the best passage for `query`: what an earlier answer was most likely from."""
+        vector = self._embedder.embed([query])[0]
+        passages = self._searcher.search(index, vector, query, 1)
+        return tuple(p.doc_id for p in passages[:1])
+
+    def _ask(
+        self,
+        index: Index,
+        question: str,
+        top_k: int | None,
+        doc_ids: Sequence[str] | None,
+        *,
+        mode: Mode | None,
+        answer_mode: AnswerMode | None,
+        listener: AnswerListener | None,
+    ) -> Answer:
         answer_mode = answer_mode or self._settings.generation.default_mode
         if answer_mode == "generative":
             self.require_llm()
@@ -156,6 +203,31 @@ class Asker:
         if listener is None:
             return generative.compose(evidence)
         return generative.compose(evidence, on_text=listener.token, cancelled=listener.cancelled)
+
+
+class BufferedListener:
+    """Holds what a listener would hear, to pass it on only if the answer is the one given."""
+
+    def __init__(self, listener: AnswerListener | None) -> None:
+        self._listener = listener
+        self._events: list[tuple[str, Any]] = []
+
+    def passages(self, passages: Sequence[Passage]) -> None:
+        self._events.append(("passages", passages))
+
+    def token(self, text: str) -> None:
+        self._events.append(("token", text))
+
+    def sentence(self, text: str) -> None:
+        self._events.append(("sentence", text))
+
+    def cancelled(self) -> bool:
+        return self._listener is not None and self._listener.cancelled()
+
+    def replay(self) -> None:
+        if self._listener is not None:
+            for kind, value in self._events:
+                getattr(self._listener, kind)(value)
 
 
 def _ms(start: float) -> float:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rag.answer.followup import Turn
 from rag.errors import DocumentError
 from rag.evaluation.metrics import mean, percentile
 from rag.evaluation.runner import markers_valid
@@ -52,11 +53,12 @@ class SuiteResult:
 def suite_pipeline(
     suite: Suite, settings: Settings, cache_dir: Path, progress: Progress = no_progress
 ) -> Pipeline:
-    """A pipeline over the suite's own corpus, indexed under `cache_dir/<suite>` (kept between
+    """A pipeline over the suite's own corpus, indexed under `cache_dir/<corpus>` (kept between
     runs: a second run only checks that nothing changed); the configured one for `gold`."""
     if suite.write_corpus is None:
         return Pipeline.load(settings)
-    corpus_dir, index_dir = cache_dir / suite.name / "corpus", cache_dir / suite.name / "index"
+    corpus = suite.name.removesuffix("-followups")
+    corpus_dir, index_dir = cache_dir / corpus / "corpus", cache_dir / corpus / "index"
     suite.write_corpus(corpus_dir)
     local = settings.model_copy(update={"corpus_dir": corpus_dir, "index_dir": index_dir})
     pipeline = Pipeline.load(local, require_index=False)
@@ -76,11 +78,11 @@ def run_suite(
     chosen = suite.items if items is None else items
     results = []
     for item in chosen:
-        passages = pipeline.search(item.question, HIT_DEPTH)
-        hit = next((p.rank for p in passages if suite.hit(item, p)), None)
         clock = time.perf_counter()
-        answer = pipeline.ask(item.question)
+        answer = pipeline.ask(item.question, history=[Turn(q) for q in item.history])
         latency = (time.perf_counter() - clock) * 1000.0
+        passages = pipeline.search(answer.resolved_question or item.question, HIT_DEPTH)
+        hit = next((p.rank for p in passages if suite.hit(item, p)), None)
         results.append(
             SuiteResult(
                 id=item.id,

@@ -25,7 +25,8 @@ from rag.evaluation.pubmedqa import load_dataset, write_corpus
 from rag.evaluation.runner import load_gold
 from rag.text import split_sentences
 
-SUITES = ("gold", "covidqa", "pubmedqa")
+SUITES = ("gold", "covidqa", "pubmedqa", "followups", "covidqa-followups")
+FOLLOWUPS_FILE = "followups.jsonl"
 COVIDQA_FILE = Path("covidqa") / "covidqa_dev.json"
 PUBMEDQA_FILE = Path("pubmedqa") / "ori_pqal.json"
 GOLD_PREFIX_CHARS = 120
@@ -50,6 +51,8 @@ class SuiteItem:
     gold: GoldItem | None = field(default=None, repr=False)
     evidence: tuple[str, ...] = ()
     """Text that answers it: gold's evidence strings; covidqa: the sentences holding the span."""
+    history: tuple[str, ...] = ()
+    """Earlier questions of the conversation it is asked in (follow-up suites)."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,63 @@ def pubmedqa_suite(data_dir: Path) -> Suite:
     )
 
 
+def followup_suite(path: Path, which: str, base: Suite) -> Suite:
+    """Conversations whose last question is a follow-up (eval/followups.jsonl), over the corpus
+    of `base` (the shipped corpus, or COVID-QA's). A follow-up is answered when the answer holds
+    every fact (gold) or at least 60% of the gold answer's tokens (covidqa; answer length is the
+    covidqa suite's measure, not this one's)."""
+    if not path.is_file():
+        raise ConfigurationError(
+            f"follow-up set not found: {path}", "it lives beside the gold set, eval/followups.jsonl"
+        )
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        data = json.loads(line)
+        if data["suite"] != which:
+            continue
+        questions = [t["question"] for t in data["turns"]]
+        gold_item = None
+        if which == "gold":
+            gold_item = GoldItem(
+                data["id"], questions[-1], "factual", None, data["facts"], data["doc_ids"], []
+            )
+        items.append(
+            SuiteItem(
+                data["id"],
+                questions[-1],
+                data["kind"],
+                data["doc_ids"][0],
+                True,
+                tuple(data["doc_ids"]),
+                data.get("answer"),
+                gold_item,
+                history=tuple(questions[:-1]),
+            )
+        )
+
+    def answered(item: SuiteItem, answer: Answer) -> bool | None:
+        if answer.abstained:
+            return False
+        if item.gold is not None:
+            return answer_correct(item.gold.facts, answer.answer)
+        wanted = set(tokens(item.gold_answer or ""))
+        return bool(wanted) and len(wanted & set(tokens(answer.answer))) / len(wanted) >= ANSWERED_TOKEN_SHARE
+
+    def cited(item: SuiteItem, answer: Answer) -> bool | None:
+        return not answer.abstained and any(c.passage.doc_id in item.doc_ids for c in answer.citations)
+
+    name = "followups" if which == "gold" else "covidqa-followups"
+    return Suite(name, items, base.write_corpus, lambda item, p: p.doc_id in item.doc_ids, cited, answered)
+
+
 def load_suite(name: str, *, gold: Path, data_dir: Path) -> Suite:
+    """A suite by name; the follow-up suites read eval/followups.jsonl beside the gold set."""
+    if name == "followups":
+        return followup_suite(gold.with_name(FOLLOWUPS_FILE), "gold", gold_suite(gold))
+    if name == "covidqa-followups":
+        return followup_suite(gold.with_name(FOLLOWUPS_FILE), "covidqa", covidqa_suite(data_dir))
     if name == "gold":
         return gold_suite(gold)
     if name == "covidqa":

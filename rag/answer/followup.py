@@ -1,0 +1,176 @@
+"""Follow-up questions: reading a question against the earlier turns of a conversation.
+
+- A **standalone** question (it names its own topic and does not point back) is left as it is:
+  a follow-up that changes topic is not forced onto the old one.
+- A question that **refers back** ("What about its side effects?", "And how many were
+  enrolled?", "Did those patients respond?") is retrieved and scored together with the earlier
+  question's topic words, and answered first from the documents the earlier answer cited.
+- A **fragment** ("And in liver cancer?", "What about regorafenib?") is the earlier question
+  with a part replaced: a phrase opened by the same preposition ("in renal cancer" becomes "in
+  liver cancer"), else the earlier word most similar in meaning ("sorafenib" becomes
+  "regorafenib"); it is a new question, so no documents are preferred.
+
+Every earlier turn is resolved the same way, in order, so a chain of follow-ups keeps its topic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from rag.answer.question import QUESTION_WORDS, analyze
+from rag.text import WORD
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+Kind = Literal["standalone", "refers", "fragment"]
+Embed = Callable[[list[str]], "NDArray[np.float32]"]
+
+# Words that point back to something said before.
+ANAPHORA = frozenset(
+    """it its it's they them their theirs those these this that such same he she his her him
+    former latter there""".split()
+)
+# "that study", "the drug": a definite reference to something named before.
+DEFINITE = re.compile(
+    r"\b(the|that|this|these|those|same)\s+(study|studies|trial|trials|paper|report|drug|treatment|therapy|"
+    r"patients?|cohort|group|population|analysis|virus|vaccine|disease)\b",
+    re.I,
+)
+# Longest first: "and what about" is one opener, not "and" before a question.
+_OPENING = r"and what about|and how about|what about|how about|what of|and|but|also"
+FRAGMENT_OPENERS = re.compile(rf"^\s*(?:{_OPENING})\b[\s,]*", re.I)
+OPENERS = re.compile(rf"^\s*(?:{_OPENING}|so|then|ok(?:ay)?)\b[\s,]*", re.I)
+# A fragment asks nothing of its own: none of these.
+ASKING = frozenset("what which how who when why where did does do was were is are has have can".split())
+PREPOSITIONS = ("in", "for", "with", "among", "after", "before", "at", "during", "versus", "vs", "on", "of")
+MAX_FRAGMENT_WORDS = 6
+# Fewer content words than this and no name, and a question leans on the turn before.
+MIN_OWN_TOPIC_WORDS = 4
+# A word of a fragment replaces the earlier word most similar in meaning, if at least this similar.
+MIN_REPLACE_SIMILARITY = 0.45
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An earlier turn: its question, and the documents its answer cited (when known)."""
+
+    question: str
+    answer: str | None = None
+    doc_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    question: str
+    """As asked."""
+    query: str
+    """What is retrieved and scored with: the question with what it refers to."""
+    kind: Kind
+    prefer: tuple[str, ...] = ()
+    """Documents of the earlier answer to answer from first (a question that refers back)."""
+    previous: str | None = None
+    """The earlier turn's query, resolved in its turn (None for the first question)."""
+    topic: tuple[str, ...] = ()
+    """What the conversation is about at this turn: a follow-up that refers back keeps it."""
+
+
+def resolve(question: str, history: Sequence[Turn], embed: Embed | None = None) -> Resolved:
+    """The question as the conversation so far gives it meaning. `prefer` holds the documents
+    the turn it refers to cited, when the history says (a refers-back question whose earlier
+    turn names none gets `prefer` empty: the caller may find them by retrieving `previous`)."""
+    previous: Resolved | None = None
+    for turn in history:
+        resolved = _resolve_one(turn.question, previous, embed, ())
+        previous = dataclasses.replace(resolved, prefer=turn.doc_ids)
+    return _resolve_one(question, previous, embed, ())
+
+
+def _resolve_one(
+    question: str, previous: Resolved | None, embed: Embed | None, cited: tuple[str, ...]
+) -> Resolved:
+    if previous is None:
+        return Resolved(question, question, "standalone", cited, topic=topic_words(question))
+    kind = classify(question)
+    if kind == "standalone":
+        return Resolved(question, question, kind, cited, previous.query, topic_words(question))
+    if kind == "fragment":
+        query = substitute(previous.query, FRAGMENT_OPENERS.sub("", question).rstrip(" ?.!"), embed)
+        if query is not None:
+            return Resolved(question, query, kind, cited, previous.query, topic_words(query))
+    # The topic first: words after the question's own would read as part of what it asks for.
+    own = OPENERS.sub("", question).strip()
+    query = f"{' '.join(previous.topic)}: {own[:1].upper()}{own[1:]}" if previous.topic else question
+    return Resolved(question, query, "refers", cited or previous.prefer, previous.query, previous.topic)
+
+
+def classify(question: str) -> Kind:
+    tokens = [t.lower() for t in WORD.findall(question)]
+    rest = FRAGMENT_OPENERS.sub("", question)
+    rest_tokens = [t.lower() for t in WORD.findall(rest)]
+    if (
+        rest != question
+        and not set(rest_tokens) & ANAPHORA
+        and len(rest_tokens) <= MAX_FRAGMENT_WORDS
+        and not set(rest_tokens) & ASKING
+    ):
+        return "fragment"
+    if set(tokens) & ANAPHORA or DEFINITE.search(question):
+        return "refers"
+    if names_something(question):  # "And what family does MERS reside in?" has its own topic
+        return "standalone"
+    if OPENERS.match(question):
+        return "refers"
+    own = [w for w in analyze(question).content_words if w not in QUESTION_WORDS]
+    return "refers" if len(own) < MIN_OWN_TOPIC_WORDS else "standalone"
+
+
+def names_something(question: str) -> bool:
+    """A name past the first word (a capital or a digit inside a word: "MERS", "Enfuvirtide",
+    "H5N1"): the question carries a topic of its own."""
+    for position, token in enumerate(WORD.findall(question)):
+        coded = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+        if coded or (position > 0 and any(c.isupper() for c in token)):
+            return True
+    return False
+
+
+def topic_words(question: str) -> tuple[str, ...]:
+    """What a question is about: its content words, without what it asks for (its focus)."""
+    parsed = analyze(question)
+    focus = {w.lower() for w in parsed.focus}
+    content = set(parsed.content_words)
+    found = (t for t in WORD.findall(question) if t.lower() in content and t.lower() not in focus)
+    return tuple(dict.fromkeys(found))
+
+
+def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
+    """The earlier question with the fragment put in place of what it replaces; None when
+    nothing in it can be replaced."""
+    words = fragment.split()
+    if words and words[0].lower() in PREPOSITIONS:
+        pattern = re.compile(
+            rf"\b{re.escape(words[0])}\s+[^,;?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;?.]|$)", re.I
+        )
+        if pattern.search(previous):
+            return pattern.sub(fragment, previous, count=1)
+        return f"{previous.rstrip(' ?.!')} {fragment}?"
+    if embed is None:
+        return None
+    new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS]
+    old = [w for w in dict.fromkeys(WORD.findall(previous)) if w.lower() not in QUESTION_WORDS]
+    if not new or not old:
+        return None
+    vectors = embed([*new, *old])
+    similarity = vectors[: len(new)] @ vectors[len(new) :].T
+    result = previous
+    for row, word in enumerate(new):
+        column = int(similarity[row].argmax())
+        if similarity[row, column] >= MIN_REPLACE_SIMILARITY and old[column].lower() != word.lower():
+            result = re.sub(rf"\b{re.escape(old[column])}\b", word, result, count=1)
+    return result if result != previous else None

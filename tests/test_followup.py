@@ -1,0 +1,121 @@
+"""Follow-up questions: how a question is read against the earlier turns, through the library,
+POST /ask (history) and /v1/chat/completions (the earlier messages)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from rag.answer.followup import Turn, classify, resolve, substitute, topic_words
+from rag.pipeline import Pipeline
+from tests.conftest import LOCAL, QUESTION
+
+RCC = "sorafenib-mrcc-refractory-bevacizumab-sunitinib"
+MYELOMA = "swog-s0434-sorafenib-multiple-myeloma"
+ENROLLED = "And how many patients were enrolled?"
+
+
+def test_questions_are_told_apart() -> None:
+    assert classify("What about its side effects?") == "refers"
+    assert classify("Did those patients respond?") == "refers"
+    assert classify("And how many were enrolled?") == "refers"
+    assert classify("What was the case fatality rate?") == "refers"  # too few words of its own
+    assert classify("And in liver cancer?") == "fragment"
+    assert classify("And what about regorafenib?") == "fragment"
+    assert classify("And what family does MERS reside in?") == "standalone"  # names its own topic
+    assert classify("Which grade 3 toxicities were seen in renal cell carcinoma?") == "standalone"
+
+
+def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
+    first = "What was the median PFS of sorafenib in renal cancer after bevacizumab?"
+    assert topic_words(first) == ("sorafenib", "renal", "cancer", "after", "bevacizumab")
+    history = [Turn(first, doc_ids=(RCC,)), Turn("What about its side effects?")]
+    resolved = resolve(ENROLLED, history)
+    assert resolved.kind == "refers"
+    assert resolved.query == "sorafenib renal cancer after bevacizumab: How many patients were enrolled?"
+    assert resolved.prefer == ()  # the turn it follows cited nothing known: the caller looks it up
+    assert resolve("Its side effects?", history[:1]).prefer == (RCC,)
+    # A question with its own topic is read as asked, even mid-conversation.
+    standalone = "Which grade 3 toxicities were seen in renal cell carcinoma?"
+    assert resolve(standalone, history).query == standalone
+
+
+def test_a_fragment_replaces_the_phrase_or_the_word_it_stands_for() -> None:
+    before = "What is the mortality rate of Venezuelan equine encephalitis virus in children?"
+    assert substitute(before, "in adults", None) == (
+        "What is the mortality rate of Venezuelan equine encephalitis virus in adults?"
+    )
+    assert substitute("What dose was used?", "in children", None) == "What dose was used in children?"
+    vectors = {"regorafenib": [1.0, 0.1], "sorafenib": [0.9, 0.2], "dose": [0.0, 1.0], "HCC": [0.2, 0.9]}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        rows = np.array([vectors.get(t, [0.0, 0.0]) for t in texts], dtype=np.float32)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+    question = "What dose of sorafenib in HCC?"
+    assert substitute(question, "regorafenib", embed) == "What dose of regorafenib in HCC?"
+    assert substitute(question, "placebo", embed) is None  # nothing similar enough to replace
+    assert resolve("And what about placebo?", [Turn(question)], embed).kind == "refers"
+
+
+@pytest.mark.integration
+def test_a_conversation_through_the_pipeline(pipeline: Pipeline) -> None:
+    first = pipeline.ask(QUESTION)
+    assert first.resolved_question is None and "4.4 months" in first.answer
+    history = [Turn(QUESTION, first.answer, tuple(c.passage.doc_id for c in first.citations))]
+    follow = pipeline.ask(ENROLLED, history=history)
+    assert "Forty-eight" in follow.answer and {c.passage.doc_id for c in follow.citations} == {RCC}
+    assert follow.resolved_question is not None and "sorafenib" in follow.resolved_question
+    alone = pipeline.ask(ENROLLED)
+    assert "Forty-eight" not in alone.answer  # the question alone does not say which study
+    # Without the cited documents the earlier question's best document is looked up instead.
+    assert "Forty-eight" in pipeline.ask(ENROLLED, history=[Turn(QUESTION)]).answer
+    # A change of topic is not forced onto the old one.
+    changed = pipeline.ask("Which grade 3 toxicities were seen in multiple myeloma?", history=history)
+    assert changed.citations and {c.passage.doc_id for c in changed.citations} == {MYELOMA}
+
+
+@pytest.fixture(scope="module")
+def client(pipeline: Pipeline) -> Iterator[TestClient]:
+    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
+        yield test_client
+
+
+@pytest.mark.integration
+def test_ask_takes_the_earlier_turns(client: TestClient) -> None:
+    history = [{"question": QUESTION, "doc_ids": [RCC]}]
+    body = client.post("/ask", json={"question": ENROLLED, "history": history}).json()
+    assert "Forty-eight" in body["answer"] and "sorafenib" in body["resolved_question"]
+    assert client.post("/ask", json={"question": QUESTION}).json()["resolved_question"] is None
+    too_long = client.post("/ask", json={"question": ENROLLED, "history": [{"question": "q"}] * 21})
+    assert too_long.status_code == 422 and "history" in str(too_long.json())
+    unknown = client.post(
+        "/ask", json={"question": ENROLLED, "history": [{"question": QUESTION, "doc_ids": ["nope"]}]}
+    )
+    assert unknown.status_code == 200  # an unknown earlier document is not held against the question
+
+
+@pytest.mark.integration
+def test_chat_completions_read_the_last_message_against_the_earlier_ones(client: TestClient) -> None:
+    first = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]})
+    reply = first.json()["choices"][0]["message"]
+    messages = [
+        {"role": "system", "content": "Answer from the documents."},
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": reply["content"], "citations": reply["citations"]},
+        {"role": "user", "content": ENROLLED},
+    ]
+    second = client.post("/v1/chat/completions", json={"messages": messages}).json()
+    assert "Forty-eight" in second["choices"][0]["message"]["content"]
+    # A client that sends the text back without our citations is served as well.
+    plain = [*messages[:2], {"role": "assistant", "content": reply["content"]}, messages[3]]
+    assert (
+        "Forty-eight"
+        in client.post("/v1/chat/completions", json={"messages": plain}).json()["choices"][0]["message"][
+            "content"
+        ]
+    )
