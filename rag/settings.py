@@ -133,7 +133,10 @@ class VectorSettings(Section):
 class AnswerSettings(Section):
     max_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences in an answer.")
     extra_sentence_ratio: float = Field(
-        default=0.9,
+        # 0.93, chosen on development data (COVID-QA dev and the gold tune half): COVID-QA
+        # answered 0.258 -> 0.320 with a median answer of 302 characters instead of 362, gold
+        # tune 0.897 -> 0.872, gold test unchanged at 0.921 (docs/evaluation.md).
+        default=0.93,
         ge=0.0,
         le=1.0,
         description="Another sentence of the same document joins the answer when its score is at "
