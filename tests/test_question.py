@@ -73,6 +73,17 @@ def test_measure_needs_its_modifier_next_to_it() -> None:
     )
 
 
+def test_a_measure_may_be_named_without_its_middle_words() -> None:
+    abbreviations = Abbreviations({})
+    measure = stem(abbreviations.expand("median overall survival"))
+    assert measure_match(measure, stem(abbreviations.expand("Median survival was 10·6 months."))) == 1.0
+    other = "The median progression-free survival was 3.2 months."
+    assert measure_match(measure, stem(abbreviations.expand(other))) < 1.0
+    assert (
+        measure_match(measure, stem(abbreviations.expand("Survival at a median follow-up of 2 years."))) < 1.0
+    )
+
+
 def test_abbreviations_are_found_per_document() -> None:
     text = (
         "patients with hepatocellular carcinoma (HCC) had a hematologic response (HR) and overall (OS) data"

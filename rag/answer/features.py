@@ -90,17 +90,27 @@ def measure_match(measure_stems: Sequence[str], sentence_stems: Sequence[str], m
     """1.0 when the sentence names the measure: all its words present, and its modifier
     ("median") qualifying the next word with at most `max_gap` content words between them
     ("median duration of treatment and survival" reports a median survival; "median PFS
-    was one month, and OS at 12 months" does not report a median OS). Otherwise the share
-    of its words present, halved."""
+    was one month, and OS at 12 months" does not report a median OS). Also 1.0 when the
+    modifier qualifies the measure's last word with only the measure's own words between
+    ("median survival was 10.6 months" reports a median overall survival; "median
+    progression-free survival" does not). Otherwise the share of its words present, halved."""
     if not measure_stems:
         return 1.0
     content = [s for s in sentence_stems if s not in STOPWORDS]
     present = set(content)
+    modifier = measure_stems[0]
     if all(s in present for s in measure_stems):
-        modifier, head = measure_stems[0], measure_stems[1]
+        head = measure_stems[1]
         for position, token in enumerate(content):
             if token == modifier and head in content[position + 1 : position + 2 + max_gap]:
                 return 1.0
+    last, own = measure_stems[-1], set(measure_stems)
+    for position, token in enumerate(content):
+        if token != modifier:
+            continue
+        following = content[position + 1 : position + 2 + max_gap]
+        if last in following and all(w in own for w in following[: following.index(last)]):
+            return 1.0
     return 0.5 * sum(1 for s in measure_stems if s in present) / len(measure_stems)
 
 
