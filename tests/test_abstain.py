@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from rag.answer.abstain import absent_terms, names_a_thing, unknown_words
 from rag.index.vocabulary import Lexicon
@@ -58,3 +62,30 @@ def test_a_name_written_together_counts_when_the_corpus_writes_it_apart() -> Non
     unknown = [w.token for w in unknown_words(question, found, Abbreviations({}))]
     assert "COVID19" not in unknown and "HIV1" not in unknown and "RESORCE2" not in unknown
     assert "IMbrave150" in unknown  # "IMbrave" is not in the corpus either
+
+
+def test_the_entity_cues_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.answer import abstain
+
+    data = json.loads(abstain.ENTITIES_FILE.read_text(encoding="utf-8"))
+    assert "nib" in data["drug_suffixes"] and "oma" in data["disease_suffixes"]
+    assert not names_a_thing("virophage", "")
+    data["disease_suffixes"].append("phage")  # another field's list
+    changed = tmp_path / "entities.json"
+    changed.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(abstain, "ENTITIES_FILE", changed)
+    abstain.entity_cues.cache_clear()
+    try:
+        assert names_a_thing("virophage", "")
+    finally:
+        monkeypatch.undo()
+        abstain.entity_cues.cache_clear()
+    assert not names_a_thing("virophage", "")
+
+
+def test_the_common_abbreviations_are_data() -> None:
+    from rag.text.abbreviations import COMMON_FILE, common_abbreviations
+
+    listed = json.loads(COMMON_FILE.read_text(encoding="utf-8"))["abbreviations"]
+    assert common_abbreviations() == listed and listed["OS"] == "overall survival"
+    assert Abbreviations({}).meaning("PFS") == ["progression", "free", "survival"]

@@ -13,8 +13,11 @@ case, or qualifying "trial" or "study"). Ordinary words missing from the corpus
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from rag.answer.question import QUESTION_WORDS
 from rag.index.vocabulary import Lexicon
@@ -22,83 +25,47 @@ from rag.text import WORD
 from rag.text.abbreviations import Abbreviations
 from rag.text.analyzer import is_acronym
 
-ENTITY_HEADS = frozenset(
-    """cancer cancers carcinoma carcinomas tumor tumors tumour tumours neoplasm neoplasms disease
-    syndrome leukemia leukaemia lymphoma sarcoma""".split()
-)
-STUDY_HEADS = frozenset(["trial", "trials", "study", "studies", "cohort", "registry"])
-# WHO INN stems of drug names, and suffixes of disease names.
-DRUG_SUFFIXES = (
-    # targeted and cytotoxic cancer drugs
-    "mab",
-    "nib",
-    "ciclib",
-    "parib",
-    "lisib",
-    "degib",
-    "zomib",
-    "rafenib",
-    "tinib",
-    "platin",
-    "taxel",
-    "rubicin",
-    "mustine",
-    "tecan",
-    "citabine",
-    "trexed",
-    "limus",
-    "lidomide",
-    "domide",
-    "relix",
-    "cept",
-    "leukin",
-    "stat",
-    # other common classes (anticoagulants, antibiotics, antivirals, cardiovascular ...)
-    "parin",
-    "arin",
-    "irin",
-    "formin",
-    "gliptin",
-    "glutide",
-    "gliflozin",
-    "vastatin",
-    "prazole",
-    "tidine",
-    "mycin",
-    "cillin",
-    "cycline",
-    "floxacin",
-    "conazole",
-    "vir",
-    "profen",
-    "olol",
-    "pril",
-    "sartan",
-    "dipine",
-    "azepam",
-    "triptan",
-    "setron",
-    "lukast",
-    "dronate",
-)
-ORGAN_ENDINGS = ("ic", "al", "ar", "an", "ary", "ous", "ate", "er", "on", "ix", "ine", "id", "ial")
-DISEASE_SUFFIXES = ("oma", "omas", "emia", "aemia", "itis", "osis", "oid", "pathy", "plasia")
+# Which words name a drug, disease, trial or study: data (data/entities.json), not code.
+ENTITIES_FILE = Path(__file__).with_name("data") / "entities.json"
+
+
+@dataclass(frozen=True)
+class EntityCues:
+    entity_heads: frozenset[str]
+    study_heads: frozenset[str]
+    drug_suffixes: tuple[str, ...]
+    """WHO INN stems of drug names."""
+    organ_endings: tuple[str, ...]
+    disease_suffixes: tuple[str, ...]
+
+
+@cache
+def entity_cues() -> EntityCues:
+    data = json.loads(ENTITIES_FILE.read_text(encoding="utf-8"))
+    return EntityCues(
+        frozenset(data["entity_heads"]),
+        frozenset(data["study_heads"]),
+        tuple(data["drug_suffixes"]),
+        tuple(data["organ_endings"]),
+        tuple(data["disease_suffixes"]),
+    )
 
 
 def names_a_thing(token: str, following: str) -> bool:
     """Whether a word the corpus lacks names a specific drug, disease, trial or gene."""
+    cues = entity_cues()
     lower = token.lower()
     has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
     mixed_case = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
     if has_digit or (mixed_case and not is_acronym(token)):
         return True
-    if lower.endswith(DRUG_SUFFIXES + DISEASE_SUFFIXES):
+    if lower.endswith(cues.drug_suffixes + cues.disease_suffixes):
         return True
-    if following in STUDY_HEADS and (is_acronym(token) or token[:1].isupper()):
+    if following in cues.study_heads and (is_acronym(token) or token[:1].isupper()):
         return True
     # "pancreatic cancer", "prostate tumours", "bladder carcinoma": an organ or adjective
     # qualifying a disease; verbs before one ("help carcinomas") do not count.
-    return following in ENTITY_HEADS and lower.endswith(ORGAN_ENDINGS)
+    return following in cues.entity_heads and lower.endswith(cues.organ_endings)
 
 
 @dataclass(frozen=True)

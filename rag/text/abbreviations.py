@@ -7,47 +7,24 @@ definitions are kept apart and take precedence over the common list.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
 
 from rag.text import WORD, words
 
-# Common clinical-literature abbreviations, used where a text does not define its own.
-COMMON: dict[str, str] = {
-    "OS": "overall survival",
-    "PFS": "progression-free survival",
-    "DFS": "disease-free survival",
-    "RFS": "recurrence-free survival",
-    "EFS": "event-free survival",
-    "TTP": "time to progression",
-    "ORR": "objective response rate",
-    "DCR": "disease control rate",
-    "HR": "hazard ratio",
-    "OR": "odds ratio",
-    "CI": "confidence interval",
-    "AE": "adverse event",
-    "AEs": "adverse events",
-    "SAE": "serious adverse event",
-    "QoL": "quality of life",
-    "QOL": "quality of life",
-    "RCT": "randomized controlled trial",
-    "CR": "complete response",
-    "PR": "partial response",
-    "SD": "stable disease",
-    "PD": "progressive disease",
-    "MTD": "maximum tolerated dose",
-    "DLT": "dose-limiting toxicity",
-    "HCC": "hepatocellular carcinoma",
-    "RCC": "renal cell carcinoma",
-    "mRCC": "metastatic renal cell carcinoma",
-    "AML": "acute myeloid leukemia",
-    "NSCLC": "non-small cell lung cancer",
-    "MM": "multiple myeloma",
-    "HFS": "hand-foot syndrome",
-    "HFSR": "hand-foot skin reaction",
-    "TACE": "transarterial chemoembolization",
-    "RFA": "radiofrequency ablation",
-}
+# Common clinical-literature abbreviations, used where a text does not define its own: data,
+# not code (data/abbreviations.json), so another field can bring its own.
+COMMON_FILE = Path(__file__).with_name("data") / "abbreviations.json"
+
+
+@cache
+def common_abbreviations() -> dict[str, str]:
+    data = json.loads(COMMON_FILE.read_text(encoding="utf-8"))
+    return {str(short): str(long) for short, long in data["abbreviations"].items()}
+
 
 EXPANSION_CACHE_SIZE = 50_000
 SHORT_FORM = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
@@ -116,7 +93,8 @@ class Abbreviations:
                 local.setdefault(short, words(long))
                 corpus_meanings.setdefault(short, set()).add(" ".join(words(long)))
             self._by_document[doc_id] = local
-        self._global: dict[str, list[str]] = {short: words(long) for short, long in COMMON.items()}
+        common = common_abbreviations().items()
+        self._global: dict[str, list[str]] = {short: words(long) for short, long in common}
         for short, meanings in corpus_meanings.items():
             if len(meanings) == 1:  # an ambiguous short form has no corpus-wide meaning
                 self._global.setdefault(short, next(iter(meanings)).split())
