@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from rag.answer.features import answer_type_match, measure_match, sentence_role
@@ -101,3 +104,22 @@ def test_answer_type_match_and_roles() -> None:
     assert sentence_role("RESULTS", "The rate was 30%.") == 1.0
     assert sentence_role("METHODS", "To assess the efficacy of sorafenib in HCC.") == 0.0
     assert sentence_role("BACKGROUND", "HCC is common.") == 0.0
+
+
+def test_section_labels_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.answer import features
+
+    assert features.section_kind("RESULTS") == "results" and features.section_kind("Outcomes") == "unknown"
+    assert features.is_non_content_section("Key words") and not features.is_non_content_section(None)
+    data = json.loads(features.SECTIONS_FILE.read_text(encoding="utf-8"))
+    data["kinds"]["results"].append("OUTCOME")  # another field's label
+    changed = tmp_path / "sections.json"
+    changed.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(features, "SECTIONS_FILE", changed)
+    features.section_labels.cache_clear()
+    try:
+        assert features.section_kind("Outcomes") == "results"
+    finally:
+        monkeypatch.undo()
+        features.section_labels.cache_clear()
+    assert features.section_kind("Outcomes") == "unknown"

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from rag.answer.evidence import Evidence
 from rag.answer.features import (
-    NON_CONTENT_SECTIONS,
     Features,
     Weights,
     answer_type_match,
     coverage,
+    is_non_content_section,
     local_weights,
     measure_match,
     sentence_role,
@@ -264,7 +264,7 @@ def _join_or(items: list[str]) -> str:
 
 def _is_answer_sentence(text: str, section: str | None) -> bool:
     """A sentence, not a heading, a table row label, a stray fragment or a keyword list."""
-    if section is not None and NON_CONTENT_SECTIONS.search(section):
+    if is_non_content_section(section):
         return False
     words = text.split()
     return len(words) >= MIN_WORDS and any(c.islower() for c in text)

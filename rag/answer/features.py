@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from rag.answer.question import UNIT_PATTERNS, AnswerType, Intent, Question
 from rag.text import STOPWORDS, numbers
@@ -114,11 +117,29 @@ def measure_match(measure_stems: Sequence[str], sentence_stems: Sequence[str], m
     return 0.5 * sum(1 for s in measure_stems if s in present) / len(measure_stems)
 
 
-RESULT_SECTIONS = re.compile(r"RESULT|FINDING|CASE", re.I)
-CONCLUSION_SECTIONS = re.compile(r"CONCLUSION|INTERPRETATION|DISCUSSION", re.I)
-BACKGROUND_SECTIONS = re.compile(
-    r"BACKGROUND|INTRODUCTION|\bAIMS?\b|OBJECTIVE|PURPOSE|CONTEXT|RATIONALE", re.I
-)
+# Section labels by the part of a paper they name: data (data/sections.json), not code.
+SECTIONS_FILE = Path(__file__).with_name("data") / "sections.json"
+
+
+@dataclass(frozen=True)
+class SectionLabels:
+    kinds: tuple[tuple[str, re.Pattern[str]], ...]
+    """(kind, pattern) in the order they are tried."""
+    non_content: re.Pattern[str]
+
+
+@cache
+def section_labels() -> SectionLabels:
+    data = json.loads(SECTIONS_FILE.read_text(encoding="utf-8"))
+    kinds = tuple((kind, re.compile("|".join(labels), re.I)) for kind, labels in data["kinds"].items())
+    return SectionLabels(kinds, re.compile("|".join(data["non_content"]), re.I))
+
+
+def is_non_content_section(section: str | None) -> bool:
+    """A labelled part that holds no answer sentences (keywords, abbreviations)."""
+    return section is not None and bool(section_labels().non_content.search(section))
+
+
 _STUDY = r"(this|the present|present|our) (study|trial|work|paper|analysis|investigation)"
 PURPOSE = re.compile(
     r"^(to (compare|evaluate|assess|determine|investigate|examine|identify|analy[sz]e|study|clarify)\b"
@@ -129,10 +150,6 @@ PURPOSE = re.compile(
     r"(aimed|sought|examined|investigated|evaluated|assessed|studied|tested|hypothesi[sz]ed)\b)",
     re.I,
 )
-# Labelled parts of an abstract that carry no finding.
-METHOD_SECTIONS = re.compile(r"METHOD|PATIENTS|MATERIAL|DESIGN|SETTING|PARTICIPANT|INTERVENTION", re.I)
-# Labelled parts of an abstract that carry no finding at all.
-NON_CONTENT_SECTIONS = re.compile(r"KEY ?WORDS|ABBREVIATIONS", re.I)
 BOILERPLATE = re.compile(
     r"financial relationships|competing interests|conflicts? of interest|all rights reserved|copyright|"
     r"^FUNDING|no .{0,20}to disclose",
@@ -150,12 +167,7 @@ ROLE_TABLE: dict[Intent, dict[str, float]] = {
 def section_kind(section: str | None) -> str:
     if section is None:
         return "unknown"
-    for kind, pattern in (
-        ("results", RESULT_SECTIONS),
-        ("conclusion", CONCLUSION_SECTIONS),
-        ("methods", METHOD_SECTIONS),
-        ("background", BACKGROUND_SECTIONS),
-    ):
+    for kind, pattern in section_labels().kinds:
         if pattern.search(section):
             return kind
     return "unknown"
