@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rag.errors import RagError
+from rag.evaluation.suites import SUITES
 from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
 from rag.settings import Settings
 
@@ -126,7 +127,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     evaluate.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
     evaluate.add_argument(
         "--suite",
-        choices=["gold", "covidqa", "pubmedqa", "followups", "covidqa-followups", "all"],
+        choices=[*SUITES, "all"],
         default=None,
         help="run evaluation suites (each over its own corpus) instead of the retriever comparison",
     )
@@ -294,7 +295,7 @@ def _eval_suites(args: argparse.Namespace) -> int:
         suite_pipeline,
         write_suite_reports,
     )
-    from rag.evaluation.suites import SUITES, load_suite
+    from rag.evaluation.suites import load_suite
     from rag.progress import tqdm_progress
 
     names = SUITES if args.suite == "all" else (args.suite,)

@@ -123,7 +123,8 @@ class Asker:
         prefer = resolved.prefer
         if resolved.kind == "refers" and not prefer and resolved.previous:
             prefer = self._top_documents(index, resolved.previous)
-        present = [d for d in prefer if not index.chunks.missing_documents([d])]
+        missing = set(index.chunks.missing_documents(prefer))
+        present = [d for d in prefer if d not in missing]
         if present and not doc_ids:
             # The earlier answer's documents first; the listener hears only the answer given.
             buffered = BufferedListener(listener)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.documents import Answer
 from rag.errors import DocumentError
@@ -25,8 +25,10 @@ from rag.evaluation.metrics import (
     reciprocal_rank,
     unique_in_order,
 )
-from rag.pipeline import Pipeline
-from rag.search.retrieval import Mode
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+    from rag.search.retrieval import Mode
 
 MARKER = re.compile(r"\[(\d+)\]")
 RANKING_DEPTH = 50

@@ -59,7 +59,7 @@ class SuiteItem:
 class Suite:
     name: str
     items: list[SuiteItem]
-    write_corpus: Callable[[Path], None] | None
+    write_corpus: Callable[[Path], object] | None
     """Writes the suite's documents into a folder; None: the suite uses the configured corpus."""
     hit: Callable[[SuiteItem, Passage], bool]
     cited: Callable[[SuiteItem, Answer], bool | None]
@@ -193,7 +193,7 @@ def pubmedqa_suite(data_dir: Path) -> Suite:
     return Suite(
         "pubmedqa",
         items,
-        lambda directory: _ignore(write_corpus(list(dataset.records.values()), directory)),
+        lambda directory: write_corpus(list(dataset.records.values()), directory),
         lambda item, p: p.doc_id in item.doc_ids,
         cited,
         lambda item, answer: None,  # a yes/no/maybe decision with a long conclusion: no short span
@@ -288,7 +288,3 @@ def _region(text: str, spans: Sequence[Span], start: int, length: int) -> str:
     if not inside:
         return text[start:end]
     return text[inside[0].start : inside[-1].end]
-
-
-def _ignore(_: object) -> None:
-    return None
