@@ -2,51 +2,78 @@
 
 What a PDF's text layer holds besides the article, and what happens to it:
 - running headers and footers (journal, authors, page numbers) repeat at the top or bottom of
-  the pages: a line found there on at least half the pages (digits ignored) is dropped, and so is
-  a bare page number;
+  the pages: a line found there (by position) on at least half the pages, or half the odd or
+  even ones, is dropped wherever the content stream puts it, and so is a bare page number
+  (`rag.ingest.loaders.pdf_layout`);
+- tables (a "Table n" caption and the smaller type under it) keep one row per line, cells
+  separated by " | ";
 - lines are wrapped, and words hyphenated across lines: lines are joined into paragraphs, and a
   line-end hyphen is dropped unless the document itself writes the word with one;
 - the front matter (title, authors, affiliations) precedes the abstract: it is kept apart, as
-  the source of metadata, not of answers;
-- the reference list is cut from the answerable text and kept as a list;
+  the source of metadata, not of answers; an abstract without a heading is kept;
+- every reference list (after its heading, or a run of numbered entries) is cut from the
+  answerable text and kept as a list;
 - blocks repeated verbatim (a figure caption printed twice) appear once.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rag.ingest.loaders.base import DOI, REFERENCE_HEADING
+from rag.ingest.loaders.pdf_layout import (
+    EDGE_BAND,
+    TextLine,
+    body_size,
+    larger_heading,
+    table_rows,
+    title_and_byline,
+    without_running_lines,
+)
+from rag.ingest.loaders.pdf_read import PdfPage
 
-EDGE_LINES = 2  # lines at the top and at the bottom of a page where running headers live
 MIN_REPEAT_CHARS = 40  # shorter blocks may repeat legitimately ("Table 1")
 MAX_REFERENCES = 1000
-LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
-PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
+MIN_ABSTRACT_WORDS = 50  # a block of prose this long in the front matter is the abstract
+PARAGRAPH_GAP = 0.8  # a vertical gap this many times the type size separates paragraphs
+LIGATURES = str.maketrans(
+    {
+        "ﬀ": "ff",
+        "ﬁ": "fi",
+        "ﬂ": "fl",
+        "ﬃ": "ffi",
+        "ﬄ": "ffl",
+        "ﬅ": "st",
+        "ﬆ": "st",
+        "\u2010": "-",
+        "\u2011": "-",
+    }
+)
 _HEADING_WORDS = (
     r"abstract|summary|background|introduction|methods?|materials and methods|patients and methods|"
     r"methods and materials|subjects and methods|study design|design|results|findings|discussion|"
     r"conclusions?|interpretation|case reports?|case presentation|limitations|acknowledge?ments|funding|"
-    r"conflicts? of interest|competing interests|disclosures?|abbreviations|keywords|key words"
+    r"conflicts? of interest|competing interests|disclosures?|abbreviations|keywords|key words|"
+    r"supporting information|supplementary (?:material|information|data)|supplemental material|appendix"
 )
 KNOWN_HEADING = re.compile(rf"^(?:(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+)?({_HEADING_WORDS})\s*:?$", re.I)
-NUMBERED_HEADING = re.compile(r"^\d+(?:\.\d+)*\.?\s+([A-Z][A-Za-z ,&/()'-]{2,60})$")
+NUMBERED_HEADING = re.compile(r"^\d+(?:\.\d+)*\.?\s+([A-Z][A-Za-z &/()'-]{2,60})$")
 INLINE_ABSTRACT = re.compile(r"^(abstract|summary)\s*[:.—–-]?\s+(?=\S)", re.I)
 FRONT_ENDS = {"abstract", "summary", "background", "introduction"}
-FRONT_SEARCH_LINES = 60
-REFERENCE_ENTRY = re.compile(r"^\[?\d{1,4}[.\])]\s+")
+FRONT_SEARCH_LINES = 80
+REFERENCE_ENTRY = re.compile(r"^\[?(\d{1,4})[.\])]\s+")
+YEAR = re.compile(r"\b(?:1[89]|20)\d\d[a-z]?\b")
+AUTHOR_INITIALS = re.compile(r"\b[A-Z][A-Za-z'’-]+,? (?:[A-Z]\.? ?){1,3}[,.;:]")  # "Cate JH," "Smith, A. B."
+AUTHOR_START = re.compile(r"^[A-Z][A-Za-z'’-]+(?: [A-Z][a-z]+)?,? (?:[A-Z]\.? ?){1,3}[,.]")
+MIN_REFERENCE_RUN = 5  # numbered entries 1, 2, 3, ... without a heading: a reference list
 PARAGRAPH_END = re.compile(r"[.!?:][\"'”’)\]]*(?:\d+(?:[,–-]\d+)*)?$")
 LIST_ITEM = re.compile(r"^(?:[•·▪◦*–-]\s|\(?\d{1,2}[.)]\s)")
 WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
 AFFILIATION = re.compile(
     r"\b(universit|department|hospital|institut|journal|vol\b|received|correspond|e-?mail)", re.I
 )
-
-Line = tuple[int, str]  # (page number, text); "" is a blank line
 
 
 @dataclass(frozen=True)
@@ -56,10 +83,12 @@ class PdfText:
     sections: tuple[tuple[int, str], ...]
     references: list[str]
     front_matter: list[str]
+    title: str | None = None  # from the layout: the largest type of the first page
+    byline: tuple[str, ...] = ()  # the lines under that title, in one size
 
     @property
     def front_title(self) -> str | None:
-        return self.front_matter[0] if self.front_matter else None
+        return self.title or (self.front_matter[0] if self.front_matter else None)
 
 
 @dataclass
@@ -70,46 +99,42 @@ class _Paragraph:
     heading: str | None = None
 
 
-def clean_pages(pages: Sequence[str]) -> PdfText:
-    lines = _without_running_lines([_page_lines(page) for page in pages])
-    flat = [(number, line) for number, page in enumerate(lines, start=1) for line in page]
-    front, flat = _front_matter(flat)
-    body, references = _split_references(flat)
-    paragraphs = _without_repeats(_paragraphs(body, _vocabulary(line for _, line in body)))
+def clean_pages(pages: Sequence[str | PdfPage]) -> PdfText:
+    lines = without_running_lines([_page_lines(page, number) for number, page in enumerate(pages, 1)])
+    flat = [line for page in lines for line in _with_breaks(page)]
+    body = body_size(flat)
+    front, flat = _front_matter(flat, body)
+    title, byline = title_and_byline(front, body)
+    abstract, front = _unheaded_abstract(front, title, byline)
+    flat, references = _split_references(abstract + flat, body)
+    texts = [line.text for line in flat]
+    paragraphs = _without_repeats(_paragraphs(flat, _vocabulary(texts), body))
     text, page_starts, sections = _assemble(paragraphs, len(pages))
-    return PdfText(text, page_starts, sections, references, front)
+    front_text = [line.text.replace("\t", " ") for line in front if line.text]
+    return PdfText(text, page_starts, sections, references, front_text, title, tuple(byline))
 
 
-def _page_lines(text: str) -> list[str]:
-    return [" ".join(line.translate(LIGATURES).split()) for line in text.splitlines()]
+def _page_lines(page: str | PdfPage, number: int) -> list[TextLine]:
+    if isinstance(page, str):
+        return [TextLine(number, " ".join(line.translate(LIGATURES).split())) for line in page.splitlines()]
+    return [
+        TextLine(number, line.text.translate(LIGATURES), line.top, line.bottom, line.left, line.right,
+                 line.size, page.height)
+        for line in page.lines
+    ]  # fmt: skip
 
 
-def _key(line: str) -> str:
-    return re.sub(r"\d+", "#", line.lower())
-
-
-def _edges(page: list[str]) -> set[int]:
-    content = [i for i, line in enumerate(page) if line]
-    return set(content[:EDGE_LINES] + content[-EDGE_LINES:])
-
-
-def _without_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    counts: Counter[str] = Counter()
-    for page in pages:
-        counts.update({_key(page[i]) for i in _edges(page)})
-    threshold = max(2, math.ceil(len(pages) / 2))
-    running = {key for key, count in counts.items() if count >= threshold}
-    cleaned = []
-    for page in pages:
-        edges = _edges(page)
-        cleaned.append(
-            [
-                line
-                for i, line in enumerate(page)
-                if not (i in edges and (_key(line) in running or PAGE_NUMBER.match(line)))
-            ]
-        )
-    return cleaned
+def _with_breaks(page: list[TextLine]) -> list[TextLine]:
+    """Placed lines with a blank line wherever a vertical gap separates two paragraphs."""
+    out: list[TextLine] = []
+    for line in page:
+        if out and line.placed and out[-1].placed:
+            previous = out[-1]
+            gap = line.top - previous.bottom
+            if gap > PARAGRAPH_GAP * previous.size and line.top > previous.top:
+                out.append(TextLine(line.page, ""))
+        out.append(line)
+    return out
 
 
 def heading_name(line: str) -> str | None:
@@ -123,40 +148,175 @@ def heading_name(line: str) -> str | None:
     return None
 
 
-def _front_matter(flat: list[Line]) -> tuple[list[str], list[Line]]:
-    """Page 1's lines before the abstract (or introduction), and the rest."""
-    for i, (page, line) in enumerate(flat[:FRONT_SEARCH_LINES]):
-        if page != 1:
+def _front_matter(flat: list[TextLine], body: float) -> tuple[list[TextLine], list[TextLine]]:
+    """Page 1's lines before the abstract (or introduction), and the rest. Page 1's lines set
+    above that heading but later in the content stream (a journal banner) and its small print
+    at the foot of the page (received dates, licence) belong to the front matter too."""
+    for i, line in enumerate(flat[:FRONT_SEARCH_LINES]):
+        if line.page > 2:  # a title page may hold only the front matter
             break
-        name = heading_name(line)
-        if name is not None and name.lower() in FRONT_ENDS:
-            return [text for _, text in flat[:i] if text], flat[i:]
-        inline = INLINE_ABSTRACT.match(line)
-        if inline:
-            front = [text for _, text in flat[:i] if text]
-            return front, [(page, inline.group(1).capitalize()), (page, line[inline.end() :]), *flat[i + 1 :]]
-    return [], flat
-
-
-def _split_references(flat: list[Line]) -> tuple[list[Line], list[str]]:
-    """The body, and the entries of the reference list (from its heading to the next section)."""
-    start = next(
-        (i for i in range(len(flat) - 1, -1, -1) if REFERENCE_HEADING.match(flat[i][1])),
-        None,
-    )
-    if start is None or start < len(flat) * 0.2:
-        return flat, []
-    end = next((i for i in range(start + 1, len(flat)) if heading_name(flat[i][1])), len(flat))
-    entries: list[str] = []
-    numbered = any(REFERENCE_ENTRY.match(line) for _, line in flat[start + 1 : end])
-    for _, line in flat[start + 1 : end]:
-        if not line:
+        name = heading_name(line.text)
+        inline = INLINE_ABSTRACT.match(line.text)
+        if (name is None or name.lower() not in FRONT_ENDS) and not inline:
             continue
-        if entries and not (REFERENCE_ENTRY.match(line) if numbered else True):
-            entries[-1] = _join(entries[-1], line, set())[0]
+        rest = flat[i:]
+        if inline:
+            rest = [TextLine(1, inline.group(1).capitalize()), _replace_text(line, line.text[inline.end() :]),
+                    *flat[i + 1 :]]  # fmt: skip
+        front = [text for text in flat[:i] if text.text]
+        late = [other for other in rest[1:] if other.page == line.page and _front_placed(other, line)]
+        return front + late, [other for other in rest if not any(other is x for x in late)]
+    return _front_by_layout(flat, body)
+
+
+def _front_by_layout(flat: list[TextLine], body: float) -> tuple[list[TextLine], list[TextLine]]:
+    """Without an abstract or introduction heading (Nature's layout), the front matter is page
+    1 down to the by-line under the title."""
+    first_page = [line for line in flat if line.page == 1 and line.text]
+    title, byline = title_and_byline(first_page, body)
+    if title is None:
+        return [], flat
+    last = byline[-1] if byline else title.split()[-1]
+    end = next(
+        (i for i, line in enumerate(flat) if line.page == 1 and line.text.replace("\t", " ").endswith(last)),
+        -1,
+    )
+    return [line for line in flat[: end + 1] if line.text], flat[end + 1 :]
+
+
+def _front_placed(line: TextLine, heading: TextLine) -> bool:
+    if not (line.placed and heading.placed and line.text):
+        return False
+    above = line.bottom < heading.top - 2
+    foot = line.top > (1 - EDGE_BAND) * line.page_height and line.size < 0.95 * heading.size
+    return above or foot
+
+
+def _replace_text(line: TextLine, text: str) -> TextLine:
+    return TextLine(
+        line.page, text, line.top, line.bottom, line.left, line.right, line.size, line.page_height
+    )
+
+
+def _unheaded_abstract(
+    front: list[TextLine], title: str | None, byline: list[str]
+) -> tuple[list[TextLine], list[TextLine]]:
+    """An abstract printed without a heading sits in the front matter: a block of prose there is
+    moved to the text, under "Abstract"."""
+    blocks: list[list[TextLine]] = [[]]
+    for line in front:
+        if not line.text or (blocks[-1] and line.placed and abs(line.size - blocks[-1][-1].size) > 0.3):
+            blocks.append([])
+        if line.text:
+            blocks[-1].append(line)
+    for block in blocks:
+        text = " ".join(line.text for line in block)
+        words = text.split()
+        if (
+            len(words) >= MIN_ABSTRACT_WORDS
+            and len(re.findall(r"[a-z][.!?](?:\s|$)", text)) >= 2
+            and not AFFILIATION.search(text[:200])
+            and (title is None or title not in text)
+            and not any(line.text in byline for line in block)
+        ):
+            kept = [line for line in front if not any(line is x for x in block)]
+            return [TextLine(block[0].page, "Abstract"), *block], kept
+    return [], front
+
+
+def _split_references(flat: list[TextLine], body: float) -> tuple[list[TextLine], list[str]]:
+    """The body, and the entries of every reference list: from a reference heading to the next
+    section (the main article's and a supplement's), or a run of numbered entries 1, 2, 3, ...
+    whose heading was lost."""
+    cut: set[int] = set()
+    for start, line in enumerate(flat):
+        if not REFERENCE_HEADING.match(line.text):
+            continue
+        end = next(
+            (i for i in range(start + 1, len(flat)) if _opens_section(flat[i], body)),
+            len(flat),
+        )
+        if _reference_shaped([other.text for other in flat[start + 1 : end]]):
+            cut.update(range(start, end))
+    cut.update(_numbered_run(flat, cut))
+    region = [
+        flat[i].text.replace("\t", " ")
+        for i in sorted(cut)
+        if flat[i].text and not REFERENCE_HEADING.match(flat[i].text)
+    ]
+    return [line for i, line in enumerate(flat) if i not in cut], _entries(region)[:MAX_REFERENCES]
+
+
+def _entries(lines: list[str]) -> list[str]:
+    """Reference lines as entries: numbered 1, 2, 3, ..., or each starting "Surname AB," after
+    an entry that ended with a full stop; other lines continue the entry before them."""
+    numbered = any((m := REFERENCE_ENTRY.match(text)) and m.group(1) == "1" for text in lines)
+    entries: list[str] = []
+    expected = 1
+    for text in lines:
+        match = REFERENCE_ENTRY.match(text)
+        if numbered:
+            starts = bool(match) and match is not None and int(match.group(1)) == expected
+            expected += starts
         else:
-            entries.append(line)
-    return flat[:start] + flat[end:], entries[:MAX_REFERENCES]
+            starts = not entries or (entries[-1].endswith(".") and bool(AUTHOR_START.match(text)))
+        if starts or not entries:
+            entries.append(text)
+        else:
+            entries[-1] = _join(entries[-1], text, set())[0]
+    return entries
+
+
+def _opens_section(line: TextLine, body: float) -> bool:
+    return (
+        bool(line.text)
+        and not REFERENCE_HEADING.match(line.text)
+        and (heading_name(line.text) is not None or larger_heading(line, body))
+    )
+
+
+def _reference_shaped(texts: list[str]) -> bool:
+    lines = [text for text in texts if text]
+    if not lines:
+        return False
+    cited = sum(
+        bool(
+            YEAR.search(text)
+            or REFERENCE_ENTRY.match(text)
+            or "et al" in text
+            or AUTHOR_INITIALS.search(text)
+        )
+        for text in lines
+    )
+    return cited >= 0.4 * len(lines)
+
+
+def _numbered_run(flat: list[TextLine], cut: set[int]) -> set[int]:
+    """Lines of a numbered list 1, 2, 3, ... of at least MIN_REFERENCE_RUN entries that cite
+    years, outside any list already found (a reference list whose heading was lost)."""
+    found: set[int] = set()
+    i = 0
+    while i < len(flat):
+        match = REFERENCE_ENTRY.match(flat[i].text)
+        if i in cut or not match or match.group(1) != "1":
+            i += 1
+            continue
+        expected, last, j = 2, i, i + 1
+        while j < len(flat) and j - last <= 6 and not _opens_section(flat[j], 0.0):
+            entry = REFERENCE_ENTRY.match(flat[j].text)
+            if entry and int(entry.group(1)) == expected:
+                expected, last = expected + 1, j
+            j += 1
+        texts = [line.text for line in flat[i : last + 1]]
+        if expected - 1 >= MIN_REFERENCE_RUN and _reference_shaped(texts):
+            end = last + 1
+            while end < len(flat) and flat[end].text and not PARAGRAPH_END.search(flat[end - 1].text):
+                end += 1  # the last entry's wrapped lines
+            found.update(range(i, end))
+            i = end
+        else:
+            i += 1
+    return found
 
 
 def _vocabulary(lines: Iterable[str]) -> set[str]:
@@ -198,29 +358,121 @@ def _ends_paragraph(previous: str, line: str, typical_length: float) -> bool:
     return len(previous) < 0.8 * typical_length or bool(LIST_ITEM.match(line))
 
 
-def _paragraphs(body: list[Line], vocabulary: set[str]) -> list[_Paragraph]:
-    lengths = sorted(len(line) for _, line in body if line and heading_name(line) is None)
+def _paragraphs(body: list[TextLine], vocabulary: set[str], size: float) -> list[_Paragraph]:
+    lengths = sorted(len(line.text) for line in body if line.text and heading_name(line.text) is None)
     typical = lengths[int(len(lengths) * 0.8)] if lengths else 0.0
+    larger = _larger_headings(body, size)
     paragraphs: list[_Paragraph] = []
     current: _Paragraph | None = None
     previous = ""
-    for page, line in body:
-        if not line:
+    previous_line: TextLine | None = None
+    index = 0
+    while index < len(body):
+        line = body[index]
+        text = line.text.replace("\t", " ")
+        table_end = table_rows(body, index, size)
+        if table_end > index:
+            paragraphs.extend(_table(body[index:table_end]))
+            current, previous, index = None, "", table_end
+            continue
+        index += 1
+        if not text:
             current = None
             continue
-        name = heading_name(line)
+        name = heading_name(text) or (text if index - 1 in larger else None)
         if name is not None:
-            paragraphs.append(_Paragraph(line, [(0, page)], heading=name))
+            if (
+                index - 2 in larger
+                and previous_line is body[index - 2]
+                and paragraphs[-1].heading == paragraphs[-1].text
+                and heading_name(paragraphs[-1].text) is None
+                and heading_name(text) is None
+            ):
+                heading = paragraphs[-1]  # a heading set over two lines
+                heading.text = heading.heading = f"{heading.text} {text}"
+            else:
+                paragraphs.append(_Paragraph(text, [(0, line.page)], heading=name))
             current = None
-        elif current is None or _ends_paragraph(previous, line, typical):
-            current = _Paragraph(line, [(0, page)])
+        elif current is None or _ends_paragraph(previous, text, typical) or _new_size(previous_line, line):
+            current = _Paragraph(text, [(0, line.page)])
             paragraphs.append(current)
         else:
-            current.text, offset = _join(current.text, line, vocabulary)
-            if page != current.pages[-1][1]:
-                current.pages.append((offset, page))
-        previous = line
+            current.text, offset = _join(current.text, text, vocabulary)
+            if line.page != current.pages[-1][1]:
+                current.pages.append((offset, line.page))
+        previous, previous_line = text, line
     return paragraphs
+
+
+def _new_size(previous: TextLine | None, line: TextLine) -> bool:
+    """Type of another size starts another block (a caption or a footnote after body text)."""
+    return previous is not None and previous.placed and line.placed and abs(previous.size - line.size) > 0.6
+
+
+def _larger_headings(lines: list[TextLine], size: float) -> set[int]:
+    """Indexes of lines set larger than the body that form a heading: a run of at most 3 such
+    lines in one size, of at least 2 and at most 20 words, not ending a sentence, followed by
+    text in another size (a paragraph set larger, like an abstract, is not a heading)."""
+    found: set[int] = set()
+    start = 0
+    while start < len(lines):
+        if not larger_heading(lines[start], size):
+            start += 1
+            continue
+        end = start + 1
+        while (
+            end < len(lines)
+            and lines[end].text
+            and abs(lines[end].size - lines[start].size) < 0.3
+            and heading_name(lines[end].text) is None
+        ):
+            end += 1
+        words = sum(len(line.text.split()) for line in lines[start:end])
+        if (
+            end - start <= 3
+            and 2 <= words <= 20
+            and all(larger_heading(line, size) for line in lines[start:end])
+        ):
+            found.update(range(start, end))
+        start = end
+    return found
+
+
+def _table(lines: list[TextLine]) -> list[_Paragraph]:
+    """A table as its caption (one paragraph) and its rows (one per line, cells by " | ").
+
+    A cell wrapped over several lines comes as lines of its own: lines in the first column
+    before a row's line are its first cell; other lines continue the row before them."""
+    first_row = next((i for i, line in enumerate(lines) if "\t" in line.text), len(lines))
+    caption = ""
+    for line in lines[:first_row]:
+        caption = _join(caption, line.text.replace("\t", " "), set())[0] if caption else line.text
+    left = min((line.left for line in lines[first_row:] if line.text), default=0.0)
+    rows: list[list[str]] = []
+    pending: list[str] = []
+    for line in lines[first_row:]:
+        if not line.text:
+            continue
+        first_column = line.left < left + 3 * line.size  # wrapped first cells may be indented
+        if "\t" in line.text:
+            cells = [cell.strip() for cell in line.text.split("\t")]
+            if pending and first_column:
+                cells[0] = " ".join([*pending, cells[0]])
+            elif pending:
+                cells.insert(0, " ".join(pending))
+            rows.append(cells)
+            pending = []
+        elif first_column or not rows:
+            pending.append(line.text)
+        else:
+            rows[-1][-1] = f"{rows[-1][-1]} {line.text}"
+    if pending:
+        rows.append([" ".join(pending)])
+    page = lines[0].page
+    out = [_Paragraph(caption.strip(), [(0, page)])]
+    if rows:
+        out.append(_Paragraph("\n".join(" | ".join(cells) for cells in rows), [(0, page)]))
+    return out
 
 
 def _without_repeats(paragraphs: list[_Paragraph]) -> list[_Paragraph]:
@@ -262,11 +514,33 @@ def _assemble(
     return "".join(parts), tuple(reversed(starts)), tuple(sections)
 
 
+NAME_PARTICLES = {
+    "de",
+    "del",
+    "da",
+    "das",
+    "do",
+    "dos",
+    "van",
+    "von",
+    "der",
+    "den",
+    "la",
+    "le",
+    "di",
+    "du",
+    "y",
+}
+
+
 def looks_like_authors(line: str) -> bool:
     """A by-line: a few capitalized names separated by commas or "and" (footnote marks allowed)."""
-    if len(line) > 400 or DOI.search(line) or "@" in line or AFFILIATION.search(line):
+    if len(line) > 1000 or DOI.search(line) or "@" in line or AFFILIATION.search(line):
         return False
-    names = [n.strip() for n in re.split(r",|;|\band\b|&", re.sub(r"[\d*†‡§¶]+", "", line)) if n.strip()]
+    names = [n.strip() for n in re.split(r",|;|\band\b|&", re.sub(r"[\d*∗†‡§¶]+", "", line)) if n.strip()]
     return bool(names) and all(
-        1 <= len(name.split()) <= 4 and all(word[0].isupper() for word in name.split()) for name in names
+        1 <= len(name.split()) <= 5
+        and all(word[0].isupper() or word in NAME_PARTICLES for word in name.split())
+        and name.split()[0][0].isupper()
+        for name in names
     )
