@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.documents import Answer, Passage, Span
-from rag.errors import ConfigurationError
+from rag.documents import Answer, Citation, Passage, Span
+from rag.errors import ConfigurationError, DocumentError
 from rag.evaluation.metrics import GoldItem, answer_correct, citation_supported
 from rag.evaluation.pubmedqa import load_dataset, write_corpus
 from rag.evaluation.runner import load_gold
 from rag.text import split_sentences
 
-SUITES = ("gold", "covidqa", "pubmedqa", "followups", "covidqa-followups")
+SUITES = ("gold", "covidqa", "pubmedqa", "realdocs", "followups", "covidqa-followups")
 FOLLOWUPS_FILE = "followups.jsonl"
 COVIDQA_FILE = Path("covidqa") / "covidqa_dev.json"
 PUBMEDQA_FILE = Path("pubmedqa") / "ori_pqal.json"
+REALDOCS_DIR = Path("realdocs")
 GOLD_PREFIX_CHARS = 120
 TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 ANSWERED_TOKEN_SHARE = 0.6
@@ -64,6 +66,8 @@ class Suite:
     hit: Callable[[SuiteItem, Passage], bool]
     cited: Callable[[SuiteItem, Answer], bool | None]
     answered: Callable[[SuiteItem, Answer], bool | None]
+    refusals_expected: bool = False
+    """Real files hold records the loaders rightly refuse (a PubMed record without an abstract)."""
 
 
 def collapse(text: str) -> str:
@@ -251,6 +255,58 @@ def followup_suite(path: Path, which: str, base: Suite) -> Suite:
     return Suite(name, items, base.write_corpus, lambda item, p: p.doc_id in item.doc_ids, cited, answered)
 
 
+def realdocs_suite(data_dir: Path) -> Suite:
+    """Real PDFs, web pages and PubMed files (../shared/benchmarks/realdocs) with checked
+    questions: answered when the answer holds an accepted answer and, for a PDF, a citation
+    quotes from the page the answer is printed on."""
+    folder = data_dir / REALDOCS_DIR
+    qa_path = folder / "qa.jsonl"
+    if not qa_path.is_file():
+        raise DocumentError(f"realdocs: {qa_path} not found", "place the benchmarks beside the repository")
+    rows = [json.loads(line) for line in qa_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = [
+        SuiteItem(
+            f"realdocs-{n}",
+            row["question"],
+            "dev",
+            row["file"],
+            True,
+            gold_answer=json.dumps({"answers": row["answers"], "page": row.get("page")}),
+        )
+        for n, row in enumerate(rows, start=1)
+    ]
+
+    def expected(item: SuiteItem) -> tuple[list[str], int | None]:
+        value = json.loads(item.gold_answer or "{}")
+        return [collapse(a) for a in value["answers"]], value["page"]
+
+    def holds(item: SuiteItem, text: str) -> bool:
+        return any(answer in collapse(text) for answer in expected(item)[0])
+
+    def on_page(item: SuiteItem, citation: Citation) -> bool:
+        page = expected(item)[1]
+        first, last = citation.passage.pages(citation.quote_start, citation.quote_end)
+        return page is None or (first is not None and last is not None and first <= page <= last)
+
+    def write(directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for source in sorted(folder.iterdir()):
+            if source.suffix.lower() in {".pdf", ".html", ".xml", ".nbib"}:
+                target = directory / source.name
+                if not target.exists() or target.stat().st_size != source.stat().st_size:
+                    shutil.copyfile(source, target)
+
+    def cited(item: SuiteItem, answer: Answer) -> bool | None:
+        return not answer.abstained and any(
+            holds(item, c.quote) and on_page(item, c) for c in answer.citations
+        )
+
+    def answered(item: SuiteItem, answer: Answer) -> bool | None:
+        return bool(cited(item, answer)) and holds(item, answer.answer)
+
+    return Suite("realdocs", items, write, lambda item, p: holds(item, p.text), cited, answered, True)
+
+
 def load_suite(name: str, *, gold: Path, data_dir: Path) -> Suite:
     """A suite by name; the follow-up suites read eval/followups.jsonl beside the gold set."""
     if name == "followups":
@@ -263,6 +319,8 @@ def load_suite(name: str, *, gold: Path, data_dir: Path) -> Suite:
         return covidqa_suite(data_dir)
     if name == "pubmedqa":
         return pubmedqa_suite(data_dir)
+    if name == "realdocs":
+        return realdocs_suite(data_dir)
     raise ConfigurationError(f"unknown suite {name!r}", f"choose one of {', '.join(SUITES)} or all")
 
 
