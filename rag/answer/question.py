@@ -106,7 +106,14 @@ TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (AnswerType.TIME, re.compile(r"^\s*when\b|\bwhat year\b|\bwhich year\b|\bwhat date\b", re.I)),
     (
         AnswerType.NUMBER,
-        re.compile(r"\b(median|mean|average|level|value|score|cost|size|age|amount|fold)\b", re.I),
+        re.compile(
+            r"\b(median|mean|average|level|value|score|cost|size|age|amount|fold)\b"
+            # physical quantities: what is measured in units
+            r"|\b(wavelength|temperature|weight|mass|height|length|width|depth|diameter|thickness|volume|"
+            r"pressure|frequency|voltage|velocity|speed|density|energy|power|resolution|"
+            r"concentration|yield|activity)s?\b|\bhow (hot|cold|large|big|small|deep|far|high|heavy|fast)\b",
+            re.I,
+        ),
     ),
 ]
 # "Did ...?", and "When sorafenib was given alone, did ...?" (a clause, then the question).
@@ -131,9 +138,10 @@ UNIT_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.DOSE: re.compile(
         r"\b\d[\d.,·]*\s*(mg|g|mcg|μg|µg|ng|μM|µM|mM|nM|mL|ml|IU|Gy)\b|\bμM\b|\bmg/", re.I
     ),
-    AnswerType.PERCENT: re.compile(r"\d\s*%|\bpercent\b|\b\d+ of \d+\b", re.I),
+    AnswerType.PERCENT: re.compile(r"\d\s*%|\bpercent\b|\b\d+ (of|in) [\d,]+\b|\b1/[\d,]{2,}\b", re.I),
     AnswerType.COUNT: re.compile(
-        r"\b\d[\d,]*\s+([\w-]+\s+){0,2}(patients|cases|subjects|participants|mice|men|women|people|sites|countries)\b"
+        r"\b\d[\d,]*\s+([\w-]+\s+){0,2}(patients|cases|subjects|participants|mice|men|women|people|sites|countries|"
+        r"children|adults|infants|individuals|volunteers|animals|rats|donors|samples|specimens|families)\b"
         r"|\b\d+ of (the )?\d+\b|\bn\s*=\s*\d"
         r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty"
         r"|seventy|eighty|ninety|hundred)(-\w+)?( [\w-]+){0,3}? (patients|cases|subjects|participants)\b",
