@@ -87,6 +87,25 @@ def test_encrypted_damaged_and_textless_pdfs_get_clear_messages(tmp_path: Path) 
         parse(tmp_path / "scan.pdf")
 
 
+def test_a_pdf_without_article_text_is_reported_not_loaded(tmp_path: Path) -> None:
+    """A cover page or a masthead is not an article: it must never be the source of an answer."""
+    from fpdf import FPDF
+
+    cover = FPDF()
+    cover.add_page()
+    cover.set_font("Helvetica", size=14)
+    for y, line in enumerate(["Journal of Testing", "Volume 18, pages 231-234", "Download PDF", "Cite this"]):
+        cover.set_xy(20, 20 + 10 * y)
+        cover.cell(0, 8, line)
+    cover.output(str(tmp_path / "cover.pdf"))
+    write_article_pdf(tmp_path / "article.pdf")
+    result = load_paths([tmp_path])
+    assert [doc.doc_id for doc in result.documents] == ["article"]
+    (report,) = [f for f in result.files if f.path.endswith("cover.pdf")]
+    assert report.status == "skipped" and report.reason is not None
+    assert "no article text" in report.reason
+
+
 def test_page_cleaning_rules() -> None:
     pages = [
         f"Annals of Testing 2020;{n}:1-9\nPage {n} of 3\n" + body

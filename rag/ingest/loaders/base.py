@@ -157,6 +157,26 @@ def normalize_space(text: str) -> str:
     return " ".join(text.split())
 
 
+MIN_ARTICLE_WORDS = 40  # prose an article has at least (an abstract alone has over 100)
+MIN_PROSE_SHARE = 0.2  # ... and at least this share of its text
+_PROSE = re.compile(r"[^.!?\n]*?[A-Za-z]{2,}[^.!?\n]*[.!?](?=\s|$)")
+
+
+def article_problem(text: str) -> str | None:
+    """Why an extracted text is not an article (a masthead, a page of links, a cover page), or
+    None. Prose is sentences of five words or more; a document with too little of it would
+    answer questions from page furniture ("Volume 18, pages 231-234 [1]")."""
+    sentences = [m.group(0) for m in _PROSE.finditer(text) if len(m.group(0).split()) >= 5]
+    words = sum(len(sentence.split()) for sentence in sentences)
+    if words < MIN_ARTICLE_WORDS:
+        return (
+            f"no article text: {words} words of prose in {len(text)} characters (a masthead or navigation?)"
+        )
+    if sum(map(len, sentences)) < MIN_PROSE_SHARE * len(text):
+        return "no article text: most of it is not prose (navigation, lists of links or page furniture)"
+    return None
+
+
 def publication_year(text: str) -> int | None:
     match = re.search(r"\b(19[5-9]\d|20\d\d)\b", text)
     return int(match.group(1)) if match else None

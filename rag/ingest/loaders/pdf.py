@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
-from rag.ingest.loaders.base import ParsedFile, find_doi, make_document, normalize_space, publication_year
+from rag.ingest.loaders.base import (
+    ParsedFile,
+    article_problem,
+    find_doi,
+    make_document,
+    normalize_space,
+    publication_year,
+)
 from rag.ingest.loaders.pdf_read import PdfPage, read_pdf
 from rag.ingest.loaders.pdf_text import PdfText, clean_pages, looks_like_authors
 
@@ -43,6 +50,9 @@ class PdfLoader:
             raise DocumentError(
                 f"{origin} has no text layer (a scanned PDF?)", "run OCR on it first (for example ocrmypdf)"
             )
+        problem = article_problem(cleaned.text)
+        if problem is not None:
+            return ParsedFile(refused=[f"{origin}: {problem}"])
         record = pdf_record(cleaned, info, pages)
         return ParsedFile(
             [
