@@ -134,6 +134,36 @@ def test_page_cleaning_rules() -> None:
     assert heading_name("The median survival was 10 months.") is None
 
 
+def test_page_cleaning_finds_what_real_papers_hide() -> None:
+    """An abstract without a heading, headers that alternate between odd and even pages, a
+    supplement with its own reference list, and a numbered list whose heading was lost."""
+    abstract = (
+        "We studied forty patients with advanced disease. The response rate was 31 percent and the "
+        "median survival was 10 months. Toxicity was mild and manageable in most of them. These "
+        "results support a larger randomised trial of the combination in this population. Patients "
+        "who stopped early were counted as failures."
+    )
+    prose = "The cohort was followed for two years. Every visit recorded the dose and the response."
+    pages = [
+        f"A trial of something\nAnn Lee, Bo Chen\n\n{abstract}\n\n"
+        f"1. Introduction\n{prose}\nLee et al. page 1",
+        f"Odd and even headers 2024\nMethods\n{prose}\nReferences\n1. Smith AB. A paper. J Test. 2001;1:1-9.",
+        f"Lee et al. page 3\n2. Jones CD. Another. J Test. 2002;2:2-9.\nSupplementary material\n{prose}",
+        "Odd and even headers 2024\nReferences\n1. Brown EF. Third. J Test. 2003;3:3-9.\nAcknowledgments",
+        f"Lee et al. page 5\nWe thank the patients.\n{prose}\n1. Gray A. One. J X. 2001;1:1.\n"
+        "2. Gray B. Two. J X. 2002;2:2.\n3. Gray C. Three. J X. 2003;3:3.\n4. Gray D. Four. J X. 2004;4:4.\n"
+        "5. Gray E. Five. J X. 2005;5:5.",
+        f"Odd and even headers 2024\nTables\n{prose}\nThe end of the appendix text.",
+    ]
+    cleaned = clean_pages(pages)
+    text = " ".join(cleaned.text.split())
+    assert abstract in text and cleaned.sections[0][1] == "Abstract"
+    assert "Lee et al." not in text and "Odd and even headers" not in text
+    assert "Smith AB" not in text and "Brown EF" not in text and "Gray C" not in text
+    assert "Supplementary material" in text and "We thank the patients." in text
+    assert len(cleaned.references) == 3 + 5
+
+
 # --- HTML -----------------------------------------------------------------------------------------
 
 

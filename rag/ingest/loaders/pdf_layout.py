@@ -78,10 +78,10 @@ def without_running_lines(pages: list[list[TextLine]]) -> list[list[TextLine]]:
         by_parity[number % 2].update(keys)
     threshold = max(2, math.ceil(len(pages) / 2))
     running = {key for key, count in counts.items() if count >= threshold}
-    if len(pages) >= 4:
-        for parity, counter in enumerate(by_parity):
-            half = max(2, math.ceil(len(pages[parity::2]) / 2))
-            running |= {key for key, count in counter.items() if count >= half}
+    for parity, counter in enumerate(by_parity):
+        # At least 3 pages: on two pages a heading ("References") can sit at the edge by chance.
+        half = max(3, math.ceil(len(pages[parity::2]) / 2))
+        running |= {key for key, count in counter.items() if count >= half}
     return [
         [
             line

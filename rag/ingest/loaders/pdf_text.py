@@ -163,7 +163,7 @@ def _front_matter(flat: list[TextLine], body: float) -> tuple[list[TextLine], li
         if inline:
             rest = [TextLine(1, inline.group(1).capitalize()), _replace_text(line, line.text[inline.end() :]),
                     *flat[i + 1 :]]  # fmt: skip
-        front = [text for text in flat[:i] if text.text]
+        front = flat[:i]  # blank lines kept: they separate the abstract from the by-line
         late = [other for other in rest[1:] if other.page == line.page and _front_placed(other, line)]
         return front + late, [other for other in rest if not any(other is x for x in late)]
     return _front_by_layout(flat, body)
@@ -255,9 +255,9 @@ def _entries(lines: list[str]) -> list[str]:
     expected = 1
     for text in lines:
         match = REFERENCE_ENTRY.match(text)
-        if numbered:
-            starts = bool(match) and match is not None and int(match.group(1)) == expected
-            expected += starts
+        if numbered:  # 1, 2, 3 ...; a second list (a supplement's) starts again at 1
+            starts = match is not None and int(match.group(1)) in (expected, 1)
+            expected = int(match.group(1)) + 1 if match is not None and starts else expected
         else:
             starts = not entries or (entries[-1].endswith(".") and bool(AUTHOR_START.match(text)))
         if starts or not entries:
