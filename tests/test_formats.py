@@ -178,7 +178,7 @@ def test_html_keeps_the_article_and_drops_the_page_around_it(tmp_path: Path) -> 
         assert furniture not in doc.text, furniture
     assert "the disease control rate was 62% and the median time to progression was 5.5 months." in doc.text
     assert "Diarrhoea occurred in 28% of patients." in doc.text
-    assert "Overall survival 10.7 months" in doc.text  # table cells keep their order
+    assert "Outcome | Value\nOverall survival | 10.7 months" in doc.text  # a table row per line
     assert [name for _, name in doc.sections] == ["Background", "Results"]
     assert doc.extra["references"] == [
         "Llovet JM, et al. Sorafenib in advanced hepatocellular carcinoma. N Engl J Med 2008."
@@ -188,12 +188,16 @@ def test_html_keeps_the_article_and_drops_the_page_around_it(tmp_path: Path) -> 
 
 
 def test_html_without_metadata_takes_title_from_h1_and_refuses_an_empty_page(tmp_path: Path) -> None:
+    BODY = (  # noqa: N806
+        "Sorafenib was given to forty patients with advanced liver cancer in this small study. "
+        "The median survival was ten months and most side effects were mild."
+    )
     page = (
         b"<html><head><title>Site | Page</title></head><body><nav>Home</nav>"
-        b"<h1>Real title</h1><p>Body text here.</p></body></html>"
+        b"<h1>Real title</h1><p>" + BODY.encode() + b"</p></body></html>"
     )
     (doc,) = parse(tmp_path / "p.htm", page).documents
-    assert doc.title == "Real title" and doc.text == "Body text here." and "Home" not in doc.text
+    assert doc.title == "Real title" and doc.text == BODY and "Home" not in doc.text
     with pytest.raises(DocumentError, match="no article text"):
         parse(
             tmp_path / "empty.html", b"<html><body><nav>Only a menu</nav><script>x()</script></body></html>"

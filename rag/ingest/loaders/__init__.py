@@ -4,8 +4,8 @@
 |---|---|---|
 | Markdown / text | `.md`, `.markdown`, `.txt` | `rag.ingest.loaders.text` |
 | JSON Lines | `.jsonl` | `rag.ingest.loaders.text` |
-| PDF | `.pdf` | `rag.ingest.loaders.pdf` (+ `pdf_text` for the clean-up) |
-| Web page | `.html`, `.htm`, `.xhtml` | `rag.ingest.loaders.html` |
+| PDF | `.pdf` | `rag.ingest.loaders.pdf` (+ `pdf_read`: PDFium; `pdf_layout`, `pdf_text`: clean-up) |
+| Web page | `.html`, `.htm`, `.xhtml` | `rag.ingest.loaders.html` (+ `html_content`: trafilatura) |
 | PubMed XML | `.xml` (`PubmedArticleSet`) | `rag.ingest.loaders.pubmed` |
 | MEDLINE | `.nbib`, `.medline`, `.txt` starting `PMID-` | `rag.ingest.loaders.pubmed` |
 

@@ -1,11 +1,11 @@
-"""Saved web pages (`.html`, `.htm`): the article, without the page around it.
+"""Saved web pages (`.html`, `.htm`, `.xhtml`): the article, without the page around it.
 
-The main content is the page's `<article>` (the longest, when there are several), else
-`<main>` or `role="main"`, else the body. Navigation, headers, footers, asides, forms,
-scripts and elements hidden from readers are removed. Headings become section titles. The
-reference list is kept out of the answerable text. Metadata comes from the `citation_*`
-meta tags that journal sites publish for Google Scholar, then Dublin Core and Open Graph,
-then the page's own `<h1>` and `<title>`.
+trafilatura finds the article's text (html_content.py); headings become section titles; the
+reference list is kept out of the answerable text, and so are page furniture lines and
+sections (metrics, download links, "Request a detailed protocol"). Metadata comes from the
+`citation_*` meta tags that journal sites publish for Google Scholar, then Dublin Core and
+Open Graph, then the page's own `<h1>` and `<title>`. When the text holds no abstract, the one
+in the meta tags (`citation_abstract`, `dc.description`, `description`) is put first.
 """
 
 from __future__ import annotations
@@ -18,35 +18,23 @@ from rag.errors import DocumentError
 from rag.ingest.loaders.base import (
     REFERENCE_HEADING,
     ParsedFile,
+    article_problem,
     decode_text,
     make_document,
     normalize_space,
     publication_year,
 )
+from rag.ingest.loaders.html_content import Item, fallback_items, tidy, trafilatura_items
 
-REMOVED_TAGS = [
-    "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
-    "iframe", "svg", "button", "select", "input", "textarea", "dialog", "menu", "link", "meta",
-]  # fmt: skip
-REMOVED_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar"}
-# Class or id words of page furniture (as readability-style extractors recognise it).
-FURNITURE = re.compile(
-    r"(^|[-_ ])(nav|navbar|menu|breadcrumbs?|sidebar|footer|cookie|consent|banner|advert|ads|share|social|"
-    r"related|recommended|newsletter|skip-link|toolbar)($|[-_ ])",
-    re.I,
-)
-HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-BLOCKS = HEADINGS | {
-    "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre",
-    "table", "thead", "tbody", "tr", "figure", "figcaption", "caption", "br", "hr", "body", "details",
-    "summary",
-}  # fmt: skip
-CELLS = {"td", "th"}
-
-
-# Chromium's HTML parser nests no deeper. The tree code below recurses, and bs4's searches
-# take time proportional to the depth for every element: 100,000 nested divs took hours.
+# Chromium's HTML parser nests no deeper. The fallback walk recurses, and bs4's searches take
+# time proportional to the depth for every element: 100,000 nested divs took hours.
 MAX_DEPTH = 512
+# trafilatura's own limit (MAX_FILE_SIZE). Extraction time grows with the page: 10 MB of
+# small elements took about a minute; a saved article page is well under 5 MB.
+MAX_PAGE_BYTES = 20_000_000
+ABSTRACT_HEADING = re.compile(r"^\s*(?:\d+\.?\s*)?(abstract|summary)\s*:?\s*$", re.IGNORECASE)
+MIN_META_ABSTRACT_WORDS = 15  # a shorter description is a site's slogan, not an article's summary
+MATCHED_PREFIX_CHARS = 100  # meta descriptions are often cut short ("..."): compare their start
 
 
 class HtmlLoader:
@@ -54,57 +42,86 @@ class HtmlLoader:
     suffixes = (".html", ".htm", ".xhtml")
 
     def parse(self, data: bytes, path: Path, default_id: str) -> ParsedFile:
-        from bs4 import BeautifulSoup
-
         origin = str(path)
-        soup = BeautifulSoup(decode_text(data, origin), "html.parser")
-        if _depth(soup) > MAX_DEPTH:
+        if len(data) > MAX_PAGE_BYTES:
             raise DocumentError(
-                f"{origin} nests its elements more than {MAX_DEPTH} deep, deeper than browsers build a page",
-                "save the page from a browser again",
+                f"{origin} is {len(data):,} bytes, larger than a saved article page "
+                f"(at most {MAX_PAGE_BYTES:,})",
+                "save the article's page alone, without the site's other pages",
             )
-        meta = _meta(soup)
-        h1 = soup.find("h1")
-        page_heading = normalize_space(h1.get_text(" ")) if h1 is not None else None
-        root = _main_content(soup)
-        _remove_furniture(root)
-        blocks = _Blocks()
-        blocks.walk(root)
-        title: str | None = meta.get("title") or page_heading or _page_title(soup)
-        text, sections, references = _assemble(blocks.items, title)
+        page = decode_text(data, origin)
+        tree = _parse_tree(page, origin)
+        values = _meta_values(tree)
+        meta = _meta(values)
+        title: str | None = meta.get("title") or _first_text(tree, "h1") or _first_text(tree, "title")
+        items = tidy(trafilatura_items(tree) or fallback_items(page, origin, MAX_DEPTH))
+        if "doi" in meta or "citation_title" in values or "dc.title" in values:  # an article's page
+            items = _with_meta_abstract(items, _meta_abstract(values))
+        text, sections, references = _assemble(items, title)
         if not text.strip():
             raise DocumentError(f"{origin} has no article text (only navigation or scripts?)")
         record: dict[str, Any] = {**meta, "title": title, "text": text}
         if references:
             record["references"] = references
+        problem = article_problem(text)  # a masthead, a table of contents, a page of links
+        if problem is not None:
+            return ParsedFile(refused=[f"{origin}: {problem}"])
         return ParsedFile([make_document(record, default_id, origin, sections=sections)])
 
 
-def _depth(soup: Any) -> int:
-    """How deep elements nest (counted without recursion)."""
-    deepest, stack = 0, [(soup, 0)]
-    while stack:
-        node, depth = stack.pop()
+def _parse_tree(page: str, origin: str) -> Any:
+    """The page as an lxml tree, refused when it nests deeper than MAX_DEPTH."""
+    from lxml import etree, html
+
+    # huge_tree: libxml2 otherwise stops at depth 256 without a word, and the check below
+    # could not tell a hostile page from a fine one.
+    parser = html.HTMLParser(
+        encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True, collect_ids=False
+    )
+    try:
+        tree = html.document_fromstring(page.encode("utf-8"), parser=parser)
+    except etree.ParserError as exc:  # "Document is empty"
+        raise DocumentError(f"{origin} has no article text (the page is empty)") from exc
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(tree, events=("start", "end")):
+        depth += 1 if event == "start" else -1
         deepest = max(deepest, depth)
-        stack.extend(
-            (child, depth + 1) for child in getattr(node, "contents", ()) if hasattr(child, "contents")
+    if deepest > MAX_DEPTH:
+        raise DocumentError(
+            f"{origin} nests its elements more than {MAX_DEPTH} deep, deeper than browsers build a page",
+            "save the page from a browser again",
         )
-    return deepest
+    return tree
 
 
-def _meta(soup: Any) -> dict[str, Any]:
-    """Bibliographic fields from citation_*, Dublin Core and Open Graph meta tags."""
+def _first_text(tree: Any, tag: str) -> str | None:
+    element = next(tree.iter(tag), None)
+    return normalize_space(element.text_content()) or None if element is not None else None
+
+
+def _meta_values(tree: Any) -> dict[str, list[str]]:
+    """The page's meta tags: lower-cased name (or property) -> contents, in page order."""
     values: dict[str, list[str]] = {}
-    for tag in soup.find_all("meta"):
+    for tag in tree.iter("meta"):
         name = (tag.get("name") or tag.get("property") or "").strip().lower()
         content = normalize_space(str(tag.get("content") or ""))
         if name and content:
             values.setdefault(name, []).append(content)
+    return values
+
+
+def _meta(values: dict[str, list[str]]) -> dict[str, Any]:
+    """Bibliographic fields from citation_*, Dublin Core and Open Graph meta tags."""
 
     def first(*names: str) -> str | None:
         return next((values[n][0] for n in names if n in values), None)
 
-    authors = values.get("citation_author") or values.get("dc.creator") or values.get("author")
+    authors = (
+        values.get("citation_author")
+        or values.get("dc.creator")
+        or values.get("dc.contributor")
+        or values.get("author")
+    )
     date = first("citation_publication_date", "citation_date", "citation_year", "dc.date")
     doi = first("citation_doi", "dc.identifier")
     doi = doi.removeprefix("doi:").removeprefix("https://doi.org/") if doi else None
@@ -125,74 +142,29 @@ def _meta(soup: Any) -> dict[str, Any]:
     return {key: value for key, value in record.items() if value}
 
 
-def _main_content(soup: Any) -> Any:
-    articles = soup.find_all("article")
-    if articles:
-        return max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
-    return soup.find("main") or soup.find(attrs={"role": "main"}) or soup.body or soup
+def _meta_abstract(values: dict[str, list[str]]) -> str | None:
+    for name in ("citation_abstract", "dc.description", "description", "og:description"):
+        if name in values:
+            # citation_abstract may hold markup ("<p>Background ..."): its text is wanted.
+            abstract = normalize_space(re.sub(r"<[^>]*>", " ", values[name][0]))
+            abstract = re.sub(r"^abstract\b[:.]?\s*", "", abstract, flags=re.IGNORECASE)
+            if len(abstract.split()) >= MIN_META_ABSTRACT_WORDS:
+                return abstract
+    return None
 
 
-def _remove_furniture(root: Any) -> None:
-    for tag in root.find_all(REMOVED_TAGS):
-        tag.decompose()
-    for tag in root.find_all(True):
-        if tag.decomposed:
-            continue
-        attrs = tag.attrs or {}
-        words = " ".join([*(attrs.get("class") or []), str(attrs.get("id") or "")])
-        hidden = (
-            "hidden" in attrs
-            or attrs.get("aria-hidden") == "true"
-            or "display:none" in str(attrs.get("style", "")).replace(" ", "")
-        )
-        if hidden or attrs.get("role") in REMOVED_ROLES or (words.strip() and FURNITURE.search(words)):
-            tag.decompose()
+def _with_meta_abstract(items: list[Item], abstract: str | None) -> list[Item]:
+    """`items` with the meta tags' abstract first (after a leading title), unless the text has one."""
+    if abstract is None or any(kind == "heading" and ABSTRACT_HEADING.match(t) for kind, _, t in items):
+        return items
+    start = abstract[:MATCHED_PREFIX_CHARS].rstrip(".…").strip().lower()
+    if any(start in text.lower() for kind, _, text in items if kind != "heading"):
+        return items
+    at = 1 if items and items[0][:2] == ("heading", 1) else 0
+    return [*items[:at], ("heading", 2, "Abstract"), ("text", 0, abstract), *items[at:]]
 
 
-class _Blocks:
-    """The content as a flat list of ("heading", level, text) and ("text", 0, text) items."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, int, str]] = []
-        self._inline: list[str] = []
-
-    def walk(self, element: Any) -> None:
-        from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
-
-        for child in element.children:
-            if isinstance(child, Comment | Declaration | Doctype | ProcessingInstruction):
-                continue
-            if isinstance(child, NavigableString):
-                self._inline.append(str(child))
-            elif isinstance(child, Tag):
-                if child.name in HEADINGS:
-                    self._flush()
-                    heading = normalize_space(child.get_text(" "))
-                    if heading:
-                        self.items.append(("heading", int(child.name[1]), heading))
-                elif child.name in BLOCKS:
-                    self._flush()
-                    self.walk(child)
-                    self._flush()
-                else:
-                    if child.name in CELLS:
-                        self._inline.append(" ")
-                    self.walk(child)
-
-    def _flush(self) -> None:
-        text = normalize_space("".join(self._inline))
-        self._inline = []
-        if text:
-            self.items.append(("text", 0, text))
-
-
-def _page_title(soup: Any) -> str | None:
-    return normalize_space(soup.title.get_text()) if soup.title else None
-
-
-def _assemble(
-    items: list[tuple[str, int, str]], title: str | None
-) -> tuple[str, list[tuple[int, str]], list[str]]:
+def _assemble(items: list[Item], title: str | None) -> tuple[str, list[tuple[int, str]], list[str]]:
     """Text with headings as their own lines, the sections' offsets, and the reference entries."""
     parts: list[str] = []
     sections: list[tuple[int, str]] = []

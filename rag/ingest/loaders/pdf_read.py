@@ -1,7 +1,7 @@
 """Reading a PDF's text layer with PDFium (pypdfium2, Apache-2.0 / BSD-3-Clause): the lines of
 each page with where they sit and how large their type is, and the document's info fields.
 
-PDFium was chosen by measurement on real papers (docs/formats.md): it put spaces between words
+PDFium was chosen by measurement on real papers (docs/documents.md): it put spaces between words
 where pypdf, pdfminer.six and PyMuPDF split kerned words ("Esc heric hia") or glued them, and it
 reads a page in about 5 ms where pypdf takes 100 ms. Positions let the clean-up find running
 headers by where they are on the page, not by where the content stream happens to put them.
