@@ -265,26 +265,20 @@ def realdocs_suite(data_dir: Path) -> Suite:
         raise DocumentError(f"realdocs: {qa_path} not found", "place the benchmarks beside the repository")
     rows = [json.loads(line) for line in qa_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     items = [
-        SuiteItem(
-            f"realdocs-{n}",
-            row["question"],
-            "dev",
-            row["file"],
-            True,
-            gold_answer=json.dumps({"answers": row["answers"], "page": row.get("page")}),
-        )
+        SuiteItem(f"realdocs-{n}", row["question"], "dev", row["file"], True, gold_answer=row["answers"][0])
         for n, row in enumerate(rows, start=1)
     ]
-
-    def expected(item: SuiteItem) -> tuple[list[str], int | None]:
-        value = json.loads(item.gold_answer or "{}")
-        return [collapse(a) for a in value["answers"]], value["page"]
+    # Accepted answers (case and spacing ignored) and the page, by question id.
+    expected = {
+        item.id: ([collapse(answer) for answer in row["answers"]], row.get("page"))
+        for item, row in zip(items, rows, strict=True)
+    }
 
     def holds(item: SuiteItem, text: str) -> bool:
-        return any(answer in collapse(text) for answer in expected(item)[0])
+        return any(answer in collapse(text) for answer in expected[item.id][0])
 
     def on_page(item: SuiteItem, citation: Citation) -> bool:
-        page = expected(item)[1]
+        page = expected[item.id][1]
         first, last = citation.passage.pages(citation.quote_start, citation.quote_end)
         return page is None or (first is not None and last is not None and first <= page <= last)
 

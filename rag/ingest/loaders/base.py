@@ -159,6 +159,7 @@ def normalize_space(text: str) -> str:
 
 MIN_ARTICLE_WORDS = 20  # words in sentences an article has at least (an abstract alone has over 100)
 MIN_PROSE_SHARE = 0.2  # ... and at least this share of its text
+_LETTERS = re.compile("[A-Za-z]{2}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")  # linear: no backtracking on text without an end
 
 
@@ -169,9 +170,7 @@ def article_problem(text: str) -> str | None:
     sentences = [
         piece
         for piece in _SENTENCE_END.split(text)
-        if piece.rstrip().endswith((".", "!", "?"))
-        and len(piece.split()) >= 5
-        and re.search("[A-Za-z]{2}", piece)
+        if piece.rstrip().endswith((".", "!", "?")) and len(piece.split()) >= 5 and _LETTERS.search(piece)
     ]
     words = sum(len(sentence.split()) for sentence in sentences)
     if words < MIN_ARTICLE_WORDS:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.ingest.loaders.base import DOI, REFERENCE_HEADING
 from rag.ingest.loaders.pdf_layout import (
@@ -161,7 +161,7 @@ def _front_matter(flat: list[TextLine], body: float) -> tuple[list[TextLine], li
             continue
         rest = flat[i:]
         if inline:
-            rest = [TextLine(1, inline.group(1).capitalize()), _replace_text(line, line.text[inline.end() :]),
+            rest = [TextLine(1, inline.group(1).capitalize()), replace(line, text=line.text[inline.end() :]),
                     *flat[i + 1 :]]  # fmt: skip
         front = flat[:i]  # blank lines kept: they separate the abstract from the by-line
         late = [other for other in rest[1:] if other.page == line.page and _front_placed(other, line)]
@@ -190,12 +190,6 @@ def _front_placed(line: TextLine, heading: TextLine) -> bool:
     above = line.bottom < heading.top - 2
     foot = line.top > (1 - EDGE_BAND) * line.page_height and line.size < 0.95 * heading.size
     return above or foot
-
-
-def _replace_text(line: TextLine, text: str) -> TextLine:
-    return TextLine(
-        line.page, text, line.top, line.bottom, line.left, line.right, line.size, line.page_height
-    )
 
 
 def _unheaded_abstract(
