@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -146,6 +147,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
 
     stats = commands.add_parser("stats", help="what the index holds")
     stats.set_defaults(handler=cmd_stats)
+
+    verify = commands.add_parser(
+        "verify", help="re-hash every file of the index against its manifest (damage is named, exit 1)"
+    )
+    verify.set_defaults(handler=cmd_verify)
     return parser, commands
 
 
@@ -319,6 +325,25 @@ def _eval_suites(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     print(json.dumps(_pipeline().stats(), indent=2))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from rag.index.store import verify_index
+
+    settings = settings_with()
+    clock = time.perf_counter()
+    result = verify_index(settings.index_dir)
+    seconds = time.perf_counter() - clock
+    for problem in result.problems:
+        print(f"damaged: {problem}", file=sys.stderr)
+    if result.problems:
+        print(f"{settings.index_dir}: {len(result.problems)} problem(s); rebuild with `rag ingest --rebuild`")
+        return 1
+    print(
+        f"{settings.index_dir}: generation {result.generation} intact, {result.files} files, "
+        f"{result.bytes / 1e6:.1f} MB hashed in {seconds:.2f} s"
+    )
     return 0
 
 

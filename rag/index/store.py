@@ -11,7 +11,8 @@ Layout of an index directory:
 A generation is never changed once CURRENT points at it. A writer copies the current one
 into a new directory, changes the copy, fsyncs every file and only then replaces CURRENT.
 A crash at any point leaves CURRENT at a complete generation, and the next writer removes
-the half-written one. Readers check every file against the manifest before trusting it.
+the half-written one. Readers check every file against the manifest before trusting it,
+once per process (rag/index/checksums.py); `rag verify` re-hashes everything.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rag.durable import (
-    sha256_file,
-)
+from rag.durable import sha256_file
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.index.checksums import file_checksums, file_problems
 from rag.index.chunkstore import ChunkStore
 from rag.index.lexical import BM25Index
 from rag.index.manifest import MANIFEST_FILE, IndexSpec, Manifest, check_compatible
@@ -142,8 +142,11 @@ class Index:
         return (root / POINTER_FILE).is_file()
 
     @classmethod
-    def open(cls, root: Path, spec: IndexSpec) -> Index:
-        """Open the current generation; raises if it is missing, built differently, or damaged."""
+    def open(cls, root: Path, spec: IndexSpec, *, rehash: bool = False) -> Index:
+        """Open the current generation; raises if it is missing, built differently, or damaged.
+
+        Files this process has verified before (and that have not changed) are not hashed
+        again unless `rehash`."""
         if not cls.exists(root):
             if (root / MANIFEST_FILE).is_file():
                 raise IndexMismatchError(f"{root} was written by an older version of rag", REBUILD_HINT)
@@ -160,7 +163,7 @@ class Index:
             )
         manifest = Manifest.read(manifest_path)
         check_compatible(manifest.spec, spec, root)
-        verify_files(directory, manifest)
+        verify_files(directory, manifest, rehash=rehash)
         chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, read_only=True)
         try:
             vectors = FaissVectorIndex.read(directory / VECTORS_FILE, spec.dimension)
@@ -265,30 +268,42 @@ class Index:
         return Lexicon(words, dfs, vectors, chunk_count)
 
 
-def file_checksums(directory: Path) -> dict[str, dict[str, int | str]]:
-    """Size and SHA-256 of every file under `directory` except the manifest, by relative path."""
-    checksums: dict[str, dict[str, int | str]] = {}
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        relative = path.relative_to(directory).as_posix()
-        if relative != MANIFEST_FILE:
-            checksums[relative] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
-    return checksums
-
-
-def verify_files(directory: Path, manifest: Manifest) -> None:
+def verify_files(directory: Path, manifest: Manifest, *, rehash: bool = False) -> None:
     """Raise IndexCorruptError naming the first file that is missing, truncated or changed."""
-    if not manifest.files:
-        raise IndexCorruptError(f"{directory / MANIFEST_FILE} lists no files", REBUILD_HINT)
-    for relative, expected in manifest.files.items():
-        path = directory / relative
-        if not path.is_file():
-            raise IndexCorruptError(f"{path} is missing", REBUILD_HINT)
-        size = path.stat().st_size
-        if size != expected.get("bytes"):
-            raise IndexCorruptError(
-                f"{path} is damaged: {size} bytes, the manifest says {expected.get('bytes')}", REBUILD_HINT
-            )
-        if sha256_file(path) != expected.get("sha256"):
-            raise IndexCorruptError(
-                f"{path} is damaged: its SHA-256 does not match the manifest", REBUILD_HINT
-            )
+    problems = file_problems(directory, manifest.files, rehash=rehash)
+    if problems:
+        raise IndexCorruptError(problems[0], REBUILD_HINT)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `rag verify` found: the generation checked, its files and their size, and every
+    problem (empty: the index is intact)."""
+
+    generation: int | None
+    files: int
+    bytes: int
+    problems: tuple[str, ...]
+
+
+def verify_index(root: Path) -> Verification:
+    """Re-hash every file of the current generation against its manifest; nothing is trusted
+    from an earlier check. Damage is reported by name, not raised."""
+    if not Index.exists(root):
+        raise IndexNotFoundError(f"no index in {root}", "run `rag ingest` to build it from the corpus")
+    try:
+        pointer = Pointer.read(root)
+    except IndexCorruptError as exc:
+        return Verification(None, 0, 0, (exc.message,))
+    directory = root / pointer.directory
+    manifest_path = directory / MANIFEST_FILE
+    if not manifest_path.is_file() or sha256_file(manifest_path) != pointer.manifest_sha256:
+        problem = f"{manifest_path} is missing or damaged (its checksum does not match {POINTER_FILE})"
+        return Verification(pointer.generation, 0, 0, (problem,))
+    try:
+        manifest = Manifest.read(manifest_path)
+    except IndexCorruptError as exc:
+        return Verification(pointer.generation, 0, 0, (exc.message,))
+    problems = file_problems(directory, manifest.files, rehash=True)
+    size = sum(int(f.get("bytes", 0)) for f in manifest.files.values())
+    return Verification(pointer.generation, len(manifest.files), size, tuple(problems))
