@@ -127,3 +127,18 @@ def test_rag_verify_command(index_dir: Path) -> None:
     assert "vectors.faiss is damaged" in damaged.stderr and "rag ingest --rebuild" in damaged.stdout
     missing = rag("verify", index=index_dir.parent / "nothing")
     assert missing.returncode == 1 and missing.stderr.startswith("error: no index in")
+
+
+def test_files_of_removed_generations_are_forgotten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checksums, "PRUNE_AT", 3)
+    checksums.forget_all()
+    files = [tmp_path / f"f{n}" for n in range(5)]
+    for path in files:
+        path.write_bytes(b"x")
+    for path in files[:3]:
+        checksums.remember(path, sha256_file(path))
+    files[0].unlink()
+    checksums.remember(files[3], sha256_file(files[3]))  # the fourth entry: files[0] is dropped
+    identity = checksums.FileIdentity.of(files[1].stat())
+    assert checksums.already_verified(files[1], identity, sha256_file(files[1]))
+    assert files[0].resolve() not in checksums._VERIFIED

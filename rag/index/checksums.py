@@ -35,13 +35,22 @@ class FileIdentity:
 
 _VERIFIED: dict[Path, tuple[FileIdentity, str]] = {}
 _GUARD = threading.Lock()
+# Old generations are removed as writes go on; past this many entries, those of files that no
+# longer exist are dropped, so a long-running server's memory stays bounded.
+PRUNE_AT = 4096
 
 
 def remember(path: Path, digest: str) -> None:
     """Record that `path`, as it is now, has SHA-256 `digest` (this process hashed it)."""
-    identity = FileIdentity.of(path.stat())
+    _record(path, FileIdentity.of(path.stat()), digest)
+
+
+def _record(path: Path, identity: FileIdentity, digest: str) -> None:
     with _GUARD:
         _VERIFIED[path.resolve()] = (identity, digest)
+        if len(_VERIFIED) > PRUNE_AT:
+            for gone in [p for p in _VERIFIED if not p.exists()]:
+                del _VERIFIED[gone]
 
 
 def forget_all() -> None:
@@ -97,6 +106,5 @@ def file_problems(directory: Path, files: dict[str, Any], *, rehash: bool = Fals
         if sha256_file(path) != digest:
             problems.append(f"{path} is damaged: its SHA-256 does not match the manifest")
             continue
-        with _GUARD:
-            _VERIFIED[path.resolve()] = (identity, digest)
+        _record(path, identity, digest)
     return problems
