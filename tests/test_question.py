@@ -8,7 +8,7 @@ import pytest
 from rag.answer.features import answer_type_match, measure_match, sentence_role
 from rag.answer.question import AnswerType, analyze, split_parts
 from rag.text import stem
-from rag.text.abbreviations import Abbreviations, find_definitions
+from rag.text.abbreviations import Abbreviations, find_definitions, looks_like_short_form
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,25 @@ def test_section_labels_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         monkeypatch.undo()
         features.section_labels.cache_clear()
     assert features.section_kind("Outcomes") == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("HCC", True),
+        ("miR", True),
+        ("mAb", True),
+        ("eGFR", True),
+        ("OS", True),
+        ("Fig", True),  # capitalized and at most three letters
+        ("x2B", True),
+        ("Sorafenib", False),
+        ("sorafenib", False),
+        ("a1", False),
+        ("12", False),
+        ("É", True),
+        ("naïve", False),
+    ],
+)
+def test_what_looks_like_a_short_form(token: str, expected: bool) -> None:
+    assert looks_like_short_form(token) is expected

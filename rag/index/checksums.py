@@ -4,7 +4,7 @@ A generation's files never change once published, so a file this process has alr
 (or written and hashed) does not need hashing again while it is the same file: same path,
 inode, size and modification time, and the manifest expects the digest it had. Opening an
 index again in a long-running server therefore costs a `stat` per file, not a read of every
-byte. `rag verify` re-hashes everything on demand (`verify=True`); damage is named, never
+byte. `rag verify` re-hashes everything on demand (`rehash=True`); damage is named, never
 crashed on.
 """
 

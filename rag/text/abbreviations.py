@@ -32,7 +32,10 @@ SHORT_FORM = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
 
 def looks_like_short_form(token: str) -> bool:
     """Capitals past the first letter ("HCC", "miR", "mAb", "eGFR"); a capitalized word is not one."""
-    return any(c.isupper() for c in token[1:]) or (token[:1].isupper() and len(token) <= 3)
+    # Called for every word of every chunk when BM25 is rebuilt: compared as strings (in C), not
+    # character by character; lower() changes a string exactly when it holds a capital.
+    rest = token[1:]
+    return rest != rest.lower() or (token[:1].isupper() and len(token) <= 3)
 
 
 def find_definitions(text: str) -> list[tuple[str, str]]:
