@@ -132,13 +132,15 @@ def test_rag_verify_command(index_dir: Path) -> None:
 def test_files_of_removed_generations_are_forgotten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checksums, "PRUNE_AT", 3)
     checksums.forget_all()
-    files = [tmp_path / f"f{n}" for n in range(5)]
-    for path in files:
-        path.write_bytes(b"x")
-    for path in files[:3]:
-        checksums.remember(path, sha256_file(path))
-    files[0].unlink()
-    checksums.remember(files[3], sha256_file(files[3]))  # the fourth entry: files[0] is dropped
-    identity = checksums.FileIdentity.of(files[1].stat())
-    assert checksums.already_verified(files[1], identity, sha256_file(files[1]))
-    assert files[0].resolve() not in checksums._VERIFIED
+    old, new = tmp_path / "gen-000001", tmp_path / "gen-000002"
+    for directory in (old, new):
+        directory.mkdir()
+        for name in ("a", "b"):
+            (directory / name).write_bytes(name.encode())
+    checksums.file_checksums(old)
+    shutil.rmtree(old)  # the generation is removed
+    checksums.file_checksums(new)  # the fourth entry: the two of the removed generation are dropped
+    assert sorted(path.name for path in checksums._VERIFIED) == ["a", "b"]
+    assert all(path.parent == new.resolve() for path in checksums._VERIFIED)
+    kept = new / "a"
+    assert checksums.already_verified(kept, checksums.FileIdentity.of(kept.stat()), sha256_file(kept))

@@ -14,6 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from rag.durable import sha256_file
@@ -38,11 +39,6 @@ _GUARD = threading.Lock()
 # Old generations are removed as writes go on; past this many entries, those of files that no
 # longer exist are dropped, so a long-running server's memory stays bounded.
 PRUNE_AT = 4096
-
-
-def remember(path: Path, digest: str) -> None:
-    """Record that `path`, as it is now, has SHA-256 `digest` (this process hashed it)."""
-    _record(path, FileIdentity.of(path.stat()), digest)
 
 
 def _record(path: Path, identity: FileIdentity, digest: str) -> None:
@@ -72,9 +68,9 @@ def file_checksums(directory: Path) -> dict[str, dict[str, int | str]]:
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         relative = path.relative_to(directory).as_posix()
         if relative != MANIFEST_FILE:
-            digest = sha256_file(path)
-            checksums[relative] = {"bytes": path.stat().st_size, "sha256": digest}
-            remember(path, digest)
+            digest, stat = sha256_file(path), path.stat()
+            checksums[relative] = {"bytes": stat.st_size, "sha256": digest}
+            _record(path, FileIdentity.of(stat), digest)
     return checksums
 
 
@@ -90,9 +86,8 @@ def file_problems(directory: Path, files: dict[str, Any], *, rehash: bool = Fals
         try:
             stat = path.stat()
         except OSError:
-            problems.append(f"{path} is missing")
-            continue
-        if not path.is_file():
+            stat = None
+        if stat is None or not S_ISREG(stat.st_mode):
             problems.append(f"{path} is missing")
             continue
         if stat.st_size != expected.get("bytes"):

@@ -151,17 +151,7 @@ class Index:
             if (root / MANIFEST_FILE).is_file():
                 raise IndexMismatchError(f"{root} was written by an older version of rag", REBUILD_HINT)
             raise IndexNotFoundError(f"no index in {root}", "run `rag ingest` to build it from the corpus")
-        pointer = Pointer.read(root)
-        directory = root / pointer.directory
-        if not directory.is_dir():
-            raise IndexCorruptError(f"{directory}, named in {root / POINTER_FILE}, is missing", REBUILD_HINT)
-        manifest_path = directory / MANIFEST_FILE
-        if not manifest_path.is_file() or sha256_file(manifest_path) != pointer.manifest_sha256:
-            raise IndexCorruptError(
-                f"{manifest_path} is missing or damaged (its checksum does not match {POINTER_FILE})",
-                REBUILD_HINT,
-            )
-        manifest = Manifest.read(manifest_path)
+        pointer, directory, manifest = current_manifest(root)
         check_compatible(manifest.spec, spec, root)
         verify_files(directory, manifest, rehash=rehash)
         chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, read_only=True)
@@ -286,24 +276,31 @@ class Verification:
     problems: tuple[str, ...]
 
 
+def current_manifest(root: Path) -> tuple[Pointer, Path, Manifest]:
+    """CURRENT, the generation directory it names and that generation's manifest, checked
+    against the checksum CURRENT records; raises IndexCorruptError naming what is damaged."""
+    pointer = Pointer.read(root)
+    directory = root / pointer.directory
+    if not directory.is_dir():
+        raise IndexCorruptError(f"{directory}, named in {root / POINTER_FILE}, is missing", REBUILD_HINT)
+    manifest_path = directory / MANIFEST_FILE
+    if not manifest_path.is_file() or sha256_file(manifest_path) != pointer.manifest_sha256:
+        raise IndexCorruptError(
+            f"{manifest_path} is missing or damaged (its checksum does not match {POINTER_FILE})",
+            REBUILD_HINT,
+        )
+    return pointer, directory, Manifest.read(manifest_path)
+
+
 def verify_index(root: Path) -> Verification:
     """Re-hash every file of the current generation against its manifest; nothing is trusted
     from an earlier check. Damage is reported by name, not raised."""
     if not Index.exists(root):
         raise IndexNotFoundError(f"no index in {root}", "run `rag ingest` to build it from the corpus")
     try:
-        pointer = Pointer.read(root)
+        pointer, directory, manifest = current_manifest(root)
     except IndexCorruptError as exc:
         return Verification(None, 0, 0, (exc.message,))
-    directory = root / pointer.directory
-    manifest_path = directory / MANIFEST_FILE
-    if not manifest_path.is_file() or sha256_file(manifest_path) != pointer.manifest_sha256:
-        problem = f"{manifest_path} is missing or damaged (its checksum does not match {POINTER_FILE})"
-        return Verification(pointer.generation, 0, 0, (problem,))
-    try:
-        manifest = Manifest.read(manifest_path)
-    except IndexCorruptError as exc:
-        return Verification(pointer.generation, 0, 0, (exc.message,))
     problems = file_problems(directory, manifest.files, rehash=True)
     size = sum(int(f.get("bytes", 0)) for f in manifest.files.values())
     return Verification(pointer.generation, len(manifest.files), size, tuple(problems))
