@@ -14,7 +14,7 @@ from bench.common import machine
 from bench.plot import write_plot
 from rag.settings import Settings
 
-SUITES = ("latency", "streaming", "ingestion", "backends", "scaling", "pubmedqa")
+SUITES = ("latency", "streaming", "ingestion", "backends", "scaling", "writes", "pubmedqa")
 # Run only when named (`python -m bench distributed`, `make bench-ray`): it needs the distributed extra.
 OPTIONAL_SUITES = ("distributed",)
 

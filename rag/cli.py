@@ -152,6 +152,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
         "verify", help="re-hash every file of the index against its manifest (damage is named, exit 1)"
     )
     verify.set_defaults(handler=cmd_verify)
+
+    optimize = commands.add_parser(
+        "optimize", help="merge the lexical segments into one, dropping deleted rows (a new generation)"
+    )
+    optimize.set_defaults(handler=cmd_optimize)
     return parser, commands
 
 
@@ -343,6 +348,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(
         f"{settings.index_dir}: generation {result.generation} intact, {result.files} files, "
         f"{result.bytes / 1e6:.1f} MB hashed in {seconds:.2f} s"
+    )
+    return 0
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    result = _pipeline().optimize()
+    before, after = result.before, result.after
+    if result.before == result.after:
+        segments = after["segments"]
+        print(
+            f"already optimal (generation {result.generation}): {segments} lexical segment(s), "
+            "no deleted rows"
+        )
+        return 0
+    print(
+        f"optimized (generation {result.generation}) in {result.seconds:.2f} s: lexical segments "
+        f"{before['segments']} -> {after['segments']}, deleted rows dropped {before['dead']}, "
+        f"live rows {after['live']}"
     )
     return 0
 

@@ -29,7 +29,7 @@ from rag.index.vectors import INDEX_TYPE
 from rag.ingest.chunking import Chunker
 from rag.ingest.corpus import Engine, IngestResult, ingest_files
 from rag.ingest.sync import IngestReport
-from rag.ingest.updater import Updater
+from rag.ingest.updater import Optimized, Updater
 from rag.ingest.uploads import StagedFile
 from rag.progress import Progress, no_progress
 from rag.search.retrieval import Mode
@@ -167,6 +167,7 @@ class Pipeline:
             "embedding_precision": self.embedder.precision,
             "index_type": index.spec.index_type,
             "vector_index": index.vectors.describe(),
+            "lexical_index": index.lexical.describe(),
             "generation": index.generation,
             "retrieval": self.settings.retrieval.mode,
             "generation_model": self.llm.model_id if self.llm else None,
@@ -206,6 +207,10 @@ class Pipeline:
 
     def delete_document(self, doc_id: str) -> IngestReport:
         return self.updater.delete(doc_id)
+
+    def optimize(self) -> Optimized:
+        """Merge the lexical segments into one, dropping deleted rows (`rag optimize`)."""
+        return self.updater.optimize()
 
     def close(self) -> None:
         self.handle.close()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench import scaling
-from rag.index.lexical import BM25Index
+from rag.index.lexical import LexicalIndex
 
 VECTORS = 2000
 STORE_SIZES = (200, 2000)
@@ -97,24 +97,29 @@ def test_chunk_store_lookups_read_the_same_rows_at_every_size(result: dict[str, 
 
 def test_lexical_target_is_reached_by_tiling_when_no_time_is_left(result: dict[str, Any]) -> None:
     built, tiled = result["lexical"]["sizes"]
-    assert built["method"] == "BM25Index.build"
+    assert built["method"] == "LexicalIndex.build"
     assert tiled["n"] == LEXICAL * TILES
     assert tiled["method"].startswith("tiled")
     assert "budget" in tiled["reason"]
 
 
-def test_tiled_bm25_repeats_every_hit_with_the_same_score(tmp_path: Path) -> None:
+def test_tiled_bm25_repeats_every_hit_in_the_same_order(tmp_path: Path) -> None:
     text = scaling.TextModel.create(np.random.default_rng(0))
-    rows = list(enumerate(text.chunks(50, np.random.default_rng(1)), start=1))
-    original = BM25Index.build(rows)
+    rows = [
+        (row, chunk.split()) for row, chunk in enumerate(text.chunks(50, np.random.default_rng(1)), start=1)
+    ]
+    original = LexicalIndex.build(rows)
     tiled = scaling.tiled_index(original, tmp_path, 3)
-    query = " ".join(rows[7][1].split()[:6])
+    assert tiled.size == 150 and len(tiled.segments) == 3
+    query = rows[7][1][:6]
     hits = original.search(query, 5)
     assert hits
-    tiled_hits = dict(tiled.search(query, 15))
-    for row, score in hits:
-        for copy in range(3):
-            assert tiled_hits[row + copy * len(rows)] == pytest.approx(score)
+    tiled_hits = tiled.search(query, 15)
+    # Each hit comes back three times (one per copy, the same score), in the original's order.
+    assert [row for row, _ in tiled_hits[::3]] == [row for row, _ in hits]
+    by_row = dict(tiled_hits)
+    for row, _ in hits:
+        assert {by_row[row + copy * len(rows)] for copy in range(3)} == {by_row[row]}
 
 
 def test_result_is_json_and_renders_every_table(result: dict[str, Any]) -> None:

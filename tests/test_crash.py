@@ -8,7 +8,8 @@ time one uninterrupted run of its writes takes (measured first), so kills land t
 run: before the first commit, inside commits, between them. Then:
 
 * the index opens (or, if nothing was acknowledged, there may be no index at all);
-* vectors, chunk rows and BM25 entries agree, row for row;
+* vectors, chunk rows and BM25 entries agree, row for row (the run's commits add lexical
+  segments and tombstones and merge them, so kills land in merges too);
 * every acknowledged change is there: documents at their acknowledged version, searchable;
   acknowledged deletions gone. Only the change in flight at the kill may be either way;
 * no document is half present: its chunks are exactly what the chunker makes of its text,
@@ -21,6 +22,7 @@ RAG_CRASH_TRIALS sets the number of trials (default 20); run with `-s` for a sum
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -312,7 +314,13 @@ def calibrate(directory: Path) -> float:
     assert process.returncode == 0 and ledger.done, err
     assert ledger.in_flight is None and ledger.acks >= DOCUMENTS
     assert sum(1 for state in ledger.states.values() if state is None) >= 2  # deletions happened
-    check_index(settings(directory / "corpus", directory / "index"), ledger)
+    index_dir = directory / "index"
+    check_index(settings(directory / "corpus", index_dir), ledger)
+    # The run's commits merge lexical segments (ten small ones at a time, or one past 20% dead),
+    # so kills land inside merges as well as plain writes and deletes.
+    listing = index_dir / Pointer.read(index_dir).directory / "lexical" / "segments.json"
+    names = [entry["name"] for entry in json.loads(listing.read_text(encoding="utf-8"))["segments"]]
+    assert any(name.count("-") == 2 for name in names), f"no merged segment after the run: {names}"
     return duration
 
 

@@ -38,8 +38,20 @@ DOCUMENTS = {
     "alpha": "Sorafenib was given at 400 mg twice daily. The median PFS was 4.4 months.",
     "beta": "Regorafenib improved overall survival. The hazard ratio was 0.63.",
     "gamma": "Fever within two weeks predicted a better outcome in liver cancer.",
+    "lenvatinib": "Lenvatinib was compared with sorafenib in a phase 3 trial.",
+    "skin": "Hand-foot skin reaction was the most common adverse event.",
 }
-TARGETS = ("vectors.faiss", "chunks.sqlite", "manifest.json", "bm25/data.csc.index.npy", "CURRENT")
+REMOVED = {"cabozantinib": "Cabozantinib was studied after sorafenib."}  # ingested, then deleted: a tombstone
+TARGETS = (
+    "vectors.faiss",
+    "chunks.sqlite",
+    "manifest.json",
+    "lexical/segments.json",
+    "lexical/seg-000001.npz",
+    "lexical/seg-000001.terms.json",
+    "lexical/seg-000001.dead-000002.npy",
+    "CURRENT",
+)
 MODES = ("half", "empty", "garbage", "delete")
 CASES = [(target, mode) for target in TARGETS for mode in MODES] + [("CURRENT", "missing-generation")]
 OPEN_SCRIPT = """
@@ -57,22 +69,27 @@ print("opened")
 """
 
 
-def write_corpus(corpus: Path) -> None:
+def write_corpus(corpus: Path, documents: dict[str, str] = DOCUMENTS) -> None:
     corpus.mkdir(parents=True, exist_ok=True)
-    for doc_id, text in DOCUMENTS.items():
+    for doc_id, text in documents.items():
         (corpus / f"{doc_id}.md").write_text(f"---\ntitle: About {doc_id}\n---\n{text}\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small index (three documents, fake embedder): <dir>/corpus and <dir>/index."""
+    """A small index (five documents, fake embedder): <dir>/corpus and <dir>/index, in its second
+    generation, which deleted a sixth document (one dead row of six in the lexical segment)."""
     directory = tmp_path_factory.mktemp("damage")
-    write_corpus(directory / "corpus")
+    write_corpus(directory / "corpus", DOCUMENTS | REMOVED)
     pipeline = Pipeline(
         Settings(corpus_dir=directory / "corpus", index_dir=directory / "index"), FakeEmbedder(), None
     )
     pipeline.ingest()
+    (directory / "corpus" / "cabozantinib.md").unlink()
+    pipeline.ingest()
     pipeline.close()
+    lexical = directory / "index" / "gen-000002" / "lexical"
+    assert {p.name for p in lexical.iterdir()} >= {t.removeprefix("lexical/") for t in TARGETS if "/" in t}
     return directory
 
 
@@ -218,13 +235,13 @@ def served(built: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]
     server = Pipeline(settings, FakeEmbedder(), None)
     with TestClient(create_app(settings, server), base_url=LOCAL) as client:
         assert client.get("/ready").status_code == 200
-        assert client.get("/stats").json()["generation"] == 1
+        assert client.get("/stats").json()["generation"] == 2
         other = Pipeline(settings, FakeEmbedder(), None)
         record = {"doc_id": "delta", "title": "Psoriasis", "text": "Psoriasis went into remission."}
         report = other.add_documents([stage_record(record, settings.upload_dir, settings.corpus_dir)])
         other.close()
-        assert report.generation == 2
-        damage_file(index / "gen-000002" / "vectors.faiss", "garbage")
+        assert report.generation == 3
+        damage_file(index / "gen-000003" / "vectors.faiss", "garbage")
         yield client, settings
     server.close()
 
@@ -235,13 +252,13 @@ def test_server_keeps_answering_from_the_old_generation_and_ready_names_the_dama
     client, settings = served
     found = client.post("/search", json={"query": "psoriasis remission regorafenib", "top_k": 10})
     assert found.status_code == 200, found.text
-    assert {p["doc_id"] for p in found.json()["results"]} <= set(DOCUMENTS)  # gen 1: no "delta"
-    assert client.get("/stats").json()["generation"] == 1
+    assert {p["doc_id"] for p in found.json()["results"]} <= set(DOCUMENTS)  # gen 2: no "delta"
+    assert client.get("/stats").json()["generation"] == 2
     ready = client.get("/ready")
     assert ready.status_code == 503, ready.text
     body = ready.json()
     assert body["status"] == "damaged"
-    assert str(settings.index_dir / "gen-000002" / "vectors.faiss") in body["detail"]
+    assert str(settings.index_dir / "gen-000003" / "vectors.faiss") in body["detail"]
     assert REBUILD in body["detail"]
 
     # Repaired by another process: the server picks up the new generation and is ready again.
@@ -250,7 +267,7 @@ def test_server_keeps_answering_from_the_old_generation_and_ready_names_the_dama
     repairer.close()
     assert client.post("/search", json={"query": "psoriasis"}).status_code == 200
     assert client.get("/ready").status_code == 200
-    assert client.get("/stats").json()["generation"] == 3
+    assert client.get("/stats").json()["generation"] == 4
 
 
 def test_ready_alone_notices_a_damaged_new_generation(served: tuple[TestClient, Settings]) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.index.lexical import BM25Index
+from rag.index.lexical import LexicalIndex
 from rag.index.vectors import FaissVectorIndex
 from rag.search.retrieval import (
     HybridRetriever,
@@ -41,7 +41,7 @@ def retriever() -> tuple[HybridRetriever, FakeEmbedder]:
     embedder = FakeEmbedder()
     vectors = FaissVectorIndex.empty(embedder.dimension)
     vectors.add(np.array(list(TEXTS), dtype=np.int64), embedder.embed(list(TEXTS.values())))
-    lexical = BM25Index.build([(row, ANALYZER.terms(text)) for row, text in TEXTS.items()])
+    lexical = LexicalIndex.build([(row, ANALYZER.terms(text)) for row, text in TEXTS.items()])
     return HybridRetriever(vectors, lexical), embedder
 
 
@@ -65,10 +65,10 @@ def test_allowed_ids_filter_every_mode(retriever: tuple[HybridRetriever, FakeEmb
 
 
 def test_bm25_round_trip_without_pickle(tmp_path, retriever: tuple[HybridRetriever, FakeEmbedder]) -> None:  # type: ignore[no-untyped-def]
-    index = BM25Index.build([(row, ANALYZER.terms(text)) for row, text in TEXTS.items()])
-    index.write(tmp_path / "bm25")
-    assert not list((tmp_path / "bm25").glob("*.pkl"))
-    loaded = BM25Index.read(tmp_path / "bm25")
+    index = LexicalIndex.build([(row, ANALYZER.terms(text)) for row, text in TEXTS.items()])
+    index.write(tmp_path / "lexical")
+    assert not list((tmp_path / "lexical").glob("*.pkl"))
+    loaded = LexicalIndex.read(tmp_path / "lexical")
     query = ANALYZER.terms("fever liver")
     assert loaded.search(query, 3) == index.search(query, 3)
     assert loaded.search(ANALYZER.terms("nothing matches this"), 3) == []

@@ -18,8 +18,8 @@ What is measured, per corpus size N (quick: 10k and 100k; full: also 1M):
   IVF-PQ is left out on purpose: IVF-Flat already fits the 2 KB per vector budget, and a PQ
   index needs a refine step over the full vectors to reach 0.95 recall, which brings the memory
   back unless the refine reads vectors from the chunk store.
-* BM25 (`BM25Index.build`, the service's analyzer) over synthetic chunk text, and the latency of
-  `BM25Index.search` for 5-10-word queries at the service's retrieval depth.
+* BM25 (`LexicalIndex.build`, the service's analyzer) over synthetic chunk text, and the latency of
+  `LexicalIndex.search` for 5-10-word queries at the service's retrieval depth.
 * The chunk store (`ChunkStore.add_document`, a temporary SQLite file): the latency of
   `passages()` and `sentences()` for 10 random row ids, and the number of SQLite VM
   instructions each lookup executes, which stays flat as N grows when a lookup reads only the

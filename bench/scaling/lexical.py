@@ -3,9 +3,7 @@ would not fit the run's budget."""
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -34,11 +32,12 @@ from bench.scaling.measure import (
     rss_bytes,
     timed,
 )
-from rag.index.lexical import BM25Index
+from rag.index.lexical import LexicalIndex, segment_name
+from rag.index.postings import Segment
 from rag.text.analyzer import Analyzer
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
+    pass
 
 
 def lexical_benchmark(plan: Plan, *, deadline: float) -> dict[str, Any]:
@@ -46,7 +45,7 @@ def lexical_benchmark(plan: Plan, *, deadline: float) -> dict[str, Any]:
     queries = text.queries(LEXICAL_QUERIES, np.random.default_rng([SEED, 4]))
     sizes: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="rag-bench-bm25-") as folder:
-        last: BM25Index | None = None
+        last: LexicalIndex | None = None
         for n in plan.lexical_sizes:
             entry, last = lexical_build(text, n, queries, plan.depth)
             sizes.append(entry)
@@ -67,20 +66,20 @@ def lexical_benchmark(plan: Plan, *, deadline: float) -> dict[str, Any]:
 
 def lexical_build(
     text: TextModel, n: int, queries: Sequence[str], depth: int
-) -> tuple[dict[str, Any], BM25Index]:
+) -> tuple[dict[str, Any], LexicalIndex]:
     texts, generate_s = timed(lambda: text.chunks(n, np.random.default_rng([SEED, 5, n])))
     rows = list(enumerate(texts, start=1))
     texts.clear()
     before = rss_bytes()
     tracked = reset_peak_rss()
     analyzer = Analyzer()  # as the service's: terms are made inside the timed build and searches
-    index, build_s = timed(lambda: BM25Index.build([(row, analyzer.terms(chunk)) for row, chunk in rows]))
+    index, build_s = timed(lambda: LexicalIndex.build([(row, analyzer.terms(chunk)) for row, chunk in rows]))
     peak = peak_rss_bytes() - before if tracked else None
     rows.clear()  # the texts are not needed for searching
     times = latency(lambda q: index.search(analyzer.terms(q), depth), queries)
     entry = {
         "n": n,
-        "method": "BM25Index.build",
+        "method": "LexicalIndex.build",
         "generate_s": round(generate_s, 1),
         "build_s": round(build_s, 1),
         "peak_rss_mb": None if peak is None else round(peak / 1e6),
@@ -95,7 +94,7 @@ def lexical_target(
     queries: Sequence[str],
     *,
     built: dict[str, Any],
-    index: BM25Index,
+    index: LexicalIndex,
     folder: Path,
     deadline: float,
 ) -> dict[str, Any]:
@@ -136,38 +135,21 @@ def lexical_target(
     }
 
 
-def tiled_index(index: BM25Index, folder: Path, copies: int) -> BM25Index:
-    """A BM25 index over `copies` copies of `index`'s corpus, through the service's reader."""
-    source, target = folder / "source", folder / "tiled"
-    index.write(source)
-    shutil.copytree(source, target, dirs_exist_ok=True)
-    params = json.loads((source / "params.index.json").read_text(encoding="utf-8"))
-    arrays = {name: np.load(source / f"{name}.csc.index.npy") for name in ("data", "indices", "indptr")}
-    data, indices, indptr = tile_postings(
-        arrays["data"], arrays["indices"], arrays["indptr"], params["num_docs"], copies
-    )
-    for name, array in (("data", data), ("indices", indices), ("indptr", indptr)):
-        np.save(target / f"{name}.csc.index.npy", array)
-    row_ids = np.arange(1, params["num_docs"] * copies + 1).tolist()
-    params["num_docs"] *= copies
-    (target / "params.index.json").write_text(json.dumps(params), encoding="utf-8")
-    (target / "row_ids.json").write_text(json.dumps(row_ids), encoding="utf-8")
-    return BM25Index.read(target)
-
-
-def tile_postings(
-    data: NDArray[Any], indices: NDArray[Any], indptr: NDArray[Any], num_docs: int, copies: int
-) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
-    """Repeat every term's posting list (a CSC column) for `copies` shifted copies of the corpus."""
-    lengths = np.diff(indptr)
-    tiled_indptr = np.zeros_like(indptr)
-    tiled_indptr[1:] = np.cumsum(lengths * copies)
-    column = np.repeat(np.arange(len(lengths)), lengths)
-    offset = np.arange(len(indices)) - indptr[column]
-    tiled_data = np.empty(len(data) * copies, dtype=data.dtype)
-    tiled_indices = np.empty(len(indices) * copies, dtype=indices.dtype)
-    for copy in range(copies):
-        position = tiled_indptr[column] + copy * lengths[column] + offset
-        tiled_data[position] = data
-        tiled_indices[position] = indices + copy * num_docs
-    return tiled_data, tiled_indices, tiled_indptr
+def tiled_index(index: LexicalIndex, folder: Path, copies: int) -> LexicalIndex:
+    """A BM25 index over `copies` copies of `index`'s corpus: one segment per copy (the same
+    postings, row ids shifted), written and read back through the service's reader."""
+    (source,) = index.segments
+    n = int(source.row_ids.max())
+    arrays = {
+        "offsets": source.offsets,
+        "docs": source.docs,
+        "freqs": source.freqs,
+        "lengths": source.lengths,
+    }
+    copies_ = [
+        Segment(segment_name(copy + 1), source.terms, arrays | {"row_ids": source.row_ids + copy * n})
+        for copy in range(copies)
+    ]
+    tiled = LexicalIndex(copies_)
+    tiled.write(folder / "tiled")
+    return LexicalIndex.read(folder / "tiled")

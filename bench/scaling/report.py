@@ -236,7 +236,7 @@ def data_table(sizes: Sequence[dict[str, Any]]) -> list[str]:
 
 def lexical_table(lexical: dict[str, Any]) -> list[str]:
     lines = [
-        f"BM25 (`BM25Index`), {lexical['words_per_chunk']} words per chunk from a "
+        f"BM25 (`LexicalIndex`), {lexical['words_per_chunk']} words per chunk from a "
         f"{lexical['vocabulary']:,}-word Zipf vocabulary, {lexical['query_words'][0]}-"
         f"{lexical['query_words'][1]}-word queries, k={lexical['depth']}:",
         "",

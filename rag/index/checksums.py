@@ -1,8 +1,10 @@
 """Checksums of an index's files: recorded when written, checked once per process when read.
 
 A generation's files never change once published, so a file this process has already hashed
-(or written and hashed) does not need hashing again while it is the same file: same path,
-inode, size and modification time, and the manifest expects the digest it had. Opening an
+(or written and hashed) does not need hashing again while it is the same file: same device,
+inode, size and modification time, and the manifest expects the digest it had. A file that a
+later generation shares by a hard link (an unchanged segment) is the same file under another
+name, so neither the writer nor a reader hashes it again. Opening an
 index again in a long-running server therefore costs a `stat` per file, not a read of every
 byte. `rag verify` re-hashes everything on demand (`rehash=True`); damage is named, never
 crashed on.
@@ -25,16 +27,18 @@ from rag.index.manifest import MANIFEST_FILE
 class FileIdentity:
     """What says a file is still the one that was hashed."""
 
+    device: int
     inode: int
     size: int
     mtime_ns: int
 
     @classmethod
     def of(cls, stat: os.stat_result) -> FileIdentity:
-        return cls(stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-_VERIFIED: dict[Path, tuple[FileIdentity, str]] = {}
+# (device, inode) -> (a path it had, identity, digest)
+_VERIFIED: dict[tuple[int, int], tuple[Path, FileIdentity, str]] = {}
 _GUARD = threading.Lock()
 # Old generations are removed as writes go on; past this many entries, those of files that no
 # longer exist are dropped, so a long-running server's memory stays bounded.
@@ -43,9 +47,9 @@ PRUNE_AT = 4096
 
 def _record(path: Path, identity: FileIdentity, digest: str) -> None:
     with _GUARD:
-        _VERIFIED[path.resolve()] = (identity, digest)
+        _VERIFIED[(identity.device, identity.inode)] = (path, identity, digest)
         if len(_VERIFIED) > PRUNE_AT:
-            for gone in [p for p in _VERIFIED if not p.exists()]:
+            for gone in [key for key, (known, _, _) in _VERIFIED.items() if not known.exists()]:
                 del _VERIFIED[gone]
 
 
@@ -55,22 +59,26 @@ def forget_all() -> None:
         _VERIFIED.clear()
 
 
-def already_verified(path: Path, identity: FileIdentity, digest: str) -> bool:
+def known_digest(identity: FileIdentity) -> str | None:
+    """The SHA-256 this process found for the file, if it has not changed since."""
     with _GUARD:
-        known = _VERIFIED.get(path.resolve())
-    return known == (identity, digest)
+        known = _VERIFIED.get((identity.device, identity.inode))
+    return known[2] if known is not None and known[1] == identity else None
 
 
 def file_checksums(directory: Path) -> dict[str, dict[str, int | str]]:
     """Size and SHA-256 of every file under `directory` except the manifest, by relative path;
-    each is remembered as verified (it was just written by this process)."""
+    each is remembered as verified (it was just written by this process). A file shared with
+    an earlier generation by a hard link keeps the digest found for it then."""
     checksums: dict[str, dict[str, int | str]] = {}
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         relative = path.relative_to(directory).as_posix()
         if relative != MANIFEST_FILE:
-            digest, stat = sha256_file(path), path.stat()
+            stat = path.stat()
+            identity = FileIdentity.of(stat)
+            digest = known_digest(identity) or sha256_file(path)
             checksums[relative] = {"bytes": stat.st_size, "sha256": digest}
-            _record(path, FileIdentity.of(stat), digest)
+            _record(path, identity, digest)
     return checksums
 
 
@@ -96,7 +104,7 @@ def file_problems(directory: Path, files: dict[str, Any], *, rehash: bool = Fals
             continue
         digest = str(expected.get("sha256"))
         identity = FileIdentity.of(stat)
-        if not rehash and already_verified(path, identity, digest):
+        if not rehash and known_digest(identity) == digest:
             continue
         if sha256_file(path) != digest:
             problems.append(f"{path} is damaged: its SHA-256 does not match the manifest")

@@ -21,6 +21,8 @@ from rag.documents import Chunk, Document, DocumentSummary, Fingerprint, Passage
 from rag.errors import REBUILD_HINT, IndexCorruptError
 from rag.index.chunk_tables import SCHEMA, from_blob, to_blob
 
+BATCH = 10_000  # ids per `IN (...)` query, well under SQLite's limit on bound variables
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -31,6 +33,8 @@ class ChunkStore:
         self._path = path
         self._dimension = dimension
         self._lock = threading.Lock()  # one connection shared by the server's worker threads
+        self.removed_rows: list[int] = []
+        """Chunk rows deleted through this connection (a write's tombstones)."""
 
     @classmethod
     def open(cls, path: Path, dimension: int, *, create: bool = False, read_only: bool = False) -> ChunkStore:
@@ -153,6 +157,7 @@ class ChunkStore:
         with self._lock:
             rows = [r for (r,) in self._db.execute("SELECT row_id FROM chunks WHERE doc_id = ?", (doc_id,))]
             self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            self.removed_rows.extend(rows)
             return rows
 
     def update_vocabulary(self, added: Counter[str], removed: Counter[str]) -> None:
@@ -189,12 +194,20 @@ class ChunkStore:
         )
         return int(docs[0]), int(chunks[0]), int(sentences[0])
 
-    def chunk_texts(self) -> list[tuple[int, str, str]]:
-        """(row id, doc id, title + text) for every chunk, in row id order."""
-        return [
-            (int(r), d, t)
-            for r, d, t in self._query("SELECT row_id, doc_id, embed_text FROM chunks ORDER BY row_id")
-        ]
+    def chunk_texts(self, *, after: int = 0, rows: Sequence[int] | None = None) -> list[tuple[int, str, str]]:
+        """(row id, doc id, title + text) of the chunks with row ids above `after` (all of them by
+        default), or of those among `rows`; in row id order."""
+        sql = "SELECT row_id, doc_id, embed_text FROM chunks WHERE row_id > ?"
+        if rows is None:
+            found = self._query(f"{sql} ORDER BY row_id", (after,))
+        else:
+            wanted = sorted(set(rows))
+            found = []
+            for start in range(0, len(wanted), BATCH):
+                part = wanted[start : start + BATCH]
+                found += self._query(f"{sql} AND row_id IN ({','.join('?' * len(part))})", (after, *part))
+            found.sort()
+        return [(int(r), d, t) for r, d, t in found]
 
     def embed_texts(self, doc_id: str) -> list[str]:
         return [

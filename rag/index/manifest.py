@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 3  # 3: chunks carry their section and page breaks
+FORMAT_VERSION = 4  # 3: chunks carry their section and page breaks; 4: lexical segments
 MANIFEST_FILE = "manifest.json"
 
 

@@ -7,9 +7,11 @@ Layout of an index directory:
     gen-000007/      manifest.json   spec, counts, and the size and SHA-256 of every file
                      chunks.sqlite   documents, chunks, sentences, vocabulary (ChunkStore)
                      vectors.faiss   chunk vectors, ids = chunk row ids
-                     bm25/           BM25 over the same chunks
+                     lexical/        BM25 postings of the same chunks, in segments
+                                     (rag/index/lexical.py)
 A generation is never changed once CURRENT points at it. A writer copies the current one
-into a new directory, changes the copy, fsyncs every file and only then replaces CURRENT.
+into a new directory (lexical segments that did not change are hard links, not copies),
+changes the copy, fsyncs every file and only then replaces CURRENT.
 A crash at any point leaves CURRENT at a complete generation, and the next writer removes
 the half-written one. Readers check every file against the manifest before trusting it,
 once per process (rag/index/checksums.py); `rag verify` re-hashes everything.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +31,7 @@ from rag.durable import sha256_file
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.index.checksums import file_checksums, file_problems
 from rag.index.chunkstore import ChunkStore
-from rag.index.lexical import BM25Index
+from rag.index.lexical import LexicalIndex, segment_name
 from rag.index.manifest import MANIFEST_FILE, IndexSpec, Manifest, check_compatible
 from rag.index.vectors import FaissVectorIndex
 from rag.index.vocabulary import Lexicon
@@ -43,8 +46,8 @@ LOCK_FILE = "LOCK"
 GENERATION_PREFIX = "gen-"
 CHUNKS_FILE = "chunks.sqlite"
 VECTORS_FILE = "vectors.faiss"
-BM25_DIR = "bm25"
-LEGACY_FILES = (MANIFEST_FILE, CHUNKS_FILE, VECTORS_FILE, BM25_DIR)  # format 1 kept them at the top
+LEXICAL_DIR = "lexical"
+LEGACY_FILES = (MANIFEST_FILE, CHUNKS_FILE, VECTORS_FILE, "bm25")  # format 1 kept them at the top
 
 
 def corpus_fingerprint(document_hashes: dict[str, str]) -> str:
@@ -117,8 +120,9 @@ class Index:
         *,
         chunks: ChunkStore,
         vectors: FaissVectorIndex,
-        lexical: BM25Index,
+        lexical: LexicalIndex,
         manifest: Manifest | None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.root = root
         self.generation = generation
@@ -128,7 +132,7 @@ class Index:
         self.vectors = vectors
         self.lexical = lexical
         self.manifest = manifest
-        self.lexicon = self._load_lexicon()
+        self.lexicon = lexicon or self._load_lexicon()
         self.abbreviations = Abbreviations(chunks.abbreviations())
 
     @property
@@ -157,7 +161,7 @@ class Index:
         chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, read_only=True)
         try:
             vectors = FaissVectorIndex.read(directory / VECTORS_FILE, spec.dimension)
-            lexical = BM25Index.read(directory / BM25_DIR)
+            lexical = LexicalIndex.read(directory / LEXICAL_DIR)
             index = cls(
                 root,
                 pointer.generation,
@@ -179,7 +183,7 @@ class Index:
         directory = root / generation_name(generation)
         directory.mkdir(parents=True)
         chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, create=True)
-        empty_vectors, empty_lexical = FaissVectorIndex.empty(spec.dimension), BM25Index.build([])
+        empty_vectors, empty_lexical = FaissVectorIndex.empty(spec.dimension), LexicalIndex([])
         return cls(
             root,
             generation,
@@ -204,10 +208,11 @@ class Index:
             vectors=self.vectors.clone(),
             lexical=self.lexical,
             manifest=self.manifest,
+            lexicon=self.lexicon,  # the same words until the write changes them (reloaded then)
         )
 
     def verify(self) -> None:
-        """Every chunk has exactly one vector and one BM25 entry."""
+        """Every chunk has exactly one vector and one live BM25 entry."""
         _, chunk_count, _ = self.chunks.counts()
         if not (chunk_count == self.vectors.size == self.lexical.size):
             raise IndexCorruptError(
@@ -216,19 +221,30 @@ class Index:
                 REBUILD_HINT,
             )
 
-    def write_files(self, policy: VectorSettings) -> Manifest:
+    def write_files(self, policy: VectorSettings, *, optimize: bool = False) -> Manifest:
         """Write vectors, BM25 and the manifest (with every file's checksum) into this generation.
 
-        The vector index is first given the structure `policy` wants at its size (flat or IVF)."""
+        The vector index is first given the structure `policy` wants at its size (flat or IVF).
+        The chunks this write added become one new lexical segment and the ones it deleted are
+        tombstoned; segments are then merged as the tiered policy (`optimize`: into one) asks."""
         self.vectors = self.vectors.fitted(policy)
         self.abbreviations = Abbreviations(self.chunks.abbreviations())
         # Short forms are indexed as their long forms, so "OS" and "overall survival" match.
         analyzer = self.analyzer
-        rows = [(row, analyzer.terms(text, doc_id)) for row, doc_id, text in self.chunks.chunk_texts()]
-        self.lexical = BM25Index.build(rows)
+
+        def analyse(rows: Iterable[tuple[int, str, str]]) -> list[tuple[int, list[str]]]:
+            return [(row, analyzer.terms(text, doc_id)) for row, doc_id, text in rows]
+
+        added = analyse(self.chunks.chunk_texts(after=self.lexical.max_row_id))
+        lexical = self.lexical.changed(
+            segment_name(self.generation), added, self.chunks.removed_rows, self.generation
+        )
+        self.lexical = lexical.merged(
+            self.generation, lambda rows: analyse(self.chunks.chunk_texts(rows=rows.tolist())), force=optimize
+        )
         self.chunks.commit()
         self.vectors.write(self.directory / VECTORS_FILE)
-        self.lexical.write(self.directory / BM25_DIR)
+        self.lexical.write(self.directory / LEXICAL_DIR)
         documents, chunks, sentences = self.chunks.counts()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = Manifest(

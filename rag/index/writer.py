@@ -102,10 +102,11 @@ class IndexWriter:
                 return None
             raise
 
-    def commit(self) -> Manifest:
-        """Write and fsync the new generation, then point CURRENT at it."""
+    def commit(self, *, optimize: bool = False) -> Manifest:
+        """Write and fsync the new generation, then point CURRENT at it (`optimize`: with its
+        lexical segments merged into one, dropping deleted rows)."""
         index = self.index
-        manifest = index.write_files(self.policy)
+        manifest = index.write_files(self.policy, optimize=optimize)
         fsync_tree(index.directory)
         fsync_dir(self.root)
         manifest_sha256 = sha256_file(index.directory / MANIFEST_FILE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.documents import Document, Fingerprint, source_file
@@ -159,6 +160,19 @@ class Updater:
                 raise
         return report
 
+    def optimize(self) -> Optimized:
+        """A new generation whose lexical segments are merged into one without deleted rows;
+        nothing is written when there is one segment and nothing deleted."""
+        clock = time.perf_counter()
+        with self.writer() as writer:
+            before = writer.index.lexical.describe()
+            if before["segments"] <= 1 and not before["dead"]:
+                return Optimized(writer.base_generation, before, before, 0.0)
+            writer.commit(optimize=True)
+            self.handle.publish(writer.index)
+            after = writer.index.lexical.describe()
+            return Optimized(writer.index.generation, before, after, time.perf_counter() - clock)
+
     def _commit(self, writer: IndexWriter, report: IngestReport, *, force: bool = False) -> None:
         if report.changed or force:
             clock = time.perf_counter()
@@ -168,6 +182,16 @@ class Updater:
             report.generation = writer.index.generation
         else:
             report.generation = writer.base_generation
+
+
+@dataclass(frozen=True)
+class Optimized:
+    """What `rag optimize` did: the generation now current and the lexical index before and after."""
+
+    generation: int | None
+    before: dict[str, int]
+    after: dict[str, int]
+    seconds: float
 
 
 def _refuse_duplicates(documents: Sequence[Document]) -> None:

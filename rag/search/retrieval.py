@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.index.lexical import BM25Index
+from rag.index.lexical import LexicalIndex
 from rag.index.vectors import VectorIndex
 from rag.settings import RetrievalMode, RetrievalSettings
 
@@ -56,7 +56,7 @@ def weighted_fusion(dense: Ranking, lexical: Ranking, dense_weight: float) -> li
 
 class HybridRetriever:
     def __init__(
-        self, vectors: VectorIndex, lexical: BM25Index, settings: RetrievalSettings | None = None
+        self, vectors: VectorIndex, lexical: LexicalIndex, settings: RetrievalSettings | None = None
     ) -> None:
         self._vectors = vectors
         self._lexical = lexical

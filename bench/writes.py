@@ -1,0 +1,143 @@
+"""One-document writes against the size of the index: an upload's and a delete's p50 at N
+chunks, the stages they spend it in, and the bytes per chunk on disk.
+
+The index is synthetic (the scaling benchmark's Zipf text, random unit vectors for chunks,
+sentences and vocabulary words, 384 dimensions as the bundled model) and the embedder is the
+test suite's fake one, so what is timed is the index machinery a write goes through, not the
+model (embedding one paragraph costs about 30 ms on any index). Each write goes through the
+service's own path: `Pipeline.add_documents` (an upload) and `Pipeline.delete_document`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.scaling.data import TextModel, normalized
+from bench.scaling.measure import timed
+from bench.scaling.store import document_texts, fake_document
+from rag.index.writer import IndexWriter
+from rag.ingest.dedupe import fingerprint
+from rag.ingest.uploads import stage_record
+from rag.pipeline import Pipeline, index_spec
+from rag.settings import Settings
+from rag.testing import FakeEmbedder
+from rag.text.analyzer import vocabulary_words
+
+DIMENSION = 384
+SEED = 18
+WRITES = 5
+QUICK_SIZES = (2_000, 10_000)
+FULL_SIZES = (10_000, 100_000)
+
+
+def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    sizes = QUICK_SIZES if quick else FULL_SIZES
+    return {"writes": WRITES, "dimension": DIMENSION, "sizes": [measure(settings, n) for n in sizes]}
+
+
+def measure(settings: Settings, n: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="rag-bench-writes-") as tmp:
+        folder = Path(tmp)
+        local = settings.model_copy(
+            update={
+                "index_dir": folder / "index",
+                "corpus_dir": folder / "corpus",
+                "uploads_dir": folder / "uploads",
+            }
+        )
+        embedder = FakeEmbedder(dimension=DIMENSION)
+        _, build_s = timed(lambda: build_index(local, embedder, n))
+        pipeline = Pipeline(local, embedder, None)
+        adds, deletes, stages = [], [], []
+        for number in range(WRITES):
+            record = {
+                "doc_id": f"note-{number}",
+                "title": f"Note {number}",
+                "text": f"A note about dose {number}: the median survival was {10 + number}.5 months.",
+            }
+            staged = stage_record(record, local.upload_dir, local.corpus_dir)
+            clock = time.perf_counter()
+            report = pipeline.add_documents([staged])
+            adds.append(time.perf_counter() - clock)
+            stages.append(report.timings_s)
+            clock = time.perf_counter()
+            pipeline.delete_document(f"note-{number}")
+            deletes.append(time.perf_counter() - clock)
+        generation = pipeline.index.directory
+        pipeline.close()
+        current = sum(p.stat().st_size for p in generation.rglob("*") if p.is_file())
+        inodes = {(p.stat().st_ino): p.stat().st_size for p in local.index_dir.rglob("*") if p.is_file()}
+    stage_p50 = {name: statistics.median(s.get(name, 0.0) for s in stages) for name in stages[0]}
+    return {
+        "n": n,
+        "build_s": round(build_s, 1),
+        "add_p50_s": round(statistics.median(adds), 3),
+        "delete_p50_s": round(statistics.median(deletes), 3),
+        "add_stages_p50_s": {name: round(value, 3) for name, value in stage_p50.items()},
+        "bytes_per_chunk": round(current / n),
+        "bytes_per_chunk_on_disk": round(sum(inodes.values()) / n),
+    }
+
+
+def build_index(settings: Settings, embedder: FakeEmbedder, n: int) -> None:
+    """A one-generation index of about `n` synthetic chunks, written as a rebuild would."""
+    rng = np.random.default_rng([SEED, n])
+    text = TextModel.create(np.random.default_rng([SEED, 1]))
+    vocabulary: Counter[str] = Counter()
+    spec = index_spec(embedder, settings)
+    with IndexWriter(settings.index_dir, spec, fresh=True, policy=settings.vectors) as writer:
+        store = writer.index.chunks
+        for number, texts in enumerate(document_texts(text, n, rng)):
+            document, chunks = fake_document(number, texts)
+            vectors = _unit(rng, len(chunks))
+            sentences = [list(_unit(rng, len(chunk.sentences))) for chunk in chunks]
+            rows = store.add_document(document, chunks, vectors, sentences, fingerprint=fingerprint(document))
+            writer.index.vectors.add(np.array(rows, dtype=np.int64), vectors)
+            for chunk in chunks:
+                vocabulary.update(vocabulary_words(chunk.embed_text))
+        store.update_vocabulary(vocabulary, Counter())
+        words = store.words_without_vectors()
+        store.set_word_vectors(words, _unit(rng, len(words)))
+        writer.commit()
+
+
+def _unit(rng: np.random.Generator, count: int) -> Any:
+    return normalized(rng.standard_normal((count, DIMENSION)).astype(np.float32))
+
+
+def to_markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "## One-document writes",
+        "",
+        f"Synthetic index, fake embedder (the index machinery only); {result['writes']} uploads and "
+        "deletes of a one-paragraph document per size, through `Pipeline.add_documents` and "
+        "`delete_document`. Stages are the upload's (`IngestReport.timings_s`); the rest of its time "
+        "is opening the next generation (copying the chunk store) and the duplicate check.",
+        "",
+        "| chunks | upload p50 s | delete p50 s | upload stages p50 s | bytes/chunk (generation) | "
+        "bytes/chunk (index dir) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size in result["sizes"]:
+        stages = ", ".join(f"{k} {v:.3f}" for k, v in size["add_stages_p50_s"].items())
+        lines.append(
+            f"| {size['n']:,} | {size['add_p50_s']:.3f} | {size['delete_p50_s']:.3f} | {stages} | "
+            f"{size['bytes_per_chunk']:,} | {size['bytes_per_chunk_on_disk']:,} |"
+        )
+    sizes = result["sizes"]
+    if len(sizes) > 1:
+        first, last = sizes[0], sizes[-1]
+        lines += [
+            "",
+            f"Upload p50 at {last['n']:,} is {last['add_p50_s'] / first['add_p50_s']:.1f}x its p50 at "
+            f"{first['n']:,} ({last['n'] / first['n']:.0f}x the chunks); delete "
+            f"{last['delete_p50_s'] / first['delete_p50_s']:.1f}x.",
+        ]
+    return "\n".join(lines) + "\n"
