@@ -27,12 +27,15 @@ from typing import Any
 import numpy as np
 
 from bench.scaling.measure import timed
-from rag.index.lexical import LexicalIndex, segment_name
+from rag.index.lexical import LexicalIndex
 from rag.index.manifest import MANIFEST_FILE, Manifest
+from rag.index.segments import Segments, segment_name
 from rag.index.store import CHUNKS_FILE, Pointer
+from rag.index.vectors import FaissVectorIndex
 from rag.text.abbreviations import Abbreviations
 from rag.text.analyzer import Analyzer
 
+Rows = list[tuple[int, list[str]]]
 DEPTH = 100  # the service's retrieval depth (RetrievalSettings.candidates)
 WRITES = 5
 QUERIES = 200
@@ -68,27 +71,35 @@ def p50_ms(search: Callable[[list[str]], Any], queries: Sequence[list[str]]) -> 
     return round(statistics.median(times) * 1000, 2)
 
 
-def segments_engine(
-    rows: list[tuple[int, list[str]]], queries: Sequence[list[str]], folder: Path
-) -> dict[str, Any]:
-    index, build_s = timed(lambda: LexicalIndex.build(rows, segment_name(1)))
-    index.write(folder / "gen-1")
-    index = LexicalIndex.read(folder / "gen-1")
+def segments_engine(rows: Rows, queries: Sequence[list[str]], folder: Path) -> dict[str, Any]:
+    """The service's segments (their vectors one-dimensional: only the lexical side is compared)."""
+    segments, build_s = timed(lambda: Segments([]).changed(segment_name(1), rows, _vectors(rows), [], 1))
+    segments.write(folder / "gen-1")
+    segments = Segments.read(folder / "gen-1", 1)
     writes = []
     next_row = len(rows) + 1
     for generation in range(2, 2 + WRITES):
         added = [(next_row, rows[generation][1])]
         clock = time.perf_counter()
-        index = index.changed(segment_name(generation), added, [generation], generation)
-        index.write(folder / f"gen-{generation}")
+        segments = segments.changed(
+            segment_name(generation), added, _vectors(added), [generation], generation
+        )
+        segments.write(folder / f"gen-{generation}")
         writes.append(time.perf_counter() - clock)
         next_row += 1
+    index = LexicalIndex(segments.list)
     return {
         "build_s": round(build_s, 2),
         "write_p50_s": round(statistics.median(writes), 4),
         "search_p50_ms": p50_ms(lambda q: index.search(q, DEPTH), queries),
         "top10": [[row for row, _ in index.search(q, 10)] for q in queries],
     }
+
+
+def _vectors(rows: Rows) -> FaissVectorIndex:
+    index = FaissVectorIndex.empty(1)
+    index.add(np.array([row for row, _ in rows], dtype=np.int64), np.ones((len(rows), 1), dtype=np.float32))
+    return index
 
 
 def tantivy_engine(

@@ -154,7 +154,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     verify.set_defaults(handler=cmd_verify)
 
     optimize = commands.add_parser(
-        "optimize", help="merge the lexical segments into one, dropping deleted rows (a new generation)"
+        "optimize", help="merge the index segments into one, dropping deleted rows (a new generation)"
     )
     optimize.set_defaults(handler=cmd_optimize)
     return parser, commands
@@ -357,13 +357,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     before, after = result.before, result.after
     if result.before == result.after:
         segments = after["segments"]
-        print(
-            f"already optimal (generation {result.generation}): {segments} lexical segment(s), "
-            "no deleted rows"
-        )
+        print(f"already optimal (generation {result.generation}): {segments} segment(s), no deleted rows")
         return 0
     print(
-        f"optimized (generation {result.generation}) in {result.seconds:.2f} s: lexical segments "
+        f"optimized (generation {result.generation}) in {result.seconds:.2f} s: segments "
         f"{before['segments']} -> {after['segments']}, deleted rows dropped {before['dead']}, "
         f"live rows {after['live']}"
     )

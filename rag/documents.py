@@ -188,6 +188,9 @@ class DocumentSummary:
     chunks: int
 
 
+MINHASH_BANDS = 32  # 4 rows each: pairs at Jaccard 0.85 become candidates with probability > 0.999
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     doc_id: str
@@ -206,3 +209,21 @@ class Fingerprint:
             tuple(str(i) for i in data.get("identifiers", [])),
             tuple(int(str(v)) for v in data.get("minhash", [])),
         )
+
+    def bands(self) -> list[tuple[int, tuple[int, ...]]]:
+        """The signature cut into MINHASH_BANDS bands: two texts sharing any band are candidates."""
+        if not self.minhash:
+            return []
+        rows = len(self.minhash) // MINHASH_BANDS
+        return [(band, self.minhash[band * rows : (band + 1) * rows]) for band in range(MINHASH_BANDS)]
+
+    def lookup_keys(self) -> list[int]:
+        """64-bit keys under which the store finds the documents that may be the same article:
+        one per identifier and one per signature band (a shared key makes a candidate; the
+        signatures then decide)."""
+        parts = [f"id:{identifier}" for identifier in self.identifiers]
+        parts += [f"band:{band}:{','.join(map(str, rows))}" for band, rows in self.bands()]
+        return [
+            int.from_bytes(hashlib.blake2b(p.encode(), digest_size=8).digest(), "big", signed=True)
+            for p in parts
+        ]

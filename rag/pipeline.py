@@ -167,7 +167,7 @@ class Pipeline:
             "embedding_precision": self.embedder.precision,
             "index_type": index.spec.index_type,
             "vector_index": index.vectors.describe(),
-            "lexical_index": index.lexical.describe(),
+            "segments": index.segments.describe(),
             "generation": index.generation,
             "retrieval": self.settings.retrieval.mode,
             "generation_model": self.llm.model_id if self.llm else None,
@@ -209,7 +209,7 @@ class Pipeline:
         return self.updater.delete(doc_id)
 
     def optimize(self) -> Optimized:
-        """Merge the lexical segments into one, dropping deleted rows (`rag optimize`)."""
+        """Merge the index's segments into one, dropping deleted rows (`rag optimize`)."""
         return self.updater.optimize()
 
     def close(self) -> None:

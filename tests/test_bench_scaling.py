@@ -110,7 +110,7 @@ def test_tiled_bm25_repeats_every_hit_in_the_same_order(tmp_path: Path) -> None:
     ]
     original = LexicalIndex.build(rows)
     tiled = scaling.tiled_index(original, tmp_path, 3)
-    assert tiled.size == 150 and len(tiled.segments) == 3
+    assert tiled.size == 150 and len(tiled.parts) == 3
     query = rows[7][1][:6]
     hits = original.search(query, 5)
     assert hits

@@ -316,9 +316,9 @@ def calibrate(directory: Path) -> float:
     assert sum(1 for state in ledger.states.values() if state is None) >= 2  # deletions happened
     index_dir = directory / "index"
     check_index(settings(directory / "corpus", index_dir), ledger)
-    # The run's commits merge lexical segments (ten small ones at a time, or one past 20% dead),
+    # The run's commits merge segments (ten small ones at a time, or one past 20% dead),
     # so kills land inside merges as well as plain writes and deletes.
-    listing = index_dir / Pointer.read(index_dir).directory / "lexical" / "segments.json"
+    listing = index_dir / Pointer.read(index_dir).directory / "segments" / "segments.json"
     names = [entry["name"] for entry in json.loads(listing.read_text(encoding="utf-8"))["segments"]]
     assert any(name.count("-") == 2 for name in names), f"no merged segment after the run: {names}"
     return duration

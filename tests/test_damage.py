@@ -43,15 +43,16 @@ DOCUMENTS = {
 }
 REMOVED = {"cabozantinib": "Cabozantinib was studied after sorafenib."}  # ingested, then deleted: a tombstone
 TARGETS = (
-    "vectors.faiss",
     "chunks.sqlite",
     "manifest.json",
-    "lexical/segments.json",
-    "lexical/seg-000001.npz",
-    "lexical/seg-000001.terms.json",
-    "lexical/seg-000001.dead-000002.npy",
+    "segments/segments.json",
+    "segments/seg-000001.faiss",
+    "segments/seg-000001.npz",
+    "segments/seg-000001.terms.json",
+    "segments/seg-000001.dead-000002.npy",
     "CURRENT",
 )
+VECTORS = "segments/seg-000001.faiss"
 MODES = ("half", "empty", "garbage", "delete")
 CASES = [(target, mode) for target in TARGETS for mode in MODES] + [("CURRENT", "missing-generation")]
 OPEN_SCRIPT = """
@@ -88,8 +89,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "corpus" / "cabozantinib.md").unlink()
     pipeline.ingest()
     pipeline.close()
-    lexical = directory / "index" / "gen-000002" / "lexical"
-    assert {p.name for p in lexical.iterdir()} >= {t.removeprefix("lexical/") for t in TARGETS if "/" in t}
+    segments = directory / "index" / "gen-000002" / "segments"
+    assert {p.name for p in segments.iterdir()} >= {t.removeprefix("segments/") for t in TARGETS if "/" in t}
     return directory
 
 
@@ -241,7 +242,7 @@ def served(built: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]
         report = other.add_documents([stage_record(record, settings.upload_dir, settings.corpus_dir)])
         other.close()
         assert report.generation == 3
-        damage_file(index / "gen-000003" / "vectors.faiss", "garbage")
+        damage_file(index / "gen-000003" / VECTORS, "garbage")
         yield client, settings
     server.close()
 
@@ -258,7 +259,7 @@ def test_server_keeps_answering_from_the_old_generation_and_ready_names_the_dama
     assert ready.status_code == 503, ready.text
     body = ready.json()
     assert body["status"] == "damaged"
-    assert str(settings.index_dir / "gen-000003" / "vectors.faiss") in body["detail"]
+    assert str(settings.index_dir / "gen-000003" / VECTORS) in body["detail"]
     assert REBUILD in body["detail"]
 
     # Repaired by another process: the server picks up the new generation and is ready again.
@@ -274,7 +275,7 @@ def test_ready_alone_notices_a_damaged_new_generation(served: tuple[TestClient, 
     client, _ = served
     ready = client.get("/ready")
     assert ready.status_code == 503, ready.text
-    assert "vectors.faiss" in ready.json()["detail"]
+    assert VECTORS in ready.json()["detail"]
 
 
 # --- the CLI ---------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def test_cli_reports_a_damaged_index_in_one_line(tmp_path: Path, real_embedder: 
     pipeline = Pipeline(Settings(corpus_dir=corpus, index_dir=index), real_embedder, None)
     pipeline.ingest()
     pipeline.close()
-    named = damage(index, "vectors.faiss", "garbage")
+    named = damage(index, VECTORS, "garbage")
     result = rag("stats", index=index, corpus=corpus)
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, result.stderr

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from rag.documents import Document
-from rag.ingest.dedupe import DuplicateFinder, fingerprint, unique_documents
+from rag.index.chunkstore import ChunkStore
+from rag.ingest.dedupe import DuplicateFinder, copies_of_stored, fingerprint, lookup_keys, unique_documents
 from rag.ingest.loaders import load_paths
 from tests.conftest import CORPUS
 from tests.support.app_clients import make_client
@@ -57,6 +60,30 @@ def test_a_finder_seeded_with_stored_fingerprints_ignores_the_document_itself() 
     finder = DuplicateFinder([fingerprint(doc("a", pmid="7"))])
     assert finder.match(fingerprint(doc("a", pmid="7"))) is None  # the same document, updated
     assert finder.match(fingerprint(doc("b", "unrelated words " * 5, pmid="7"))) == ("a", "same PMID 7")
+
+
+def test_the_store_finds_candidate_copies_by_key_without_reading_every_fingerprint(tmp_path: Path) -> None:
+    store = ChunkStore.open(tmp_path / "chunks.sqlite", 4, create=True)
+    others = [
+        doc(f"other-{i}", f"An unrelated abstract number {i} about {topic} and its outcomes.")
+        for i, topic in enumerate(["imatinib", "lenvatinib", "cabozantinib", "regorafenib"])
+    ]
+    for stored in [doc("paper", pmid="42"), *others]:
+        store.add_document(stored, [], np.zeros((0, 4), np.float32), [], fingerprint=fingerprint(stored))
+    edited = ABSTRACT.replace("fatigue in 22%", "fatigue in 21%").replace(". ", ".\n")
+    near, same_pmid = (
+        doc("upload", edited),
+        doc("record", "A different text entirely, five words or more.", pmid="42"),
+    )
+    for candidate in (near, same_pmid):
+        found = store.fingerprints_with_keys(lookup_keys([candidate]))
+        assert [p.doc_id for p in found] == ["paper"]
+        assert copies_of_stored([candidate], found)[0][1] == "paper"
+    assert (
+        store.fingerprints_with_keys(lookup_keys([doc("new", "Nothing like any stored text at all here.")]))
+        == []
+    )
+    store.close()
 
 
 def test_corpus_with_copies_in_three_formats_stores_each_article_once(tmp_path: Path) -> None:

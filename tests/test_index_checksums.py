@@ -36,6 +36,9 @@ def index_dir(tmp_path: Path) -> Path:
     return index
 
 
+VECTORS = "segments/seg-000001.faiss"
+
+
 def generation(index: Path) -> Path:
     return index / Pointer.read(index).directory
 
@@ -82,11 +85,11 @@ def test_the_writer_has_verified_what_it_wrote(index_dir: Path, monkeypatch: pyt
 def test_a_file_changed_after_it_was_verified_is_hashed_again_and_named(index_dir: Path) -> None:
     spec = spec_of(index_dir)
     Index.open(index_dir, spec).close()
-    target = generation(index_dir) / "vectors.faiss"
+    target = generation(index_dir) / VECTORS
     damage_file(target, "garbage")  # same size: only the modification time tells
     stat = target.stat()
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    with pytest.raises(IndexCorruptError, match=r"vectors\.faiss is damaged: its SHA-256"):
+    with pytest.raises(IndexCorruptError, match=r"seg-000001\.faiss is damaged: its SHA-256"):
         Index.open(index_dir, spec)
 
 
@@ -98,7 +101,7 @@ def test_verify_rehashes_what_the_process_trusts(index_dir: Path) -> None:
     intact = verify_index(index_dir)
     assert intact.problems == () and intact.files > 3 and intact.bytes > 0
     target = (
-        generation(index_dir) / "lexical" / "seg-000001.terms.json"
+        generation(index_dir) / "segments" / "seg-000001.terms.json"
     )  # one term's first letter: still loads
     stat, data = target.stat(), bytearray(target.read_bytes())
     assert data[:2] == b'["'
@@ -112,11 +115,11 @@ def test_verify_rehashes_what_the_process_trusts(index_dir: Path) -> None:
 
 def test_verify_names_every_damaged_file_at_once(index_dir: Path) -> None:
     directory = generation(index_dir)
-    damage_file(directory / "vectors.faiss", "half")
-    shutil.rmtree(directory / "lexical")
+    damage_file(directory / VECTORS, "half")
+    (directory / "segments" / "seg-000001.npz").unlink()
     problems = verify_index(index_dir).problems
-    assert any("vectors.faiss is damaged" in p for p in problems)
-    assert any("lexical" in p and "is missing" in p for p in problems)
+    assert any("seg-000001.faiss is damaged" in p for p in problems)
+    assert any("seg-000001.npz is missing" in p for p in problems)
 
 
 @pytest.mark.integration
@@ -124,10 +127,10 @@ def test_rag_verify_command(index_dir: Path) -> None:
     intact = rag("verify", index=index_dir)
     assert intact.returncode == 0, intact.stderr
     assert "intact" in intact.stdout and f"generation {Pointer.read(index_dir).generation}" in intact.stdout
-    damage_file(generation(index_dir) / "vectors.faiss", "garbage")
+    damage_file(generation(index_dir) / VECTORS, "garbage")
     damaged = rag("verify", index=index_dir)
     assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
-    assert "vectors.faiss is damaged" in damaged.stderr and "rag ingest --rebuild" in damaged.stdout
+    assert "seg-000001.faiss is damaged" in damaged.stderr and "rag ingest --rebuild" in damaged.stdout
     missing = rag("verify", index=index_dir.parent / "nothing")
     assert missing.returncode == 1 and missing.stderr.startswith("error: no index in")
 

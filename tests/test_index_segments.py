@@ -1,5 +1,6 @@
-"""Writes add lexical segments and tombstones instead of rebuilding BM25, and an index so
-written (or then optimized) ranks exactly as one built from scratch from the same documents."""
+"""Writes add segments and tombstones instead of rebuilding BM25 and copying the vectors, and
+an index so written (or then optimized) ranks exactly as one built from scratch from the same
+documents."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from rag.embed import Embedder
+from rag.index.vocabulary import Lexicon
 from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.testing import FakeEmbedder
+from rag.text import stem
 from tests.conftest import CORPUS
 from tests.support.cli import rag
 
@@ -30,7 +33,7 @@ UPLOADS = [
         [
             "Sorafenib was given to 40 patients with thyroid cancer; median progression-free survival "
             "was 9 months.",
-            "Hand-foot skin reaction led to dose reduction in 12 of 50 patients taking sorafenib.",
+            "Hand-foot skin reaction led to dose reduction in 12 of 50 patients on xylofenib.",
             "Regorafenib after sorafenib progression improved overall survival in a small cohort.",
         ]
     )
@@ -40,7 +43,7 @@ UPLOADS = [
 def rankings(pipeline: Pipeline) -> dict[tuple[str, str], list[str]]:
     return {
         (mode, query): [p.chunk_id for p in pipeline.search(query, top_k=10, mode=mode)]  # type: ignore[arg-type]
-        for mode in ("bm25", "hybrid")
+        for mode in ("bm25", "dense", "hybrid")
         for query in QUERIES
     }
 
@@ -59,20 +62,36 @@ def written(tmp_path: Path) -> Pipeline:
 
 
 def test_writes_add_segments_and_rank_as_a_fresh_build(written: Pipeline, tmp_path: Path) -> None:
-    lexical = written.index.lexical.describe()
-    assert lexical["segments"] == 3  # the corpus and two uploads; the deleted upload's segment is dropped
-    assert lexical["dead"] == 0 and lexical["live"] == written.index.chunks.counts()[1]
-    generation = written.index.directory / "lexical"
-    first = written.index.lexical.segments[0].name
-    assert (generation / f"{first}.npz").stat().st_nlink >= 2  # shared with the previous generation
+    segments = written.index.segments.describe()
+    assert segments["segments"] == 3  # the corpus and two uploads; the deleted upload's segment is dropped
+    assert segments["dead"] == 0 and segments["live"] == written.index.chunks.counts()[1]
+    generation = written.index.directory / "segments"
+    first = written.index.segments.list[0].name
+    for suffix in (".npz", ".terms.json", ".faiss"):  # shared with the previous generation
+        assert (generation / f"{first}{suffix}").stat().st_nlink >= 2
 
     fresh = Pipeline(
         written.settings.model_copy(update={"index_dir": tmp_path / "fresh"}), FakeEmbedder(), None
     )
     fresh.ingest()
-    assert fresh.index.lexical.describe()["segments"] == 1
+    assert fresh.index.segments.describe()["segments"] == 1
     assert rankings(written) == rankings(fresh)
     fresh.close()
+
+
+def test_the_lexicon_after_writes_equals_a_reload_of_the_vocabulary(written: Pipeline) -> None:
+    """Writes update the lexicon with the words they touched instead of reloading it all."""
+    index = written.index
+    words, dfs, vectors = index.chunks.vocabulary()
+    reloaded = Lexicon(words, dfs, vectors, index.chunks.counts()[1])
+    lexicon = index.lexicon
+    assert lexicon.size == reloaded.size == len(words)
+    assert not lexicon.contains("xylofenib")  # only the deleted upload used it
+    for word in [*words, "xylofenib", "regorafenib", "nonexistentword"]:
+        assert lexicon.contains(word) == reloaded.contains(word), word
+        stemmed = stem([word.lower()])[0]
+        assert lexicon.idf(stemmed) == pytest.approx(reloaded.idf(stemmed)), word
+    assert lexicon.nearest(vectors[::7]) == reloaded.nearest(vectors[::7])
 
 
 def test_a_deleted_corpus_document_is_a_tombstone_until_optimize(written: Pipeline) -> None:
@@ -80,12 +99,12 @@ def test_a_deleted_corpus_document_is_a_tombstone_until_optimize(written: Pipeli
     victim = min(written.index.chunks.list_documents(), key=lambda d: d.chunks).doc_id
     Path(written.index.chunks.document(victim).path or "").unlink()
     written.ingest()
-    lexical = written.index.lexical.describe()
-    assert lexical["dead"] > 0 and lexical["segments"] == 3
+    segments = written.index.segments.describe()
+    assert segments["dead"] > 0 and segments["segments"] == 3
     tombstoned = rankings(written)
     assert all(not c.startswith(f"{victim}#") for r in tombstoned.values() for c in r)
     result = written.optimize()
-    assert result.after == {"segments": 1, "live": lexical["live"], "dead": 0}
+    assert result.after == {"segments": 1, "live": segments["live"], "dead": 0}
     assert rankings(written) == tombstoned  # statistics over live rows: merging changes no score
     assert written.optimize().generation == result.generation  # nothing left to do: no new generation
 
@@ -107,6 +126,6 @@ def test_rag_optimize_command(tmp_path: Path, corpus_index: Path, real_embedder:
     pipeline.close()
     first = rag("optimize", index=index)
     assert first.returncode == 0, first.stderr
-    assert "lexical segments 2 -> 1" in first.stdout and "deleted rows dropped 1" in first.stdout
+    assert "segments 2 -> 1" in first.stdout and "deleted rows dropped 1" in first.stdout
     again = rag("optimize", index=index)
     assert again.returncode == 0 and "already optimal" in again.stdout

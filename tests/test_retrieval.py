@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.index.lexical import LexicalIndex
+from rag.index.lexical import LexicalIndex, PostingsPart
+from rag.index.postings import Postings
 from rag.index.vectors import FaissVectorIndex
 from rag.search.retrieval import (
     HybridRetriever,
@@ -65,10 +66,11 @@ def test_allowed_ids_filter_every_mode(retriever: tuple[HybridRetriever, FakeEmb
 
 
 def test_bm25_round_trip_without_pickle(tmp_path, retriever: tuple[HybridRetriever, FakeEmbedder]) -> None:  # type: ignore[no-untyped-def]
-    index = LexicalIndex.build([(row, ANALYZER.terms(text)) for row, text in TEXTS.items()])
-    index.write(tmp_path / "lexical")
-    assert not list((tmp_path / "lexical").glob("*.pkl"))
-    loaded = LexicalIndex.read(tmp_path / "lexical")
+    postings = Postings.build([(row, ANALYZER.terms(text)) for row, text in sorted(TEXTS.items())])
+    index = LexicalIndex([PostingsPart(postings)])
+    postings.write(tmp_path, "seg-000001")
+    assert not list(tmp_path.glob("*.pkl"))
+    loaded = LexicalIndex([PostingsPart(Postings.read(tmp_path, "seg-000001"))])
     query = ANALYZER.terms("fever liver")
     assert loaded.search(query, 3) == index.search(query, 3)
     assert loaded.search(ANALYZER.terms("nothing matches this"), 3) == []

@@ -104,7 +104,7 @@ def test_a_half_written_generation_is_ignored_by_readers_and_removed_by_the_next
     # What a writer killed mid-commit leaves: a copy of the current generation, partly written,
     # and (killed earlier) an empty directory.
     shutil.copytree(root / "gen-000001", root / "gen-000002")
-    (root / "gen-000002" / "vectors.faiss").write_bytes(b"\x00" * 7)
+    (root / "gen-000002" / "segments" / "seg-000001.faiss").write_bytes(b"\x00" * 7)
     (root / "gen-000002" / MANIFEST_FILE).unlink()
     (root / "gen-000004").mkdir()
 

@@ -32,8 +32,8 @@ from bench.scaling.measure import (
     rss_bytes,
     timed,
 )
-from rag.index.lexical import LexicalIndex, segment_name
-from rag.index.postings import Segment
+from rag.index.lexical import LexicalIndex, PostingsPart
+from rag.index.postings import Postings
 from rag.text.analyzer import Analyzer
 
 if TYPE_CHECKING:
@@ -136,20 +136,14 @@ def lexical_target(
 
 
 def tiled_index(index: LexicalIndex, folder: Path, copies: int) -> LexicalIndex:
-    """A BM25 index over `copies` copies of `index`'s corpus: one segment per copy (the same
+    """A BM25 index over `copies` copies of `index`'s corpus: one part per copy (the same
     postings, row ids shifted), written and read back through the service's reader."""
-    (source,) = index.segments
-    n = int(source.row_ids.max())
-    arrays = {
-        "offsets": source.offsets,
-        "docs": source.docs,
-        "freqs": source.freqs,
-        "lengths": source.lengths,
-    }
-    copies_ = [
-        Segment(segment_name(copy + 1), source.terms, arrays | {"row_ids": source.row_ids + copy * n})
-        for copy in range(copies)
-    ]
-    tiled = LexicalIndex(copies_)
-    tiled.write(folder / "tiled")
-    return LexicalIndex.read(folder / "tiled")
+    (source,) = index.parts
+    stored = source.postings
+    n = int(stored.row_ids.max())
+    parts = []
+    for copy in range(copies):
+        name = f"seg-{copy + 1:06d}"
+        Postings(stored.terms, stored.arrays | {"row_ids": stored.row_ids + copy * n}).write(folder, name)
+        parts.append(PostingsPart(Postings.read(folder, name)))
+    return LexicalIndex(parts)

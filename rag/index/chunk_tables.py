@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS abbreviations (
     long TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS abbreviations_doc ON abbreviations(doc_id);
+CREATE TABLE IF NOT EXISTS fingerprint_keys (
+    key INTEGER NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS fingerprint_keys_key ON fingerprint_keys(key);
+CREATE INDEX IF NOT EXISTS fingerprint_keys_doc ON fingerprint_keys(doc_id);
 CREATE TABLE IF NOT EXISTS vocabulary (
     word TEXT PRIMARY KEY,
     df INTEGER NOT NULL,

@@ -35,6 +35,8 @@ class ChunkStore:
         self._lock = threading.Lock()  # one connection shared by the server's worker threads
         self.removed_rows: list[int] = []
         """Chunk rows deleted through this connection (a write's tombstones)."""
+        self.touched_words: set[str] = set()
+        """Vocabulary words whose frequency or vector changed through this connection."""
 
     @classmethod
     def open(cls, path: Path, dimension: int, *, create: bool = False, read_only: bool = False) -> ChunkStore:
@@ -123,6 +125,11 @@ class ChunkStore:
                 "INSERT INTO abbreviations VALUES (?,?,?)",
                 [(doc.doc_id, short, long) for short, long in abbreviations],
             )
+            if fingerprint is not None:
+                self._db.executemany(
+                    "INSERT INTO fingerprint_keys VALUES (?,?)",
+                    [(key, doc.doc_id) for key in dict.fromkeys(fingerprint.lookup_keys())],
+                )
             row_ids = []
             for chunk, vector, sentence_vecs in zip(chunks, chunk_vectors, sentence_vectors, strict=True):
                 cursor = self._db.execute(
@@ -162,6 +169,7 @@ class ChunkStore:
 
     def update_vocabulary(self, added: Counter[str], removed: Counter[str]) -> None:
         """Adjust document frequencies; words that no chunk uses any more are dropped."""
+        self.touched_words.update(added, removed)
         with self._lock:
             for word, count in removed.items():
                 self._db.execute("UPDATE vocabulary SET df = df - ? WHERE word = ?", (count, word))
@@ -176,6 +184,7 @@ class ChunkStore:
         return [w for (w,) in self._query("SELECT word FROM vocabulary WHERE vector IS NULL ORDER BY word")]
 
     def set_word_vectors(self, words: list[str], vectors: NDArray[np.float32]) -> None:
+        self.touched_words.update(words)
         with self._lock:
             self._db.executemany(
                 "UPDATE vocabulary SET vector = ? WHERE word = ?",
@@ -316,6 +325,19 @@ class ChunkStore:
         )
         return words, dfs, vectors
 
+    def vocabulary_of(self, words: Iterable[str]) -> list[tuple[str, int, NDArray[np.float32] | None]]:
+        """(word, document frequency, vector or None) of each of `words`; 0 for a word not stored."""
+        wanted = sorted(set(words))
+        found: dict[str, tuple[int, NDArray[np.float32] | None]] = {}
+        for start in range(0, len(wanted), BATCH):
+            part = wanted[start : start + BATCH]
+            marks = ",".join("?" * len(part))
+            for word, df, blob in self._query(
+                f"SELECT word, df, vector FROM vocabulary WHERE word IN ({marks})", part
+            ):
+                found[word] = (int(df), None if blob is None else from_blob(blob, self._dimension))
+        return [(word, *found.get(word, (0, None))) for word in wanted]
+
     def abbreviations(self) -> dict[str, list[tuple[str, str]]]:
         by_document: dict[str, list[tuple[str, str]]] = {}
         for doc_id, short, long in self._query(
@@ -331,12 +353,25 @@ class ChunkStore:
         )
         return [DocumentSummary(*r) for r in rows]
 
-    def fingerprints(self) -> list[Fingerprint]:
-        """Every document's identifiers and text signature, for finding a second copy of an article."""
-        return [
-            Fingerprint.from_json(d, json.loads(f))
-            for d, f in self._query("SELECT doc_id, fingerprint FROM documents")
-        ]
+    def fingerprints_with_keys(self, keys: Iterable[int]) -> list[Fingerprint]:
+        """The stored documents sharing a lookup key (`Fingerprint.lookup_keys`) with `keys`: the
+        only ones that can be the same article, found without reading every fingerprint."""
+        wanted = sorted(set(keys))
+        doc_ids: set[str] = set()
+        for start in range(0, len(wanted), BATCH):
+            part = wanted[start : start + BATCH]
+            marks = ",".join("?" * len(part))
+            doc_ids.update(
+                d for (d,) in self._query(f"SELECT doc_id FROM fingerprint_keys WHERE key IN ({marks})", part)
+            )
+        found = sorted(doc_ids)
+        prints: list[Fingerprint] = []
+        for start in range(0, len(found), BATCH):
+            ids = found[start : start + BATCH]
+            marks = ",".join("?" * len(ids))
+            rows = self._query(f"SELECT doc_id, fingerprint FROM documents WHERE doc_id IN ({marks})", ids)
+            prints += [Fingerprint.from_json(d, json.loads(f)) for d, f in rows]
+        return prints
 
     def document(self, doc_id: str) -> Document | None:
         rows = self._query(

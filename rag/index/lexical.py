@@ -1,4 +1,4 @@
-"""BM25 over chunks, kept as immutable segments (`rag.index.postings`) searched together.
+"""BM25 over chunks kept in segments (`rag.index.segment`), searched together.
 
 Scores are Lucene's BM25 (k1 1.5, b 0.75, as bm25s's "lucene" method that this replaced)
 with the number of chunks, each term's document frequency and the average length summed over
@@ -8,31 +8,22 @@ segment and tombstones, never re-reads the other chunks. (Lucene instead counts 
 in its statistics until a merge.) What a fresh build would do differently: a chunk's terms
 are analysed when its segment is written, with the short forms the corpus defined then; a
 merge analyses its chunks again.
-
-Files, in the generation's `lexical/` directory: `segments.json` (the live segments in order
-and each one's tombstone file) and each segment's files, hard links to the earlier
-generation's when the segment did not change.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from rag.errors import REBUILD_HINT, IndexCorruptError
-from rag.index.merge_policy import SegmentSize, merge_plan
-from rag.index.postings import Segment
+from rag.index.postings import Postings, Rows
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-SEGMENTS_FILE = "segments.json"
 K1, B = 1.5, 0.75
 # Recorded in the manifest: a change to the analyzer or the format needs a rebuild.
 ANALYZER = {
@@ -45,94 +36,47 @@ ANALYZER = {
     "abbreviations": "expanded when written",
 }
 
-Rows = Sequence[tuple[int, Sequence[str]]]
-"""(chunk row id, analysed terms) in row id order."""
+
+class LexicalPart(Protocol):
+    """What BM25 needs of a segment (`rag.index.segment.Segment` is one)."""
+
+    postings: Postings
+    row_ids: NDArray[np.int64]
+    alive: NDArray[np.bool_]
+    live_count: int
+    live_length: int
 
 
-def segment_name(generation: int, part: int = 0) -> str:
-    return f"seg-{generation:06d}" + (f"-{part}" if part else "")
+class PostingsPart:
+    """Postings alone, every row alive: BM25 without vectors (benchmarks, tests)."""
+
+    def __init__(self, postings: Postings) -> None:
+        self.postings = postings
+        self.row_ids = postings.row_ids
+        self.alive = np.ones(len(self.row_ids), dtype=bool)
+        self.live_count = len(self.row_ids)
+        self.live_length = int(postings.lengths.sum())
 
 
 class LexicalIndex:
-    def __init__(self, segments: Sequence[Segment]) -> None:
-        self.segments = list(segments)
-        self._bases = np.cumsum([0, *(len(s.row_ids) for s in self.segments)])
+    def __init__(self, parts: Sequence[LexicalPart]) -> None:
+        self.parts = list(parts)
+        self._bases = np.cumsum([0, *(len(p.row_ids) for p in self.parts)])
         self._row_ids = (
-            np.concatenate([s.row_ids for s in self.segments])
-            if self.segments
-            else np.zeros(0, dtype=np.int64)
+            np.concatenate([p.row_ids for p in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
         )
-        self._live = sum(s.live_count for s in self.segments)
-        self._length = sum(s.live_length for s in self.segments)
+        self._live = sum(p.live_count for p in self.parts)
+        self._length = sum(p.live_length for p in self.parts)
 
     @classmethod
-    def build(cls, rows: Rows, name: str = "seg-000000") -> LexicalIndex:
-        """One segment holding `rows` (an empty index when there are none)."""
-        return cls([Segment.build(name, rows)] if rows else [])
-
-    @classmethod
-    def read(cls, directory: Path) -> LexicalIndex:
-        listing = directory / SEGMENTS_FILE
-        try:
-            entries = json.loads(listing.read_text(encoding="utf-8"))["segments"]
-            named = [(str(e["name"]), e.get("dead")) for e in entries]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(f"{listing} is not a readable segment list: {exc}", REBUILD_HINT) from exc
-        return cls([Segment.read(directory, name, dead) for name, dead in named])
-
-    def write(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        for segment in self.segments:
-            segment.write(directory)
-        listing = [{"name": s.name, "dead": s.dead_file} for s in self.segments]
-        (directory / SEGMENTS_FILE).write_text(json.dumps({"segments": listing}, indent=1), encoding="utf-8")
+    def build(cls, rows: Rows) -> LexicalIndex:
+        """BM25 over `rows` alone (no vectors, nothing written)."""
+        return cls([PostingsPart(Postings.build(rows))] if rows else [])
 
     @property
     def size(self) -> int:
         """Live chunks."""
         return self._live
-
-    @property
-    def max_row_id(self) -> int:
-        """The highest row id any segment holds, dead or alive (0 when empty): row ids only grow,
-        so the chunks above it are the ones not indexed yet."""
-        return int(self._row_ids.max()) if len(self._row_ids) else 0
-
-    def describe(self) -> dict[str, int]:
-        """What `rag stats` reports: segments, live rows, rows deleted but not yet merged away."""
-        rows = sum(len(s.row_ids) for s in self.segments)
-        return {"segments": len(self.segments), "live": self._live, "dead": rows - self._live}
-
-    def live_rows(self) -> NDArray[np.int64]:
-        parts = [s.live_rows() for s in self.segments]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-    def changed(self, name: str, added: Rows, removed: Collection[int], generation: int) -> LexicalIndex:
-        """This index with `removed` rows tombstoned and `added` as a new segment called `name`."""
-        dead = np.unique(np.fromiter(removed, dtype=np.int64, count=len(removed)))
-        segments = [s.with_dead(dead, generation) if len(dead) else s for s in self.segments]
-        if added:
-            segments.append(Segment.build(name, added))
-        return LexicalIndex(segments)
-
-    def merged(
-        self, generation: int, analyse: Callable[[NDArray[np.int64]], Rows], *, force: bool = False
-    ) -> LexicalIndex:
-        """This index after the merges the tiered policy (`force`: one segment) asks for; the rows
-        of each merged group are analysed again by `analyse` (live row ids -> rows)."""
-        sizes = [SegmentSize(s.name, len(s.row_ids), s.live_count) for s in self.segments]
-        groups = merge_plan(sizes, force=force)
-        if not groups:
-            return self
-        by_name = {s.name: s for s in self.segments}
-        merged_names = {name for group in groups for name in group}
-        kept = [s for s in self.segments if s.name not in merged_names]
-        for part, group in enumerate(groups, start=1):
-            rows = np.sort(np.concatenate([by_name[name].live_rows() for name in group]))
-            if len(rows):
-                kept.append(Segment.build(segment_name(generation, part), analyse(rows)))
-        kept.sort(key=lambda s: int(s.row_ids.min()) if len(s.row_ids) else 0)
-        return LexicalIndex(kept)
 
     def search(
         self, query: Sequence[str], k: int, allowed: Collection[int] | None = None
@@ -148,20 +92,20 @@ class LexicalIndex:
         scores: list[NDArray[np.float64]] = []
         for term, weight in Counter(query).items():
             found = [
-                (base, s, p)
-                for base, s in zip(self._bases, self.segments, strict=False)
-                if (p := s.postings(term))
+                (base, part, _live(part, stored))
+                for base, part in zip(self._bases, self.parts, strict=False)
+                if (stored := part.postings.of(term)) is not None
             ]
             frequency = sum(len(docs) for _, _, (docs, _) in found)
             if not frequency:
                 continue
             idf = math.log(1.0 + (self._live - frequency + 0.5) / (frequency + 0.5))
-            for base, segment, (all_docs, all_freqs) in found:
+            for base, part, (all_docs, all_freqs) in found:
                 docs, freqs = all_docs, all_freqs
                 if allowed_ids is not None:
-                    keep = np.isin(segment.row_ids[all_docs], allowed_ids)
+                    keep = np.isin(part.row_ids[all_docs], allowed_ids)
                     docs, freqs = all_docs[keep], all_freqs[keep]
-                norm = K1 * (1.0 - B + B * segment.lengths[docs] / average_length)
+                norm = K1 * (1.0 - B + B * part.postings.lengths[docs] / average_length)
                 positions.append(base + docs)
                 scores.append(weight * idf * freqs / (norm + freqs))
         if not positions:
@@ -178,3 +122,15 @@ class LexicalIndex:
         rows = self._row_ids[hit]
         order = np.lexsort((rows, -hit_scores))[:k]
         return [(int(rows[i]), float(hit_scores[i])) for i in order]
+
+
+Postings_ = tuple["NDArray[np.int64]", "NDArray[np.int64]"]
+
+
+def _live(part: LexicalPart, stored: Postings_) -> Postings_:
+    """The postings of the live rows."""
+    docs, freqs = stored
+    if part.live_count == len(part.row_ids):
+        return docs, freqs
+    keep = part.alive[docs]
+    return docs[keep], freqs[keep]

@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 4  # 3: chunks carry their section and page breaks; 4: lexical segments
+FORMAT_VERSION = 6  # 3: section and page breaks; 5: segments (postings + vectors); 6: fingerprint keys
 MANIFEST_FILE = "manifest.json"
 
 

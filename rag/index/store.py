@@ -6,12 +6,11 @@ Layout of an index directory:
     gen-000006/      the previous generation, kept for readers that are switching over
     gen-000007/      manifest.json   spec, counts, and the size and SHA-256 of every file
                      chunks.sqlite   documents, chunks, sentences, vocabulary (ChunkStore)
-                     vectors.faiss   chunk vectors, ids = chunk row ids
-                     lexical/        BM25 postings of the same chunks, in segments
-                                     (rag/index/lexical.py)
+                     segments/       the chunks' BM25 postings and vectors, in immutable
+                                     segments with tombstones (rag/index/segments.py)
 A generation is never changed once CURRENT points at it. A writer copies the current one
-into a new directory (lexical segments that did not change are hard links, not copies),
-changes the copy, fsyncs every file and only then replaces CURRENT.
+into a new directory (segments that did not change are hard links, not copies), changes
+the copy, fsyncs every file and only then replaces CURRENT.
 A crash at any point leaves CURRENT at a complete generation, and the next writer removes
 the half-written one. Readers check every file against the manifest before trusting it,
 once per process (rag/index/checksums.py); `rag verify` re-hashes everything.
@@ -29,11 +28,13 @@ from pathlib import Path
 
 from rag.durable import sha256_file
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.index import layout as vector_layout
 from rag.index.checksums import file_checksums, file_problems
 from rag.index.chunkstore import ChunkStore
-from rag.index.lexical import LexicalIndex, segment_name
+from rag.index.lexical import LexicalIndex
 from rag.index.manifest import MANIFEST_FILE, IndexSpec, Manifest, check_compatible
-from rag.index.vectors import FaissVectorIndex
+from rag.index.segment_vectors import SegmentVectors
+from rag.index.segments import Segments, segment_name
 from rag.index.vocabulary import Lexicon
 from rag.settings import VectorSettings
 from rag.text.abbreviations import Abbreviations
@@ -45,9 +46,8 @@ POINTER_FILE = "CURRENT"
 LOCK_FILE = "LOCK"
 GENERATION_PREFIX = "gen-"
 CHUNKS_FILE = "chunks.sqlite"
-VECTORS_FILE = "vectors.faiss"
-LEXICAL_DIR = "lexical"
-LEGACY_FILES = (MANIFEST_FILE, CHUNKS_FILE, VECTORS_FILE, "bm25")  # format 1 kept them at the top
+SEGMENTS_DIR = "segments"
+LEGACY_FILES = (MANIFEST_FILE, CHUNKS_FILE, "vectors.faiss", "bm25")  # format 1 kept them at the top
 
 
 def corpus_fingerprint(document_hashes: dict[str, str]) -> str:
@@ -119,8 +119,7 @@ class Index:
         spec: IndexSpec,
         *,
         chunks: ChunkStore,
-        vectors: FaissVectorIndex,
-        lexical: LexicalIndex,
+        segments: Segments,
         manifest: Manifest | None,
         lexicon: Lexicon | None = None,
     ) -> None:
@@ -129,11 +128,15 @@ class Index:
         self.directory = root / generation_name(generation)
         self.spec = spec
         self.chunks = chunks
-        self.vectors = vectors
-        self.lexical = lexical
+        self._use(segments)
         self.manifest = manifest
         self.lexicon = lexicon or self._load_lexicon()
         self.abbreviations = Abbreviations(chunks.abbreviations())
+
+    def _use(self, segments: Segments) -> None:
+        self.segments = segments
+        self.lexical = LexicalIndex(segments.list)
+        self.vectors = SegmentVectors(segments.list, self.spec.dimension)
 
     @property
     def analyzer(self) -> Analyzer:
@@ -160,17 +163,8 @@ class Index:
         verify_files(directory, manifest, rehash=rehash)
         chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, read_only=True)
         try:
-            vectors = FaissVectorIndex.read(directory / VECTORS_FILE, spec.dimension)
-            lexical = LexicalIndex.read(directory / LEXICAL_DIR)
-            index = cls(
-                root,
-                pointer.generation,
-                spec,
-                chunks=chunks,
-                vectors=vectors,
-                lexical=lexical,
-                manifest=manifest,
-            )
+            segments = Segments.read(directory / SEGMENTS_DIR, spec.dimension)
+            index = cls(root, pointer.generation, spec, chunks=chunks, segments=segments, manifest=manifest)
             index.verify()
         except BaseException:
             chunks.close()
@@ -183,16 +177,7 @@ class Index:
         directory = root / generation_name(generation)
         directory.mkdir(parents=True)
         chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, create=True)
-        empty_vectors, empty_lexical = FaissVectorIndex.empty(spec.dimension), LexicalIndex([])
-        return cls(
-            root,
-            generation,
-            spec,
-            chunks=chunks,
-            vectors=empty_vectors,
-            lexical=empty_lexical,
-            manifest=None,
-        )
+        return cls(root, generation, spec, chunks=chunks, segments=Segments([]), manifest=None)
 
     def fork(self, generation: int) -> Index:
         """A writable copy of this generation under a new number (this one is not touched)."""
@@ -205,8 +190,7 @@ class Index:
             generation,
             self.spec,
             chunks=chunks,
-            vectors=self.vectors.clone(),
-            lexical=self.lexical,
+            segments=self.segments,  # immutable: the write makes new ones
             manifest=self.manifest,
             lexicon=self.lexicon,  # the same words until the write changes them (reloaded then)
         )
@@ -222,12 +206,12 @@ class Index:
             )
 
     def write_files(self, policy: VectorSettings, *, optimize: bool = False) -> Manifest:
-        """Write vectors, BM25 and the manifest (with every file's checksum) into this generation.
+        """Write the segments and the manifest (with every file's checksum) into this generation.
 
-        The vector index is first given the structure `policy` wants at its size (flat or IVF).
-        The chunks this write added become one new lexical segment and the ones it deleted are
-        tombstoned; segments are then merged as the tiered policy (`optimize`: into one) asks."""
-        self.vectors = self.vectors.fitted(policy)
+        The chunks this write added (with the vectors waiting in `vectors.pending`) become one
+        new segment and the ones it deleted are tombstoned; segments are then merged as the
+        tiered policy (`optimize`: into one) asks, and each segment's vectors are given the
+        structure `policy` wants at its size (flat or IVF)."""
         self.abbreviations = Abbreviations(self.chunks.abbreviations())
         # Short forms are indexed as their long forms, so "OS" and "overall survival" match.
         analyzer = self.analyzer
@@ -235,16 +219,24 @@ class Index:
         def analyse(rows: Iterable[tuple[int, str, str]]) -> list[tuple[int, list[str]]]:
             return [(row, analyzer.terms(text, doc_id)) for row, doc_id, text in rows]
 
-        added = analyse(self.chunks.chunk_texts(after=self.lexical.max_row_id))
-        lexical = self.lexical.changed(
-            segment_name(self.generation), added, self.chunks.removed_rows, self.generation
+        added = analyse(self.chunks.chunk_texts(after=self.segments.max_row_id))
+        pending = self.vectors.pending
+        if sorted(vector_layout.contents(pending.faiss_index)[0].tolist()) != [row for row, _ in added]:
+            raise IndexCorruptError(
+                f"{self.directory}: the new chunks and their vectors differ", REBUILD_HINT
+            )
+        segments = self.segments.changed(
+            segment_name(self.generation), added, pending, self.chunks.removed_rows, self.generation
         )
-        self.lexical = lexical.merged(
-            self.generation, lambda rows: analyse(self.chunks.chunk_texts(rows=rows.tolist())), force=optimize
+        segments = segments.merged(
+            self.generation,
+            lambda rows: analyse(self.chunks.chunk_texts(rows=rows.tolist())),
+            policy,
+            force=optimize,
         )
+        self._use(segments.fitted(policy))
         self.chunks.commit()
-        self.vectors.write(self.directory / VECTORS_FILE)
-        self.lexical.write(self.directory / LEXICAL_DIR)
+        self.segments.write(self.directory / SEGMENTS_DIR)
         documents, chunks, sentences = self.chunks.counts()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = Manifest(
@@ -261,7 +253,9 @@ class Index:
         )
         (self.directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         self.manifest = manifest
-        self.lexicon = self._load_lexicon()
+        # The words this write touched are re-read; the rest of the vocabulary is not.
+        changes = self.chunks.vocabulary_of(self.chunks.touched_words)
+        self.lexicon = self.lexicon.updated(changes, chunks)
         self.verify()
         return manifest
 

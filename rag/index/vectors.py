@@ -71,8 +71,9 @@ class FaissVectorIndex:
     def write(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
 
-    def clone(self) -> FaissVectorIndex:
-        return FaissVectorIndex(faiss.clone_index(self._index))
+    @property
+    def faiss_index(self) -> faiss.Index:
+        return self._index
 
     def fitted(self, policy: VectorSettings) -> FaissVectorIndex:
         """This index, rebuilt if its structure is not what `policy` wants at its size."""
@@ -127,13 +128,27 @@ class FaissVectorIndex:
             self._index.remove_ids(np.fromiter(ids, dtype=np.int64, count=len(ids)))  # type: ignore[arg-type]
 
     def search(
-        self, query: NDArray[np.float32], k: int, allowed: Collection[int] | None = None
+        self,
+        query: NDArray[np.float32],
+        k: int,
+        allowed: Collection[int] | None = None,
+        excluded: NDArray[np.int64] | None = None,
     ) -> list[tuple[int, float]]:
+        """The k ids most similar to `query`, among `allowed` when given, never `excluded`
+        (deleted rows; ignored when `allowed` is given: leave them out of it)."""
         if self.size == 0 or k <= 0:
             return []
         query = query.reshape(1, -1).astype(np.float32)
         ivf = faiss.try_extract_index_ivf(self._index)
         params: faiss.SearchParameters | None = None
+        selectors: list[faiss.IDSelector] = []  # kept alive until the search returns
+        if allowed is None and excluded is not None and len(excluded):
+            selectors = [faiss.IDSelectorBatch(excluded.astype(np.int64))]
+            selectors.append(faiss.IDSelectorNot(selectors[0]))
+            if ivf is not None:
+                params = faiss.SearchParametersIVF(sel=selectors[1], nprobe=int(ivf.nprobe))  # type: ignore[call-arg]
+            else:
+                params = faiss.SearchParameters(sel=selectors[1])  # type: ignore[call-arg]
         if allowed is not None:
             if not allowed:
                 return []

@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 from rag.documents import source_file
 from rag.errors import IndexMismatchError
 from rag.index.store import Index
-from rag.ingest.dedupe import copies_of_stored
+from rag.ingest.dedupe import copies_of_stored, lookup_keys
 from rag.ingest.loaders import FileReport, LoadResult, load_paths
 from rag.ingest.sync import Encoder, IngestReport
 from rag.ingest.updater import Updater
@@ -117,7 +117,8 @@ def _drop_second_copies(loaded: LoadResult, index: Index, leaving: set[str]) -> 
     """The index keeps documents that were not loaded now (read from other files, or not
     pruned): an article among them is not added again under another id. Documents `leaving`
     the index (pruned now) do not count."""
-    copies = copies_of_stored(loaded.documents, index.chunks.fingerprints(), replaced=leaving)
+    stored = index.chunks.fingerprints_with_keys(lookup_keys(loaded.documents))
+    copies = copies_of_stored(loaded.documents, stored, replaced=leaving)
     for doc, other, why in copies:
         reason = f"{doc.doc_id} is the same article as the indexed {other} ({why})"
         loaded.files.append(FileReport(source_file(doc.path or ""), "skipped", reason))

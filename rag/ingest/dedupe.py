@@ -20,7 +20,6 @@ from rag.text import words
 
 SHINGLE_WORDS = 5
 PERMUTATIONS = 128
-BANDS = 32  # 4 rows each: pairs at Jaccard 0.85 become candidates with probability > 0.999
 SAME_TEXT = 0.85
 SHINGLE_BLOCK = 8192  # shingles hashed at once: 128 x 8192 x 8 bytes = 8 MB
 _PRIME = np.uint64(4294967311)  # the first prime above 2**32
@@ -84,7 +83,7 @@ class DuplicateFinder:
     def add(self, print_: Fingerprint) -> None:
         for identifier in print_.identifiers:
             self._by_identifier.setdefault(identifier, print_.doc_id)
-        for key in _bands(print_.minhash):
+        for key in print_.bands():
             self._by_band.setdefault(key, []).append(print_)
 
     def match(self, print_: Fingerprint) -> tuple[str, str] | None:
@@ -94,7 +93,7 @@ class DuplicateFinder:
             if owner is not None and owner != print_.doc_id:
                 kind, value = identifier.split(":", 1)
                 return owner, f"same {kind.upper()} {value}"
-        for key in _bands(print_.minhash):
+        for key in print_.bands():
             for other in self._by_band.get(key, []):
                 if other.doc_id == print_.doc_id:
                     continue
@@ -102,13 +101,6 @@ class DuplicateFinder:
                 if score >= SAME_TEXT:
                     return other.doc_id, f"near-identical text ({score:.0%} of word 5-grams shared)"
         return None
-
-
-def _bands(signature: tuple[int, ...]) -> list[tuple[int, tuple[int, ...]]]:
-    if not signature:
-        return []
-    rows = len(signature) // BANDS
-    return [(band, signature[band * rows : (band + 1) * rows]) for band in range(BANDS)]
 
 
 def unique_documents(documents: list[Document]) -> tuple[list[Document], list[tuple[Document, str, str]]]:
@@ -133,6 +125,12 @@ def unique_documents(documents: list[Document]) -> tuple[list[Document], list[tu
         else:
             dropped.append((documents[i], found[0], found[1]))
     return [doc for i, doc in enumerate(documents) if i in kept], dropped
+
+
+def lookup_keys(documents: Iterable[Document]) -> set[int]:
+    """The store's lookup keys of `documents` (`ChunkStore.fingerprints_with_keys` finds the
+    stored documents that may be the same articles)."""
+    return {key for doc in documents for key in fingerprint(doc).lookup_keys()}
 
 
 def copies_of_stored(

@@ -21,7 +21,7 @@ from rag.index.handle import IndexHandle
 from rag.index.store import Index
 from rag.index.writer import IndexWriter
 from rag.ingest.chunking import Chunker
-from rag.ingest.dedupe import copies_of_stored
+from rag.ingest.dedupe import copies_of_stored, lookup_keys
 from rag.ingest.paths import inside
 from rag.ingest.sync import Encoder, IngestReport, sync
 from rag.ingest.uploads import StagedFile
@@ -102,7 +102,7 @@ class Updater:
                         )
                 ids = {doc.doc_id for doc in item.documents}
                 replaced += [d for d in chunks.documents_in_file(item.path) if d not in ids]
-            _refuse_second_copies(documents, chunks.fingerprints(), replaced)
+            _refuse_second_copies(documents, chunks.fingerprints_with_keys(lookup_keys(documents)), replaced)
             for directory in {item.path.parent for item in staged}:
                 remove_stale_temporaries(directory)
             backups = {item.path: _read_or_none(item.path) for item in staged}
@@ -161,16 +161,16 @@ class Updater:
         return report
 
     def optimize(self) -> Optimized:
-        """A new generation whose lexical segments are merged into one without deleted rows;
+        """A new generation whose segments are merged into one without deleted rows;
         nothing is written when there is one segment and nothing deleted."""
         clock = time.perf_counter()
         with self.writer() as writer:
-            before = writer.index.lexical.describe()
+            before = writer.index.segments.describe()
             if before["segments"] <= 1 and not before["dead"]:
                 return Optimized(writer.base_generation, before, before, 0.0)
             writer.commit(optimize=True)
             self.handle.publish(writer.index)
-            after = writer.index.lexical.describe()
+            after = writer.index.segments.describe()
             return Optimized(writer.index.generation, before, after, time.perf_counter() - clock)
 
     def _commit(self, writer: IndexWriter, report: IngestReport, *, force: bool = False) -> None:
@@ -186,7 +186,7 @@ class Updater:
 
 @dataclass(frozen=True)
 class Optimized:
-    """What `rag optimize` did: the generation now current and the lexical index before and after."""
+    """What `rag optimize` did: the generation now current and its segments before and after."""
 
     generation: int | None
     before: dict[str, int]
