@@ -68,7 +68,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import bm25s
 import faiss
 import numpy as np
 
@@ -177,7 +176,6 @@ def environment() -> dict[str, Any]:
         "faiss": faiss.__version__,
         "faiss_omp_threads": faiss.omp_get_max_threads(),
         "numpy": np.__version__,
-        "bm25s": bm25s.__version__,
         # Other work on the machine skews every latency; the load average says how much there was.
         "load_average_start": [round(v, 2) for v in os.getloadavg()],
     }

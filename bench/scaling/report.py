@@ -23,7 +23,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         "## Index scaling (synthetic embeddings and text, 10k to 1M chunks)",
         "",
         f"Machine: {box['cpu']}, {box['cores']} cores, {box['memory_gib']} GiB RAM; faiss "
-        f"{box['faiss']} ({threads} OpenMP threads by default), bm25s {box['bm25s']}. Load average "
+        f"{box['faiss']} ({threads} OpenMP threads by default), BM25 the service's own segments. "
+        "Load average "
         f"{fmt_load(box['load_average_start'])} at the start, {fmt_load(box['load_average_end'])} at "
         "the end: other work on the machine slows every latency here.",
         "",
