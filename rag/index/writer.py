@@ -104,7 +104,7 @@ class IndexWriter:
 
     def commit(self, *, optimize: bool = False) -> Manifest:
         """Write and fsync the new generation, then point CURRENT at it (`optimize`: with its
-        lexical segments merged into one, dropping deleted rows)."""
+        segments merged into one, dropping deleted rows)."""
         index = self.index
         manifest = index.write_files(self.policy, optimize=optimize)
         fsync_tree(index.directory)
