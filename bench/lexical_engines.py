@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.common import percentiles
 from bench.scaling.measure import timed
 from rag.index.lexical import LexicalIndex
 from rag.index.manifest import MANIFEST_FILE, Manifest
@@ -67,8 +68,8 @@ def p50_ms(search: Callable[[list[str]], Any], queries: Sequence[list[str]]) -> 
     for query in queries:
         clock = time.perf_counter()
         search(query)
-        times.append(time.perf_counter() - clock)
-    return round(statistics.median(times) * 1000, 2)
+        times.append((time.perf_counter() - clock) * 1000)
+    return round(percentiles(times)["p50_ms"], 2)
 
 
 def segments_engine(rows: Rows, queries: Sequence[list[str]], folder: Path) -> dict[str, Any]:

@@ -210,12 +210,7 @@ class ChunkStore:
         if rows is None:
             found = self._query(f"{sql} ORDER BY row_id", (after,))
         else:
-            wanted = sorted(set(rows))
-            found = []
-            for start in range(0, len(wanted), BATCH):
-                part = wanted[start : start + BATCH]
-                found += self._query(f"{sql} AND row_id IN ({','.join('?' * len(part))})", (after, *part))
-            found.sort()
+            found = sorted(self._query_in(f"{sql} AND row_id IN", rows, after))
         return [(int(r), d, t) for r, d, t in found]
 
     def embed_texts(self, doc_id: str) -> list[str]:
@@ -328,14 +323,12 @@ class ChunkStore:
     def vocabulary_of(self, words: Iterable[str]) -> list[tuple[str, int, NDArray[np.float32] | None]]:
         """(word, document frequency, vector or None) of each of `words`; 0 for a word not stored."""
         wanted = sorted(set(words))
-        found: dict[str, tuple[int, NDArray[np.float32] | None]] = {}
-        for start in range(0, len(wanted), BATCH):
-            part = wanted[start : start + BATCH]
-            marks = ",".join("?" * len(part))
-            for word, df, blob in self._query(
-                f"SELECT word, df, vector FROM vocabulary WHERE word IN ({marks})", part
-            ):
-                found[word] = (int(df), None if blob is None else from_blob(blob, self._dimension))
+        found: dict[str, tuple[int, NDArray[np.float32] | None]] = {
+            word: (int(df), None if blob is None else from_blob(blob, self._dimension))
+            for word, df, blob in self._query_in(
+                "SELECT word, df, vector FROM vocabulary WHERE word IN", wanted
+            )
+        }
         return [(word, *found.get(word, (0, None))) for word in wanted]
 
     def abbreviations(self) -> dict[str, list[tuple[str, str]]]:
@@ -356,22 +349,9 @@ class ChunkStore:
     def fingerprints_with_keys(self, keys: Iterable[int]) -> list[Fingerprint]:
         """The stored documents sharing a lookup key (`Fingerprint.lookup_keys`) with `keys`: the
         only ones that can be the same article, found without reading every fingerprint."""
-        wanted = sorted(set(keys))
-        doc_ids: set[str] = set()
-        for start in range(0, len(wanted), BATCH):
-            part = wanted[start : start + BATCH]
-            marks = ",".join("?" * len(part))
-            doc_ids.update(
-                d for (d,) in self._query(f"SELECT doc_id FROM fingerprint_keys WHERE key IN ({marks})", part)
-            )
-        found = sorted(doc_ids)
-        prints: list[Fingerprint] = []
-        for start in range(0, len(found), BATCH):
-            ids = found[start : start + BATCH]
-            marks = ",".join("?" * len(ids))
-            rows = self._query(f"SELECT doc_id, fingerprint FROM documents WHERE doc_id IN ({marks})", ids)
-            prints += [Fingerprint.from_json(d, json.loads(f)) for d, f in rows]
-        return prints
+        doc_ids = {d for (d,) in self._query_in("SELECT doc_id FROM fingerprint_keys WHERE key IN", keys)}
+        rows = self._query_in("SELECT doc_id, fingerprint FROM documents WHERE doc_id IN", doc_ids)
+        return [Fingerprint.from_json(d, json.loads(f)) for d, f in sorted(rows)]
 
     def document(self, doc_id: str) -> Document | None:
         rows = self._query(
@@ -395,6 +375,16 @@ class ChunkStore:
             page_starts=tuple(json.loads(pages)),
             sections=tuple((int(o), str(n)) for o, n in json.loads(sections)),
         )
+
+    def _query_in(self, sql: str, values: Iterable[Any], *before: Any) -> list[tuple[Any, ...]]:
+        """`sql` ending in `IN` run over the distinct `values`, BATCH at a time (parameters
+        `before` bound first); the rows of all batches, in no particular order."""
+        wanted = sorted(set(values))
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), BATCH):
+            part = wanted[start : start + BATCH]
+            rows += self._query(f"{sql} ({','.join('?' * len(part))})", (*before, *part))
+        return rows
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

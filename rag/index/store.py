@@ -28,7 +28,6 @@ from pathlib import Path
 
 from rag.durable import sha256_file
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from rag.index import layout as vector_layout
 from rag.index.checksums import file_checksums, file_problems
 from rag.index.chunkstore import ChunkStore
 from rag.index.lexical import LexicalIndex
@@ -221,7 +220,7 @@ class Index:
 
         added = analyse(self.chunks.chunk_texts(after=self.segments.max_row_id))
         pending = self.vectors.pending
-        if sorted(vector_layout.contents(pending.faiss_index)[0].tolist()) != [row for row, _ in added]:
+        if pending.ids().tolist() != [row for row, _ in added]:
             raise IndexCorruptError(
                 f"{self.directory}: the new chunks and their vectors differ", REBUILD_HINT
             )

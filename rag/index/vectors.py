@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import faiss
 import numpy as np
@@ -74,6 +74,13 @@ class FaissVectorIndex:
     @property
     def faiss_index(self) -> faiss.Index:
         return self._index
+
+    def ids(self) -> NDArray[np.int64]:
+        """The ids it holds, sorted (a flat index's id map; an IVF index's inverted lists)."""
+        if faiss.try_extract_index_ivf(self._index) is None:
+            mapped: Any = self._index
+            return np.sort(faiss.vector_to_array(mapped.id_map).astype(np.int64))
+        return np.sort(vector_layout.contents(self._index)[0])
 
     def fitted(self, policy: VectorSettings) -> FaissVectorIndex:
         """This index, rebuilt if its structure is not what `policy` wants at its size."""

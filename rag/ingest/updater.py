@@ -164,9 +164,14 @@ class Updater:
         """A new generation whose segments are merged into one without deleted rows;
         nothing is written when there is one segment and nothing deleted."""
         clock = time.perf_counter()
+        current = self.handle.current()
+        if _optimal(current.segments.describe()):  # no writer: it would copy the chunk store for nothing
+            return Optimized(
+                current.generation, current.segments.describe(), current.segments.describe(), 0.0
+            )
         with self.writer() as writer:
             before = writer.index.segments.describe()
-            if before["segments"] <= 1 and not before["dead"]:
+            if _optimal(before):  # another writer optimized it meanwhile
                 return Optimized(writer.base_generation, before, before, 0.0)
             writer.commit(optimize=True)
             self.handle.publish(writer.index)
@@ -192,6 +197,10 @@ class Optimized:
     before: dict[str, int]
     after: dict[str, int]
     seconds: float
+
+
+def _optimal(segments: dict[str, int]) -> bool:
+    return segments["segments"] <= 1 and not segments["dead"]
 
 
 def _refuse_duplicates(documents: Sequence[Document]) -> None:
