@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -21,6 +22,8 @@ from typing import Any
 
 from rag.durable import sha256_file
 from rag.index.manifest import MANIFEST_FILE
+
+HASHING_THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ def file_problems(directory: Path, files: dict[str, Any], *, rehash: bool = Fals
     verified and that has not changed since is not read again."""
     if not files:
         return [f"{directory / MANIFEST_FILE} lists no files"]
-    problems = []
+    problems: dict[str, str] = {}
+    to_hash: list[tuple[str, Path, FileIdentity, str]] = []
     for relative, expected in files.items():
         path = directory / relative
         try:
@@ -96,18 +100,24 @@ def file_problems(directory: Path, files: dict[str, Any], *, rehash: bool = Fals
         except OSError:
             stat = None
         if stat is None or not S_ISREG(stat.st_mode):
-            problems.append(f"{path} is missing")
+            problems[relative] = f"{path} is missing"
             continue
         if stat.st_size != expected.get("bytes"):
             expected_bytes = expected.get("bytes")
-            problems.append(f"{path} is damaged: {stat.st_size} bytes, the manifest says {expected_bytes}")
+            problems[relative] = (
+                f"{path} is damaged: {stat.st_size} bytes, the manifest says {expected_bytes}"
+            )
             continue
         digest = str(expected.get("sha256"))
         identity = FileIdentity.of(stat)
-        if not rehash and known_digest(identity) == digest:
-            continue
-        if sha256_file(path) != digest:
-            problems.append(f"{path} is damaged: its SHA-256 does not match the manifest")
-            continue
-        _record(path, identity, digest)
-    return problems
+        if rehash or known_digest(identity) != digest:
+            to_hash.append((relative, path, identity, digest))
+    # hashlib lets go of the interpreter lock while it hashes: the files are read side by side.
+    with ThreadPoolExecutor(max_workers=HASHING_THREADS) as pool:
+        found = list(pool.map(lambda item: sha256_file(item[1]), to_hash))
+    for (relative, path, identity, digest), actual in zip(to_hash, found, strict=True):
+        if actual != digest:
+            problems[relative] = f"{path} is damaged: its SHA-256 does not match the manifest"
+        else:
+            _record(path, identity, digest)
+    return [problems[relative] for relative in files if relative in problems]

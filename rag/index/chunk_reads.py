@@ -223,12 +223,12 @@ class ChunkReads:
             self._check(crc(blob), check, f"the vector of the word {word!r}")
         words = [w for w, _, _, _ in rows]
         dfs = np.array([d for _, d, _, _ in rows], dtype=np.int64)
-        vectors = (
-            np.frombuffer(b"".join(v for _, _, v, _ in rows), dtype="<f4").reshape(len(rows), self._dimension)
-            if rows
-            else np.zeros((0, self._dimension), dtype=np.float32)
-        )
-        return words, dfs, vectors.astype(np.float32)
+        if not rows:
+            return words, dfs, np.zeros((0, self._dimension), dtype=np.float32)
+        joined = np.frombuffer(b"".join(v for _, _, v, _ in rows), dtype="<f4")  # read-only, no copy
+        if joined.size != len(rows) * self._dimension:
+            raise IndexCorruptError(f"{self._path}: a stored word vector has the wrong length", REBUILD_HINT)
+        return words, dfs, joined.reshape(len(rows), self._dimension)
 
     def vocabulary_of(self, words: Iterable[str]) -> list[tuple[str, int, NDArray[np.float32] | None]]:
         """(word, document frequency, vector or None) of each of `words`; 0 for a word not stored."""
