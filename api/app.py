@@ -15,12 +15,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Route
 
 from api.errors import status_of
 from api.jobs import JobStore
+from api.mcp_http import McpEndpoint
 from api.routes import answers, documents, jobs, openai, status, web
 from api.schemas import ErrorBody
-from api.security import DOCS_ASSETS, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
+from api.security import DOCS_ASSETS, MCP_PATH, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
 from api.settings import ServerSettings
 from api.state import ServiceState
 from rag.errors import RagError
@@ -56,6 +58,7 @@ def create_app(
     With `writer`, document writes go there instead of to this process's pipeline."""
     settings = ServerSettings.of(settings)
     service = ServiceState(pipeline=pipeline, writer=writer, phase="ready" if pipeline else "starting")
+    mcp = McpEndpoint(service, settings.max_upload_bytes + MULTIPART_OVERHEAD)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +67,8 @@ def create_app(
             service.start_loading(settings, ingest=ingest_on_start)
             if load_before_serving:
                 await asyncio.to_thread(service.wait)
-        yield
+        async with mcp.running():
+            yield
         app.state.jobs.shutdown()
         if owned:
             service.wait(timeout=0)
@@ -87,6 +91,8 @@ def create_app(
     for router in (answers.router, documents.router, jobs.router, status.router, openai.router, web.router):
         app.include_router(router, responses=COMMON_ERRORS)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    # MCP over streamable HTTP (docs/mcp.md): every method, so not in the OpenAPI schema.
+    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     _install_error_handlers(app)
     _describe_errors_as_sent(app)
     # Added last = outermost: the host, key, origin and size checks run before anything else.
@@ -95,7 +101,7 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "Mcp-Protocol-Version", "Mcp-Session-Id"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD)
     # With or without a key: a page the user merely visits must not write through their browser.
