@@ -66,12 +66,12 @@ async def asked(session: ClientSession, **arguments: Any) -> dict[str, Any]:
     return structured
 
 
-async def browse(session: ClientSession) -> None:
-    """list_documents, get_document and the documents as resources, read once."""
+async def browse(session: ClientSession, over_http: dict[str, Any]) -> None:
+    """list_documents (as GET /documents?limit=1000 gave `over_http`), get_document and the
+    documents as resources, read once."""
     listed = (await session.call_tool("list_documents", {"limit": 1000})).structured_content
-    assert listed is not None
+    assert listed == over_http and listed["total"] == len(listed["documents"]) > 30
     doc_ids = [d["doc_id"] for d in listed["documents"]]
-    assert listed["total"] == len(doc_ids) == len(list(CORPUS.glob("*.md")))
     doc_id = "sorafenib-mrcc-refractory-bevacizumab-sunitinib"
     page = (await session.call_tool("get_document", {"doc_id": doc_id, "max_chars": 500})).structured_content
     assert page is not None
@@ -105,6 +105,7 @@ def test_stdio_answers_as_the_http_api_does(pipeline: Pipeline, corpus_index: Pa
             "/ask", json={"question": QUESTION, "doc_ids": ["swog-s0434-sorafenib-multiple-myeloma"]}
         ).json()
         searched_http = client.post("/search", json={"query": QUESTION, "top_k": 3}).json()
+        listed_http = client.get("/documents", params={"limit": 1000}).json()
     env = {**os.environ, "RAG_INDEX_DIR": str(corpus_index), "RAG_CORPUS_DIR": str(CORPUS)}
     command = StdioServerParameters(
         command=str(Path(sys.executable).with_name("rag")), args=["mcp"], env=env, cwd=ROOT
@@ -125,7 +126,7 @@ def test_stdio_answers_as_the_http_api_does(pipeline: Pipeline, corpus_index: Pa
         results["search"] = searched.structured_content
         unsupported = await session.call_tool("ask", {"question": QUESTION, "filters": {"year": 2016}})
         assert unsupported.is_error and "year" in str(unsupported.content)
-        await browse(session)
+        await browse(session, listed_http)
 
     log = tmp_path / "mcp-stderr.log"
     with log.open("w") as errors:
@@ -177,12 +178,13 @@ def test_streamable_http_on_the_running_service(corpus_index: Path, tmp_path: Pa
         assert refusals["other site"].json()["detail"].startswith("cross-site request refused")
 
         over_http = httpx.post(f"{base}/ask", json={"question": QUESTION}, timeout=60).json()
+        listed_http = httpx.get(f"{base}/documents", params={"limit": 1000}).json()
         results: dict[str, Any] = {}
 
         async def scenario(session: ClientSession) -> None:
             assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
             results["ask"] = await asked(session)
-            await browse(session)
+            await browse(session, listed_http)
 
         @asynccontextmanager
         async def connect() -> AsyncIterator[Any]:
