@@ -273,7 +273,13 @@ async function exportSources(format, label) {
   query.set("format", format);
   const status = $("export-status");
   status.textContent = `Exporting ${label}…`;
-  const response = await api(`/cite?${query}`);
+  let response;
+  try {
+    response = await api(`/cite?${query}`);
+  } catch (error) {
+    status.textContent = `Not exported: the request failed (${error.message})`;
+    return;
+  }
   if (!response.ok) {
     status.textContent = `Not exported: ${await failure(response)}`;
     return;
