@@ -20,7 +20,7 @@ from starlette.routing import Route
 from api.errors import status_of
 from api.jobs import JobStore
 from api.mcp_http import McpEndpoint
-from api.routes import answers, documents, jobs, openai, status, web
+from api.routes import answers, cite, documents, jobs, openai, status, web
 from api.schemas import ErrorBody
 from api.security import DOCS_ASSETS, MCP_PATH, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
 from api.settings import ServerSettings
@@ -88,7 +88,8 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.jobs = JobStore(settings.jobs_dir)
-    for router in (answers.router, documents.router, jobs.router, status.router, openai.router, web.router):
+    routers = (answers, documents, cite, jobs, status, openai, web)
+    for router in (module.router for module in routers):
         app.include_router(router, responses=COMMON_ERRORS)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     # MCP over streamable HTTP (docs/mcp.md): every method, so not in the OpenAPI schema.
