@@ -18,6 +18,10 @@ from fastapi_offline import FastAPIOffline
 
 from api.errors import status_of
 from api.jobs import JobStore
+from api.logs import HEADER as REQUEST_ID_HEADER
+from api.logs import RequestIds
+from api.metrics import HttpMetrics, ServiceMetrics, route_table
+from api.metrics import router as metrics_router
 from api.routes import answers, documents, jobs, openai, status, web
 from api.schemas import ErrorBody
 from api.security import DOCS_ASSETS, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
@@ -66,6 +70,7 @@ def create_app(
                 await asyncio.to_thread(service.wait)
         yield
         app.state.jobs.shutdown()
+        app.state.metrics.close()
         if owned:
             service.wait(timeout=0)
             if service.pipeline is not None:
@@ -84,7 +89,17 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.jobs = JobStore(settings.jobs_dir)
-    for router in (answers.router, documents.router, jobs.router, status.router, openai.router, web.router):
+    app.state.metrics = ServiceMetrics(service)
+    routers = (
+        answers.router,
+        documents.router,
+        jobs.router,
+        status.router,
+        openai.router,
+        web.router,
+        metrics_router,
+    )
+    for router in routers:
         app.include_router(router, responses=COMMON_ERRORS)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     _install_error_handlers(app)
@@ -105,6 +120,9 @@ def create_app(
             ApiKeyGuard, api_key=settings.api_key.get_secret_value(), protect_reads=settings.auth_reads
         )
     app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)
+    # Outside the checks: refused requests are counted, and carry a request id, too.
+    app.add_middleware(HttpMetrics, metrics=app.state.metrics, routes=route_table(app, routers))
+    app.add_middleware(RequestIds)
     return app
 
 
@@ -164,5 +182,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside every middleware: the request id is sent from here.
         log.exception("%s %s failed", request.method, request.url.path)
-        return JSONResponse(status_code=500, content={"detail": "internal error; see the server log"})
+        request_id = getattr(request.state, "request_id", None)
+        return JSONResponse(
+            status_code=500,
+            content={"detail": "internal error; see the server log"},
+            headers={REQUEST_ID_HEADER: request_id} if request_id else None,
+        )
