@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -21,8 +22,15 @@ def serve(settings: ServerSettings, *, ingest: bool) -> None:
     """Serve until interrupted. With one worker the model and index load in the background
     (/health answers at once); with several, the index is brought up to date here first and
     each worker loads before it accepts a connection."""
+    # uvicorn re-raises the SIGTERM it stopped on once it has shut down: raised as SystemExit
+    # here, rather than ending the process at once, it lets the metrics directory be removed.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with metrics_directory():
         _serve(settings, ingest=ingest)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _serve(settings: ServerSettings, *, ingest: bool) -> None:

@@ -9,7 +9,6 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ class Sent:
     requests: Counter[Series] = field(default_factory=Counter)
     abstained: int = 0
     answers: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)  # GET /stats after the burst
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -107,19 +107,37 @@ def requests_in(samples: Scraped, name: str) -> dict[Series, float]:
     return counted
 
 
-@pytest.fixture
-def server(corpus_index: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    index_dir, corpus_dir = tmp_path / "index", tmp_path / "corpus"
+def test_metrics_after_a_burst_count_what_was_sent_across_two_workers(
+    corpus_index: Path, tmp_path: Path
+) -> None:
+    index_dir, corpus_dir, temporary = tmp_path / "index", tmp_path / "corpus", tmp_path / "tmp"
     shutil.copytree(corpus_index, index_dir)
     shutil.copytree(CORPUS, corpus_dir)
-    env = {"RAG_INDEX_DIR": str(index_dir), "RAG_CORPUS_DIR": str(corpus_dir), "RAG_LOG_FORMAT": "json"}
+    temporary.mkdir()
+    env = {
+        "RAG_INDEX_DIR": str(index_dir),
+        "RAG_CORPUS_DIR": str(corpus_dir),
+        "RAG_LOG_FORMAT": "json",
+        "TMPDIR": str(temporary),  # where the server makes its metrics directory
+    }
     log = tmp_path / "server.log"
     with running_server(env, log, workers=2) as base:
-        yield base, log
+        assert len(list(temporary.glob("rag-metrics-*"))) == 1
+        sent = burst(base)
+        workers = check_scrapes(base, sent)
+    assert len(workers) == 2, f"every scrape was answered by worker {workers}"
+    assert not list(temporary.glob("rag-metrics-*"))  # the metrics directory went with the server
+    records = json_log(log)
+    access = [r for r in records if r["logger"] == "uvicorn.access"]
+    traced = [r for r in access if r["request_id"] == TRACED]
+    assert [(r["method"], r["path"], r["status"]) for r in traced] == [("POST", "/ask", 200)]
+    assert all(r["request_id"] != "-" for r in access) and len({r["pid"] for r in access}) == 2
+    ready = [r for r in records if r["logger"] == "api" and r["message"].startswith("ready:")]
+    assert len({r["pid"] for r in ready}) == 2  # the service's own records, from each worker
 
 
-def test_metrics_after_a_burst_count_what_was_sent_across_two_workers(server: tuple[str, Path]) -> None:
-    base, log = server
+def burst(base: str) -> Sent:
+    """The mixed requests from 8 clients at once, then an upload and its deletion."""
     sent = Sent()
     work = [(kind, number) for kind, count in BURST for number in range(count)]
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -128,12 +146,17 @@ def test_metrics_after_a_burst_count_what_was_sent_across_two_workers(server: tu
         note = {"doc_id": "ward-note", "title": "Ward note", "text": "Sorafenib was stopped after a rash."}
         assert settled(client, client.post("/documents", json=note))[0] == 200
         assert client.delete("/documents/ward-note").status_code == 200
-        stats = client.get("/stats").json()
+        sent.stats = client.get("/stats").json()
     sent.requests[("POST", "/documents", "200")] += 1
     sent.requests[("DELETE", "/documents/{doc_id}", "200")] += 1
     sent.requests[("GET", "/stats", "200")] += 1
     assert sent.abstained >= 6 and sent.answers == 12  # the two questions the corpus cannot answer
+    return sent
 
+
+def check_scrapes(base: str, sent: Sent) -> set[int]:
+    """Scrape until both workers have answered (at least 6 scrapes): each reports all that was
+    sent. Returns the pids of the workers that answered."""
     workers: set[int] = set()
     scrapes = 0
     deadline = time.monotonic() + 60
@@ -153,15 +176,8 @@ def test_metrics_after_a_burst_count_what_was_sent_across_two_workers(server: tu
         assert writes == {("done", "upload"): 1, ("delete", "done"): 1}
         index = {name: samples[f"rag_index_{name}"][frozenset()] for name in ("documents", "chunks")}
         index["generation"] = samples["rag_index_generation"][frozenset()]
-        assert index == {name: stats[name] for name in index} and index["documents"] == 34
-    assert len(workers) == 2, f"every scrape was answered by worker {workers}"
-    records = json_log(log)  # once the server has stopped
-    access = [r for r in records if r["logger"] == "uvicorn.access"]
-    traced = [r for r in access if r["request_id"] == TRACED]
-    assert [(r["method"], r["path"], r["status"]) for r in traced] == [("POST", "/ask", 200)]
-    assert all(r["request_id"] != "-" for r in access) and len({r["pid"] for r in access}) == 2
-    ready = [r for r in records if r["logger"] == "api" and r["message"].startswith("ready:")]
-    assert len({r["pid"] for r in ready}) == 2  # the service's own records, from each worker
+        assert index == {name: sent.stats[name] for name in index} and index["documents"] == 34
+    return workers
 
 
 def json_log(log: Path) -> list[dict[str, Any]]:

@@ -6,9 +6,13 @@ workers: tests/test_served_metrics.py."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,8 +23,9 @@ from api.serve import metrics_directory
 from rag.answer.llm import Generated, Message
 from rag.pipeline import Pipeline
 from rag.testing import FakeEmbedder
-from tests.conftest import LOCAL
+from tests.conftest import CORPUS, LOCAL, ROOT
 from tests.support.app_clients import AUTH, KEY, make_client
+from tests.support.servers import free_port
 
 ANSWERABLE = "What was the median PFS of sorafenib?"
 ABSENT = "What was the response rate of pembrolizumab in melanoma?"
@@ -191,3 +196,43 @@ def test_the_metrics_directory_is_fresh_per_run_or_the_operators_emptied(
     with metrics_directory() as used:
         assert used == chosen and not (chosen / "counter_99.db").exists()
     assert (chosen / "notes.txt").exists()
+
+
+def test_rag_serve_imports_prometheus_client_only_after_naming_the_directory() -> None:
+    """prometheus-client picks multiprocess mode when it is first imported: `rag serve` must
+    not import it (through the app) before `metrics_directory()` has set the variable."""
+    check = "import sys, api.cli, api.serve; print('prometheus_client' in sys.modules)"
+    imported = subprocess.run(
+        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert imported == "False"
+
+
+@pytest.mark.integration
+def test_one_worker_takes_the_same_path_and_removes_its_directory_when_stopped(tmp_path: Path) -> None:
+    """`rag serve --workers 1` (no index: it answers /health and /metrics while not ready)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_CORPUS_DIR": str(CORPUS)}
+    env["TMPDIR"] = str(temporary)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = free_port()
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        text = httpx.get(f"{base}/metrics", timeout=5).text
+        assert 'rag_http_requests_total{method="GET",route="/health",status="200"} 1.0' in text
+        made = list(temporary.glob("rag-metrics-*"))
+        assert len(made) == 1 and any(made[0].glob("*.db"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert not list(temporary.glob("rag-metrics-*"))
