@@ -18,6 +18,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
 from api.mcp_server import build_server
+from api.metrics import ServiceMetrics
 from api.security import MCP_PATH, send_json
 from api.state import ServiceState
 from rag.errors import RagError
@@ -30,10 +31,10 @@ class McpEndpoint:
     """The ASGI endpoint of /mcp. Its session manager runs inside the app's lifespan
     (`running`); a manager runs once, so each start of the app makes a new one."""
 
-    def __init__(self, service: ServiceState, max_body_bytes: int) -> None:
+    def __init__(self, service: ServiceState, metrics: ServiceMetrics, max_body_bytes: int) -> None:
         self._service = service
         self._max_body_bytes = max_body_bytes
-        self._server = build_server(self._pipeline)
+        self._server = build_server(self._pipeline, metrics)  # answers count as /ask's do
         self._manager: StreamableHTTPSessionManager | None = None
 
     @asynccontextmanager

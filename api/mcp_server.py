@@ -21,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Resource, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api.metrics import ServiceMetrics
 from api.routes import answers, documents
 from api.schemas import (
     AnswerMode,
@@ -32,6 +33,7 @@ from api.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from api.state import ServiceState
 from rag.errors import NotFoundError, RagError
 from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
 from rag.pipeline import Pipeline
@@ -106,8 +108,9 @@ class LibraryServer(MCPServer):
         ]
 
 
-def build_server(pipeline_of: PipelineSource) -> LibraryServer:
-    """The MCP server over the pipeline `pipeline_of` gives at each call."""
+def build_server(pipeline_of: PipelineSource, metrics: ServiceMetrics) -> LibraryServer:
+    """The MCP server over the pipeline `pipeline_of` gives at each call; its answers are
+    counted in `metrics` (the app's, over HTTP)."""
     # WARNING: MCPServer configures the root logger when nothing has (rag's commands have).
     server = LibraryServer(
         pipeline_of, name=SERVER_NAME, instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
@@ -125,7 +128,7 @@ def build_server(pipeline_of: PipelineSource) -> LibraryServer:
         id, title and pages. abstained: the documents do not support an answer."""
         with _calling():
             body = AskRequest(question=question, top_k=top_k, mode=mode, **scope(filters))
-            return answers.ask(body, pipeline_of())
+            return answers.ask(body, pipeline_of(), metrics)
 
     @server.tool(annotations=READ_ONLY)
     def search(
@@ -174,7 +177,9 @@ def serve_stdio(load: Callable[[], Pipeline]) -> None:
     with _stdout_to_stderr():
         pipeline = load()
     try:
-        build_server(lambda: pipeline).run("stdio")
+        # Counted in this process only (no /metrics to read them over stdio).
+        metrics = ServiceMetrics(ServiceState(pipeline=pipeline, phase="ready"))
+        build_server(lambda: pipeline, metrics).run("stdio")
     finally:
         pipeline.close()
 

@@ -23,6 +23,8 @@ OPEN_PATHS = frozenset({"/health", "/"})
 # stream in GETs): with a key set, every method there needs it, whatever RAG_AUTH_READS says,
 # and no method there may come from a page of another site.
 MCP_PATH = "/mcp"
+# Reads that need the key whenever one is configured: what the service does is the operator's.
+KEYED_READS = frozenset({"/metrics"})
 DOCS_ASSETS = "/docs-assets"  # the scripts and styles of /docs (Swagger UI)
 # The web page and its files hold no data; the page asks for the key before it calls the API.
 OPEN_PREFIXES = ("/static/", f"{DOCS_ASSETS}/")
@@ -39,8 +41,8 @@ async def send_json(
 
 
 class ApiKeyGuard:
-    """With an API key configured, requests that change the index (and, with `protect_reads`,
-    all but /health) need `Authorization: Bearer <key>`; others get 401."""
+    """With an API key configured, requests that change the index, /metrics (and, with
+    `protect_reads`, all but /health) need `Authorization: Bearer <key>`; others get 401."""
 
     def __init__(self, app: ASGIApp, api_key: str, *, protect_reads: bool) -> None:
         self.app = app
@@ -67,7 +69,7 @@ class ApiKeyGuard:
     def _needs_key(self, method: str, path: str) -> bool:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return False
-        if self._protect_reads or is_mcp(path):
+        if self._protect_reads or path in KEYED_READS or is_mcp(path):
             return True
         return method not in SAFE_METHODS and path not in READ_ONLY_POSTS
 
