@@ -40,9 +40,11 @@ State = Literal["queued", "running", "done", "failed"]
 
 
 class JobProgress(BaseModel):
-    stage: str = Field(description="What the job is doing: reading files, chunking, embedding chunks ...")
-    done: int = Field(description="Items of this stage done.")
-    total: int = Field(description="Items in this stage.")
+    stage: str = Field(
+        description="What the job is doing: reading files, embedding chunks and sentences, new words ..."
+    )
+    done: int = Field(description="Items of this stage done (files; characters of text when embedding).")
+    total: int = Field(description="Items in this stage (files; characters of text when embedding).")
     eta_s: float | None = Field(default=None, description="Estimated seconds left in this stage.")
 
 

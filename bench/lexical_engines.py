@@ -31,7 +31,7 @@ from bench.scaling.measure import timed
 from rag.index.lexical import LexicalIndex
 from rag.index.manifest import MANIFEST_FILE, Manifest
 from rag.index.segments import Segments, segment_name
-from rag.index.store import CHUNKS_FILE, Pointer
+from rag.index.store import Pointer
 from rag.index.vectors import FaissVectorIndex
 from rag.text.abbreviations import Abbreviations
 from rag.text.analyzer import Analyzer
@@ -49,7 +49,12 @@ def corpus_rows(index_dir: Path) -> tuple[list[tuple[int, list[str]]], list[list
     pointer = Pointer.read(index_dir)
     directory = index_dir / pointer.directory
     manifest = Manifest.read(directory / MANIFEST_FILE)
-    store = ChunkStore.open(directory / CHUNKS_FILE, manifest.spec.dimension, read_only=True)
+    store = ChunkStore.open(
+        index_dir / manifest.store_file(),
+        manifest.spec.dimension,
+        generation=pointer.generation,
+        read_only=True,
+    )
     analyzer = Analyzer(Abbreviations(store.abbreviations()))
     rows = [(row, analyzer.terms(text, doc_id)) for row, doc_id, text in store.chunk_texts()]
     store.close()

@@ -10,6 +10,8 @@ service's own path: `Pipeline.add_documents` (an upload) and `Pipeline.delete_do
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -22,6 +24,7 @@ import numpy as np
 from bench.scaling.data import TextModel, normalized
 from bench.scaling.measure import timed
 from bench.scaling.store import document_texts, fake_document
+from bench.write_checks import disk, first_answer, queries, rankings, same_top10
 from rag.index.writer import IndexWriter
 from rag.ingest.dedupe import fingerprint
 from rag.ingest.uploads import stage_record
@@ -35,6 +38,12 @@ SEED = 18
 WRITES = 5
 QUICK_SIZES = (2_000, 10_000)
 FULL_SIZES = (10_000, 100_000)
+SCALE_SIZES = (10_000, 1_000_000)  # by hand: `python -m bench.writes --scale` (about an hour, 20 GB)
+FRESH_BUILD_LIMIT = 100_000  # the ranking check builds the index twice: not at 1M
+KEPT_NOTES = [
+    {"doc_id": f"kept-{i}", "title": f"Kept note {i}", "text": f"Kept note {i}: response rate {20 + i}%."}
+    for i in range(3)
+]
 
 
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
@@ -70,10 +79,10 @@ def measure(settings: Settings, n: int) -> dict[str, Any]:
             clock = time.perf_counter()
             pipeline.delete_document(f"note-{number}")
             deletes.append(time.perf_counter() - clock)
-        generation = pipeline.index.directory
+        after_writes = disk(local.index_dir, pipeline)
+        checks = ranking_checks(local, embedder, pipeline, n, folder) if n <= FRESH_BUILD_LIMIT else {}
         pipeline.close()
-        current = sum(p.stat().st_size for p in generation.rglob("*") if p.is_file())
-        inodes = {(p.stat().st_ino): p.stat().st_size for p in local.index_dir.rglob("*") if p.is_file()}
+        opened = first_answer(local, DIMENSION, "What was the median survival?")
     stage_p50 = {name: statistics.median(s.get(name, 0.0) for s in stages) for name in stages[0]}
     return {
         "n": n,
@@ -81,8 +90,45 @@ def measure(settings: Settings, n: int) -> dict[str, Any]:
         "add_p50_s": round(statistics.median(adds), 3),
         "delete_p50_s": round(statistics.median(deletes), 3),
         "add_stages_p50_s": {name: round(value, 3) for name, value in stage_p50.items()},
-        "bytes_per_chunk": round(current / n),
-        "bytes_per_chunk_on_disk": round(sum(inodes.values()) / n),
+        "bytes_per_chunk": round(after_writes["bytes_current"] / n),
+        "bytes_per_chunk_on_disk": round(after_writes["bytes_on_disk"] / n),
+        "disk_ratio_after_writes": after_writes["disk_ratio"],
+        **opened,
+        **checks,
+    }
+
+
+def ranking_checks(
+    settings: Settings, embedder: FakeEmbedder, pipeline: Pipeline, n: int, folder: Path
+) -> dict[str, Any]:
+    """Three more documents kept; the top 10 of 50 queries against a fresh build of the same
+    documents, after the writes and after `rag optimize`; the disk after the merge."""
+    kept = [stage_record(note, settings.upload_dir, settings.corpus_dir) for note in KEPT_NOTES]
+    pipeline.add_documents(kept)
+    texts = queries(pipeline, SEED)
+    written = rankings(pipeline, texts)
+    optimize_s = timed(pipeline.optimize)[1]
+    merged = rankings(pipeline, texts)
+    after_merge = disk(settings.index_dir, pipeline)
+    fresh_settings = settings.model_copy(
+        update={
+            "index_dir": folder / "fresh" / "index",
+            "corpus_dir": folder / "fresh" / "corpus",
+            "uploads_dir": folder / "fresh" / "uploads",
+        }
+    )
+    build_index(fresh_settings, embedder, n)
+    fresh = Pipeline(fresh_settings, embedder, None)
+    fresh.add_documents(
+        [stage_record(n_, fresh_settings.upload_dir, fresh_settings.corpus_dir) for n_ in KEPT_NOTES]
+    )
+    expected = rankings(fresh, texts)
+    fresh.close()
+    return {
+        "optimize_s": round(optimize_s, 2),
+        "disk_ratio_after_merge": after_merge["disk_ratio"],
+        "after_writes": same_top10(written, expected),
+        "after_merge": same_top10(merged, expected),
     }
 
 
@@ -118,18 +164,30 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
         f"Synthetic index, fake embedder (the index machinery only); {result['writes']} uploads and "
         "deletes of a one-paragraph document per size, through `Pipeline.add_documents` and "
-        "`delete_document`. Stages are the upload's (`IngestReport.timings_s`); the rest of its time "
-        "is opening the next generation (copying the chunk store) and the duplicate check.",
+        "`delete_document`; stages are the upload's (`IngestReport.timings_s`). First answer: a new "
+        "process opens the index and answers one question (imports not counted). Disk: the index "
+        "directory (each file once) over what the current generation reads. Same top 10: the share "
+        "of a fresh build's top 10 for 50 queries that the written index returns (after the writes, "
+        "and after `rag optimize`), and in brackets the share of queries in the same order.",
         "",
-        "| chunks | upload p50 s | delete p50 s | upload stages p50 s | bytes/chunk (generation) | "
-        "bytes/chunk (index dir) |",
-        "|---|---|---|---|---|---|",
+        "| chunks | upload p50 s | delete p50 s | upload stages p50 s | first answer s | bytes/chunk | "
+        "disk after writes / merge | same top 10 after writes / merge |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for size in result["sizes"]:
         stages = ", ".join(f"{k} {v:.3f}" for k, v in size["add_stages_p50_s"].items())
+        merge = size.get("disk_ratio_after_merge")
+        agreement = "not checked (a second build at this size)"
+        if "after_writes" in size:
+            w, m = size["after_writes"], size["after_merge"]
+            agreement = (
+                f"{w['same_top10']:.3f} ({w['identical_order']:.2f}) / "
+                f"{m['same_top10']:.3f} ({m['identical_order']:.2f})"
+            )
         lines.append(
             f"| {size['n']:,} | {size['add_p50_s']:.3f} | {size['delete_p50_s']:.3f} | {stages} | "
-            f"{size['bytes_per_chunk']:,} | {size['bytes_per_chunk_on_disk']:,} |"
+            f"{size['open_to_first_answer_s']:.2f} | {size['bytes_per_chunk']:,} | "
+            f"{size['disk_ratio_after_writes']:.2f}x / {f'{merge:.2f}x' if merge else '-'} | {agreement} |"
         )
     sizes = result["sizes"]
     if len(sizes) > 1:
@@ -141,3 +199,20 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"{last['delete_p50_s'] / first['delete_p50_s']:.1f}x.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.writes --scale`: the 10k and 1M sizes, by hand (too long for `make bench`)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--scale", action="store_true", help="10k and 1M chunks instead of 10k and 100k")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/writes_scale"))
+    args = parser.parse_args(argv)
+    sizes = SCALE_SIZES if args.scale else FULL_SIZES
+    result = {"writes": WRITES, "dimension": DIMENSION, "sizes": [measure(Settings(), n) for n in sizes]}
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    args.out.with_suffix(".md").write_text(to_markdown(result), encoding="utf-8")
+    print(to_markdown(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,8 +11,7 @@ Progress = Callable[[str, int], Callable[[int], None]]
 # What each label of the ingestion stages means, for people.
 STAGES = {
     "files": "reading files",
-    "chunks": "embedding chunks",
-    "sentences": "embedding sentences",
+    "texts": "embedding chunks and sentences",
     "vocabulary": "embedding new words",
 }
 
@@ -30,8 +29,11 @@ def tqdm_progress(label: str, total: int) -> Callable[[int], None]:
     advances it and closes it at the end."""
     from tqdm import tqdm
 
-    unit = "file" if label == "files" else "text"
-    bar = tqdm(total=total, desc=stage_name(label), unit=unit, leave=True, dynamic_ncols=True)
+    # Files are counted one by one; texts in characters (what embedding time follows).
+    unit, scale = ("file", False) if label == "files" else ("char", True)
+    bar = tqdm(
+        total=total, desc=stage_name(label), unit=unit, unit_scale=scale, leave=True, dynamic_ncols=True
+    )
     done = 0
 
     def advance(n: int) -> None:

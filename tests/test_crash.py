@@ -37,7 +37,7 @@ import pytest
 
 from rag.errors import IndexNotFoundError
 from rag.index.manifest import MANIFEST_FILE, Manifest
-from rag.index.store import Index, Pointer, generation_name, generation_numbers, verify_files
+from rag.index.store import Index, Pointer, generation_name, generation_numbers, verify_files, verify_index
 from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -246,6 +246,9 @@ def write_once_more(config: Settings, ledger: Ledger) -> None:
         for number in generations:
             directory = root / generation_name(number)
             verify_files(directory, Manifest.read(directory / MANIFEST_FILE))
+        # The store holds nothing of the killed write: its rows were undone (counts match the
+        # manifest), and every text and vector passes its CRC.
+        assert verify_index(root).problems == ()
         check_document(pipeline, "doc-9999", 1)
         # Temporary files a killed writer left (`.CURRENT.tmp-…`, `.<upload>.tmp-…`) are gone.
         for directory in (root, config.upload_dir):

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zlib
@@ -25,7 +26,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from rag.embed import Embedder
 from rag.errors import IndexCorruptError, IndexNotFoundError, RagError
-from rag.index.store import Index, Pointer
+from rag.index.store import Index, Pointer, verify_index
 from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline, index_spec
 from rag.settings import Settings
@@ -42,8 +43,9 @@ DOCUMENTS = {
     "skin": "Hand-foot skin reaction was the most common adverse event.",
 }
 REMOVED = {"cabozantinib": "Cabozantinib was studied after sorafenib."}  # ingested, then deleted: a tombstone
+STORE = "store-000001.sqlite"  # in the index directory, shared by the generations
 TARGETS = (
-    "chunks.sqlite",
+    STORE,
     "manifest.json",
     "segments/segments.json",
     "segments/seg-000001.faiss",
@@ -54,7 +56,12 @@ TARGETS = (
 )
 VECTORS = "segments/seg-000001.faiss"
 MODES = ("half", "empty", "garbage", "delete")
-CASES = [(target, mode) for target in TARGETS for mode in MODES] + [("CURRENT", "missing-generation")]
+# A store is read a row at a time: damage inside it is found when that row is read, or by `rag
+# verify` (test_damage_inside_the_store_is_found_when_read_and_by_verify); opening finds a
+# missing, empty or truncated one.
+CASES = [(target, mode) for target in TARGETS for mode in MODES if (target, mode) != (STORE, "garbage")] + [
+    ("CURRENT", "missing-generation")
+]
 OPEN_SCRIPT = """
 import json, sys
 from pathlib import Path
@@ -89,6 +96,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "corpus" / "cabozantinib.md").unlink()
     pipeline.ingest()
     pipeline.close()
+    with sqlite3.connect(directory / "index" / STORE) as store:  # everything in the store file itself
+        store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     segments = directory / "index" / "gen-000002" / "segments"
     assert {p.name for p in segments.iterdir()} >= {t.removeprefix("segments/") for t in TARGETS if "/" in t}
     return directory
@@ -127,7 +136,7 @@ def damage(index: Path, target: str, mode: str) -> Path:
         moved = dataclasses.replace(moved, directory=f"gen-{moved.generation:06d}")
         (index / "CURRENT").write_text(moved.to_json(), encoding="utf-8")
         return index / moved.directory
-    path = index / target if target == "CURRENT" else index / Pointer.read(index).directory / target
+    path = index / target if target in {"CURRENT", STORE} else index / Pointer.read(index).directory / target
     damage_file(path, mode)
     return path
 
@@ -184,6 +193,37 @@ def test_damage_is_reported_and_a_rebuild_repairs_it(
     assert repaired.search("regorafenib hazard ratio", top_k=1)[0].doc_id == "beta"
     pipeline.close()
     repaired.close()
+
+
+def test_damage_inside_the_store_is_found_when_read_and_by_verify(built: Path, tmp_path: Path) -> None:
+    """A chunk's text changed inside the store file: the index opens (nothing reads that row
+    yet), the search that would quote it fails naming the store, and `rag verify` finds it;
+    a damaged table page is found by `rag verify` too."""
+    index = tmp_path / "index"
+    shutil.copytree(built / "index", index)
+    store = index / STORE
+    data = store.read_bytes()
+    original = DOCUMENTS["beta"].encode()
+    assert data.count(original) >= 1
+    store.write_bytes(data.replace(original, original.replace(b"0.63", b"0.99")))
+    settings = settings_for(built, index)
+    pipeline = Pipeline(settings, FakeEmbedder(), None)
+    with pytest.raises(IndexCorruptError) as read:
+        pipeline.search("regorafenib hazard ratio", top_k=5)
+    assert str(store) in str(read.value) and "checksum" in str(read.value) and REBUILD in str(read.value)
+    pipeline.close()
+    problems = verify_index(index).problems
+    assert problems and all(str(store) in p for p in problems), problems
+
+    garbled = tmp_path / "garbled"
+    shutil.copytree(built / "index", garbled)
+    data = bytearray((garbled / STORE).read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    data[page_size : page_size + 64] = random.Random(18).randbytes(64)  # page 2's header and cells
+    (garbled / STORE).write_bytes(bytes(data))
+    problems = verify_index(garbled).problems
+    assert problems and str(garbled / STORE) in problems[0], problems
+    assert verify_index(built / "index").problems == ()
 
 
 def open_in_subprocess(index: Path, spec: str) -> subprocess.CompletedProcess[str]:

@@ -63,7 +63,7 @@ def test_a_finder_seeded_with_stored_fingerprints_ignores_the_document_itself() 
 
 
 def test_the_store_finds_candidate_copies_by_key_without_reading_every_fingerprint(tmp_path: Path) -> None:
-    store = ChunkStore.open(tmp_path / "chunks.sqlite", 4, create=True)
+    store = ChunkStore.open(tmp_path / "store.sqlite", 4, generation=1, create=True)
     others = [
         doc(f"other-{i}", f"An unrelated abstract number {i} about {topic} and its outcomes.")
         for i, topic in enumerate(["imatinib", "lenvatinib", "cabozantinib", "regorafenib"])

@@ -54,21 +54,27 @@ def local_ray() -> Iterator[Any]:
 def stored(index_dir: Path) -> dict[str, dict[Any, np.ndarray]]:
     """Every vector in an index's chunk store: chunks by id, sentences by (chunk, span), words."""
     pointer = json.loads((index_dir / "CURRENT").read_text())
-    database = index_dir / f"gen-{pointer['generation']:06d}" / "chunks.sqlite"
-    with sqlite3.connect(database) as db:
+    manifest = json.loads((index_dir / pointer["directory"] / "manifest.json").read_text())
+    with sqlite3.connect(index_dir / manifest["store"]) as db:  # the rows alive now: died IS NULL
         return {
             "chunks": {
-                c: np.frombuffer(v, np.float32) for c, v in db.execute("SELECT chunk_id, vector FROM chunks")
+                c: np.frombuffer(v, np.float32)
+                for c, v in db.execute(
+                    "SELECT c.chunk_id, c.vector FROM chunks c JOIN documents d USING (doc_row) "
+                    "WHERE d.died IS NULL"
+                )
             },
             "sentences": {
                 (c, s, e): np.frombuffer(v, np.float32)
                 for c, s, e, v in db.execute(
                     "SELECT c.chunk_id, s.start, s.end, s.vector FROM sentences s "
-                    "JOIN chunks c ON s.chunk_row = c.row_id"
+                    "JOIN chunks c ON s.chunk_row = c.row_id JOIN documents d USING (doc_row) "
+                    "WHERE d.died IS NULL"
                 )
             },
             "words": {
-                w: np.frombuffer(v, np.float32) for w, v in db.execute("SELECT word, vector FROM vocabulary")
+                w: np.frombuffer(v, np.float32)
+                for w, v in db.execute("SELECT word, vector FROM vocabulary WHERE died IS NULL")
             },
         }
 

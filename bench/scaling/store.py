@@ -45,7 +45,7 @@ def store_benchmark(sizes: Sequence[int]) -> dict[str, Any]:
 def store_size_benchmark(text: TextModel, n: int) -> dict[str, Any]:
     rng = np.random.default_rng([SEED, 3, n])
     with tempfile.TemporaryDirectory(prefix="rag-bench-store-") as folder:
-        path = Path(folder) / "chunks.sqlite"
+        path = Path(folder) / "store.sqlite"
         _, insert_s = timed(lambda: fill_store(path, text, n, rng))
         size_mb = round(path.stat().st_size / 1e6, 1)
         return {"n": n, "insert_s": round(insert_s, 1), "file_mb": size_mb} | store_lookups(path, n, rng)
@@ -53,7 +53,7 @@ def store_size_benchmark(text: TextModel, n: int) -> dict[str, Any]:
 
 def fill_store(path: Path, text: TextModel, n: int, rng: np.random.Generator) -> None:
     pool = normalized(rng.standard_normal((VECTOR_POOL, DIMENSION)).astype(np.float32))
-    store = ChunkStore.open(path, DIMENSION, create=True)
+    store = ChunkStore.open(path, DIMENSION, generation=1, create=True)
     try:
         for number, texts in enumerate(document_texts(text, n, rng)):
             document, chunks = fake_document(number, texts)
@@ -110,7 +110,7 @@ def store_lookups(path: Path, n: int, rng: np.random.Generator) -> dict[str, Any
         (rng.choice(n, size=min(LOOKUP_ROWS, n), replace=False) + 1).tolist()
         for _ in range(scaling.WARMUP_QUERIES + scaling.LATENCY_QUERIES)
     ]
-    store = ChunkStore.open(path, DIMENSION, read_only=True)
+    store = ChunkStore.open(path, DIMENSION, generation=1, read_only=True)
     try:
         passages = latency(store.passages, batches)
         sentences = latency(store.sentences, batches)
@@ -138,7 +138,7 @@ def vm_steps(path: Path, row_ids: list[int]) -> dict[str, int]:
         return 0  # carry on
 
     connection.set_progress_handler(count, 1)
-    store = ChunkStore(connection, path, DIMENSION)
+    store = ChunkStore(connection, path, DIMENSION, 1)
     try:
         found = len(store.passages(row_ids))
         passages, counter[0] = counter[0], 0

@@ -1,94 +1,102 @@
 """The chunk store: documents, chunks, sentences and the corpus vocabulary in SQLite.
 
-Row ids of the `chunks` table are the ids of the vectors in the FAISS index, so the two can
-be checked against each other. Vectors are also kept here as float32 blobs (never pickled),
-which lets the FAISS index be rebuilt without embedding anything again.
+Row ids of the `chunks` table are the ids of the vectors in the index's segments, so the two
+can be checked against each other. Vectors are also kept here as float32 blobs (never pickled),
+which lets a segment's vectors be rebuilt without embedding anything again.
+
+One store file serves every generation: a `ChunkStore` is opened at a generation and sees the
+rows that generation sees (rag/index/chunk_tables.py); a writable one is opened at the
+generation it is writing, stamps what it adds and deletes with it, and commits once, when the
+index writer publishes the generation.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.documents import Chunk, Document, DocumentSummary, Fingerprint, Passage, SentenceRecord, source_file
+from rag.documents import Chunk, Document, Fingerprint, source_file
+from rag.durable import fsync_file
 from rag.errors import REBUILD_HINT, IndexCorruptError
-from rag.index.chunk_tables import SCHEMA, from_blob, to_blob
-
-BATCH = 10_000  # ids per `IN (...)` query, well under SQLite's limit on bound variables
+from rag.index.chunk_reads import BATCH, ChunkReads
+from rag.index.chunk_tables import crc, to_blob
+from rag.index.store_file import BUSY_TIMEOUT_MS, connect, make_durable, purge_through, roll_back_after
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+log = logging.getLogger(__name__)
 
-class ChunkStore:
-    def __init__(self, connection: sqlite3.Connection, path: Path, dimension: int) -> None:
+
+class ChunkStore(ChunkReads):
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        dimension: int,
+        generation: int,
+        counts: tuple[int, int, int] | None = None,
+        *,
+        fresh: bool = False,
+    ) -> None:
         self._db = connection
+        self._counts = counts
+        self._fresh = fresh
         self._path = path
         self._dimension = dimension
+        self.generation = generation
+        """The generation whose rows this store sees (and, when writable, stamps its changes with)."""
         self._lock = threading.Lock()  # one connection shared by the server's worker threads
         self.removed_rows: list[int] = []
         """Chunk rows deleted through this connection (a write's tombstones)."""
         self.touched_words: set[str] = set()
         """Vocabulary words whose frequency or vector changed through this connection."""
+        self.added_hashes: dict[str, str] = {}
+        self.removed_hashes: dict[str, str] = {}
+        """Documents added and deleted through this connection: doc id -> content hash."""
 
     @classmethod
-    def open(cls, path: Path, dimension: int, *, create: bool = False, read_only: bool = False) -> ChunkStore:
-        """Open (or with `create`, make) a chunk store.
+    def open(
+        cls,
+        path: Path,
+        dimension: int,
+        *,
+        generation: int,
+        create: bool = False,
+        read_only: bool = False,
+        published: int | None = None,
+        counts: tuple[int, int, int] | None = None,
+    ) -> ChunkStore:
+        """Open (or with `create`, make) the store at `generation`, which has `counts` documents,
+        chunks and sentences (its manifest says so; counted from the store if not given).
 
-        A writable store skips SQLite's journal and syncing: it lives in a generation that no
-        reader sees until the index writer has fsynced it, and an interrupted one is deleted.
-        A read-only store is a published generation, which never changes (`immutable`)."""
-        if not create and not path.is_file():
-            raise IndexCorruptError(f"{path} is missing", REBUILD_HINT)
-        try:
-            if read_only:
-                uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
-                connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            else:
-                connection = sqlite3.connect(str(path), check_same_thread=False)
-                connection.execute("PRAGMA journal_mode = OFF")
-                connection.execute("PRAGMA synchronous = OFF")
-            connection.execute("PRAGMA foreign_keys = ON")
-            if create:
-                connection.executescript(SCHEMA)
-            connection.execute("SELECT count(*) FROM chunks").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise IndexCorruptError(f"{path} is not a readable chunk store: {exc}", REBUILD_HINT) from exc
-        return cls(connection, path, dimension)
+        A writable store first undoes whatever generations after `published` (the one CURRENT
+        names) left behind: a writer that committed to SQLite but crashed before publishing."""
+        connection = connect(path, create=create, read_only=read_only)
+        if not read_only and published is not None:
+            try:
+                roll_back_after(connection, published)
+            except sqlite3.DatabaseError as exc:
+                connection.close()
+                raise IndexCorruptError(f"{path} cannot be written: {exc}", REBUILD_HINT) from exc
+        return cls(connection, path, dimension, generation, (0, 0, 0) if create else counts, fresh=create)
 
-    def copy_to(self, path: Path) -> None:
-        """A consistent copy of the whole store (SQLite's online backup)."""
-        target = sqlite3.connect(str(path))
-        try:
-            with self._lock:
-                self._db.backup(target)
-        finally:
-            target.close()
+    @property
+    def path(self) -> Path:
+        return self._path
 
     def close(self) -> None:
         self._db.close()
 
     # --- writing ---------------------------------------------------------------------
-
-    def document_hashes(self) -> dict[str, str]:
-        return dict(self._query("SELECT doc_id, content_hash FROM documents"))
-
-    def documents_under(self, paths: Sequence[Path]) -> set[str]:
-        """Ids of the documents read from files under `paths` (files or directories)."""
-        roots = [path.resolve() for path in paths]
-        rows = self._query("SELECT doc_id, path FROM documents WHERE path IS NOT NULL AND path != ''")
-        return {
-            doc_id
-            for doc_id, path in rows
-            if any(Path(source_file(path)).resolve().is_relative_to(root) for root in roots)
-        }
 
     def add_document(
         self,
@@ -103,10 +111,13 @@ class ChunkStore:
         """Insert a document with its chunks, sentences, abbreviations and duplicate-finding
         fingerprint; returns the chunks' row ids."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            cursor = self._db.execute(
+                "INSERT INTO documents (doc_id, born, title, authors, journal, year, source, extra, text, "
+                "content_hash, path, file_name, page_starts, sections, fingerprint, chunk_count, "
+                "sentence_count, crc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     doc.doc_id,
+                    self.generation,
                     doc.title,
                     doc.authors,
                     doc.journal,
@@ -116,279 +127,159 @@ class ChunkStore:
                     doc.text,
                     doc.content_hash,
                     doc.path,
+                    Path(source_file(doc.path)).name if doc.path else None,
                     json.dumps(list(doc.page_starts)),
                     json.dumps([list(s) for s in doc.sections], ensure_ascii=False),
                     json.dumps(fingerprint.to_json() if fingerprint else {}),
+                    len(chunks),
+                    sum(len(chunk.sentences) for chunk in chunks),
+                    crc(doc.text),
                 ),
             )
+            doc_row = int(cursor.lastrowid or 0)
             self._db.executemany(
                 "INSERT INTO abbreviations VALUES (?,?,?)",
-                [(doc.doc_id, short, long) for short, long in abbreviations],
+                [(doc_row, short, long) for short, long in abbreviations],
             )
             if fingerprint is not None:
                 self._db.executemany(
                     "INSERT INTO fingerprint_keys VALUES (?,?)",
-                    [(key, doc.doc_id) for key in dict.fromkeys(fingerprint.lookup_keys())],
+                    [(key, doc_row) for key in dict.fromkeys(fingerprint.lookup_keys())],
                 )
-            row_ids = []
-            for chunk, vector, sentence_vecs in zip(chunks, chunk_vectors, sentence_vectors, strict=True):
-                cursor = self._db.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, text, embed_text, vector, "
-                    "sections, page_breaks) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        chunk.chunk_id,
-                        chunk.doc_id,
-                        chunk.ordinal,
-                        chunk.start,
-                        chunk.end,
-                        chunk.text,
-                        chunk.embed_text,
-                        to_blob(vector),
-                        json.dumps([list(b) for b in chunk.sections], ensure_ascii=False),
-                        json.dumps([list(b) for b in chunk.page_breaks]),
-                    ),
-                )
-                row_id = int(cursor.lastrowid or 0)
-                row_ids.append(row_id)
-                self._db.executemany(
-                    "INSERT INTO sentences (chunk_row, start, end, section, vector) VALUES (?,?,?,?,?)",
-                    [
-                        (row_id, s.start, s.end, s.section, to_blob(v))
-                        for s, v in zip(chunk.sentences, sentence_vecs, strict=True)
-                    ],
-                )
+            row_ids = [
+                self._insert_chunk(doc_row, *parts)
+                for parts in zip(chunks, chunk_vectors, sentence_vectors, strict=True)
+            ]
+            self.added_hashes[doc.doc_id] = doc.content_hash
+            self._count(1, len(chunks), sum(len(chunk.sentences) for chunk in chunks))
             return row_ids
 
+    def _insert_chunk(
+        self,
+        doc_row: int,
+        chunk: Chunk,
+        vector: NDArray[np.float32],
+        sentence_vectors: list[NDArray[np.float32]],
+    ) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO chunks (doc_row, chunk_id, doc_id, ordinal, start, end, text, embed_text, vector, "
+            "sections, page_breaks, crc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc_row,
+                chunk.chunk_id,
+                chunk.doc_id,
+                chunk.ordinal,
+                chunk.start,
+                chunk.end,
+                chunk.text,
+                chunk.embed_text,
+                to_blob(vector),
+                json.dumps([list(b) for b in chunk.sections], ensure_ascii=False),
+                json.dumps([list(b) for b in chunk.page_breaks]),
+                crc(chunk.text),
+            ),
+        )
+        row_id = int(cursor.lastrowid or 0)
+        blobs = [to_blob(v) for v in sentence_vectors]
+        self._db.executemany(
+            "INSERT INTO sentences (chunk_row, start, end, section, vector, crc) VALUES (?,?,?,?,?,?)",
+            [
+                (row_id, s.start, s.end, s.section, blob, crc(blob))
+                for s, blob in zip(chunk.sentences, blobs, strict=True)
+            ],
+        )
+        return row_id
+
     def remove_document(self, doc_id: str) -> list[int]:
-        """Delete a document with its chunks and sentences; returns the removed chunk row ids."""
+        """Delete a document with its chunks and sentences; returns the removed chunk row ids.
+
+        Rows earlier generations see are marked dead in this one; rows this write added are
+        simply deleted."""
         with self._lock:
-            rows = [r for (r,) in self._db.execute("SELECT row_id FROM chunks WHERE doc_id = ?", (doc_id,))]
-            self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            found = self._db.execute(
+                "SELECT d.doc_row, d.born, d.content_hash, d.chunk_count, d.sentence_count FROM documents d "
+                f"WHERE d.doc_id = ? AND {self._live()}",
+                (doc_id,),
+            ).fetchall()
+            rows: list[int] = []
+            for doc_row, born, content_hash, chunk_count, sentence_count in found:
+                self._count(-1, -chunk_count, -sentence_count)
+                rows += [
+                    r for (r,) in self._db.execute("SELECT row_id FROM chunks WHERE doc_row = ?", (doc_row,))
+                ]
+                if born == self.generation:
+                    self._db.execute("DELETE FROM documents WHERE doc_row = ?", (doc_row,))
+                    self.added_hashes.pop(doc_id, None)
+                else:
+                    self._db.execute(
+                        "UPDATE documents SET died = ? WHERE doc_row = ?", (self.generation, doc_row)
+                    )
+                    self.removed_hashes[doc_id] = content_hash
             self.removed_rows.extend(rows)
             return rows
 
     def update_vocabulary(self, added: Counter[str], removed: Counter[str]) -> None:
-        """Adjust document frequencies; words that no chunk uses any more are dropped."""
-        self.touched_words.update(added, removed)
+        """Adjust document frequencies; words that no chunk uses any more are dropped.
+
+        A word an earlier generation sees gets a new version born in this one (the old
+        version dies here), so readers of the earlier generation keep their frequencies."""
+        touched = sorted(set(added) | set(removed))
+        self.touched_words.update(touched)
+        g = self.generation
         with self._lock:
-            for word, count in removed.items():
-                self._db.execute("UPDATE vocabulary SET df = df - ? WHERE word = ?", (count, word))
+            for start in range(0, len(touched), BATCH):
+                part = touched[start : start + BATCH]
+                marks = ",".join("?" * len(part))
+                older = f"born < {g} AND died IS NULL AND word IN ({marks})"
+                self._db.execute(
+                    f"INSERT INTO vocabulary (word, df, vector, crc, born) "
+                    f"SELECT word, df, vector, crc, {g} FROM vocabulary WHERE {older}",
+                    part,
+                )
+                self._db.execute(f"UPDATE vocabulary SET died = {g} WHERE {older}", part)
             self._db.executemany(
-                "INSERT INTO vocabulary (word, df) VALUES (?, ?) "
-                "ON CONFLICT(word) DO UPDATE SET df = df + excluded.df",
+                f"UPDATE vocabulary SET df = df - ? WHERE word = ? AND born = {g}",
+                [(count, word) for word, count in removed.items()],
+            )
+            self._db.executemany(
+                f"INSERT INTO vocabulary (word, df, born) VALUES (?, ?, {g}) "
+                "ON CONFLICT(word, born) DO UPDATE SET df = df + excluded.df",
                 list(added.items()),
             )
-            self._db.execute("DELETE FROM vocabulary WHERE df <= 0")
-
-    def words_without_vectors(self) -> list[str]:
-        return [w for (w,) in self._query("SELECT word FROM vocabulary WHERE vector IS NULL ORDER BY word")]
+            self._db.execute(f"DELETE FROM vocabulary WHERE born = {g} AND df <= 0")
 
     def set_word_vectors(self, words: list[str], vectors: NDArray[np.float32]) -> None:
         self.touched_words.update(words)
+        blobs = [to_blob(v) for v in vectors]
         with self._lock:
             self._db.executemany(
-                "UPDATE vocabulary SET vector = ? WHERE word = ?",
-                [(to_blob(v), w) for w, v in zip(words, vectors, strict=True)],
+                f"UPDATE vocabulary SET vector = ?, crc = ? WHERE word = ? AND born = {self.generation}",
+                [(blob, crc(blob), w) for w, blob in zip(words, blobs, strict=True)],
             )
 
-    def commit(self) -> None:
-        with self._lock:
-            self._db.commit()
-
-    # --- reading ---------------------------------------------------------------------
-
-    def counts(self) -> tuple[int, int, int]:
-        (docs,), (chunks,), (sentences,) = (
-            self._query(f"SELECT count(*) FROM {table}") for table in ("documents", "chunks", "sentences")
-        )
-        return int(docs[0]), int(chunks[0]), int(sentences[0])
-
-    def chunk_texts(self, *, after: int = 0, rows: Sequence[int] | None = None) -> list[tuple[int, str, str]]:
-        """(row id, doc id, title + text) of the chunks with row ids above `after` (all of them by
-        default), or of those among `rows`; in row id order."""
-        sql = "SELECT row_id, doc_id, embed_text FROM chunks WHERE row_id > ?"
-        if rows is None:
-            found = self._query(f"{sql} ORDER BY row_id", (after,))
-        else:
-            found = sorted(self._query_in(f"{sql} AND row_id IN", rows, after))
-        return [(int(r), d, t) for r, d, t in found]
-
-    def embed_texts(self, doc_id: str) -> list[str]:
-        return [
-            t
-            for (t,) in self._query(
-                "SELECT embed_text FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,)
-            )
-        ]
-
-    def chunk_vectors(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        rows = self._query("SELECT row_id, vector FROM chunks ORDER BY row_id")
-        ids = np.array([r for r, _ in rows], dtype=np.int64)
-        vectors = (
-            np.stack([from_blob(b, self._dimension) for _, b in rows])
-            if rows
-            else np.zeros((0, self._dimension), dtype=np.float32)
-        )
-        return ids, vectors
-
-    def missing_documents(self, doc_ids: Iterable[str]) -> list[str]:
-        """The ids among `doc_ids` that are not in the store, sorted."""
-        wanted = sorted(set(doc_ids))
-        marks = ",".join("?" * len(wanted))
-        found = {d for (d,) in self._query(f"SELECT doc_id FROM documents WHERE doc_id IN ({marks})", wanted)}
-        return [d for d in wanted if d not in found]
-
-    def documents_in_file(self, file: Path) -> list[str]:
-        """Ids of the documents read from `file`, however its path was written when they were
-        ingested (relative or absolute); a JSONL file's documents have origins `file:line`."""
-        target = file.resolve()
-        rows = self._query(
-            "SELECT doc_id, path FROM documents WHERE instr(path, ?) > 0 ORDER BY doc_id", (file.name,)
-        )
-        return [d for d, path in rows if Path(source_file(path)).resolve() == target]
-
-    def chunk_rows(self, doc_id: str) -> list[tuple[int, int]]:
-        """(row id, ordinal) of a document's chunks, in document order."""
-        return [
-            (int(r), int(o))
-            for r, o in self._query(
-                "SELECT row_id, ordinal FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,)
-            )
-        ]
-
-    def row_ids_for_documents(self, doc_ids: Iterable[str]) -> list[int]:
-        wanted = list(doc_ids)
-        marks = ",".join("?" * len(wanted))
-        return [
-            int(r) for (r,) in self._query(f"SELECT row_id FROM chunks WHERE doc_id IN ({marks})", wanted)
-        ]
-
-    def passages(self, row_ids: Iterable[int]) -> dict[int, Passage]:
-        """The chunks as passages (score 0, rank 0: retrieval fills those in)."""
-        wanted = list(row_ids)
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        rows = self._query(
-            "SELECT c.row_id, c.chunk_id, c.doc_id, c.text, d.title, d.authors, d.journal, d.year, d.source, "
-            "c.sections, c.page_breaks FROM chunks c JOIN documents d USING (doc_id) "
-            f"WHERE c.row_id IN ({marks})",
-            wanted,
-        )
-        return {
-            int(row): Passage(
-                row,
-                chunk_id,
-                doc_id,
-                text,
-                title,
-                authors,
-                journal,
-                year,
-                source,
-                score=0.0,
-                rank=0,
-                sections=tuple((int(o), n) for o, n in json.loads(sections)),
-                page_breaks=tuple((int(o), int(n)) for o, n in json.loads(breaks)),
-            )
-            for row, chunk_id, doc_id, text, title, authors, journal, year, source, sections, breaks in rows
-        }
-
-    def sentences(self, row_ids: Iterable[int]) -> list[SentenceRecord]:
-        wanted = list(row_ids)
-        if not wanted:
-            return []
-        marks = ",".join("?" * len(wanted))
-        rows = self._query(
-            f"SELECT chunk_row, start, end, section, vector FROM sentences WHERE chunk_row IN ({marks}) "
-            "ORDER BY chunk_row, start",
-            wanted,
-        )
-        return [
-            SentenceRecord(int(c), int(s), int(e), sec, from_blob(v, self._dimension))
-            for c, s, e, sec, v in rows
-        ]
-
-    def vocabulary(self) -> tuple[list[str], NDArray[np.int64], NDArray[np.float32]]:
-        rows = self._query("SELECT word, df, vector FROM vocabulary WHERE vector IS NOT NULL ORDER BY word")
-        words = [w for w, _, _ in rows]
-        dfs = np.array([d for _, d, _ in rows], dtype=np.int64)
-        vectors = (
-            np.stack([from_blob(v, self._dimension) for _, _, v in rows])
-            if rows
-            else np.zeros((0, self._dimension), dtype=np.float32)
-        )
-        return words, dfs, vectors
-
-    def vocabulary_of(self, words: Iterable[str]) -> list[tuple[str, int, NDArray[np.float32] | None]]:
-        """(word, document frequency, vector or None) of each of `words`; 0 for a word not stored."""
-        wanted = sorted(set(words))
-        found: dict[str, tuple[int, NDArray[np.float32] | None]] = {
-            word: (int(df), None if blob is None else from_blob(blob, self._dimension))
-            for word, df, blob in self._query_in(
-                "SELECT word, df, vector FROM vocabulary WHERE word IN", wanted
-            )
-        }
-        return [(word, *found.get(word, (0, None))) for word in wanted]
-
-    def abbreviations(self) -> dict[str, list[tuple[str, str]]]:
-        by_document: dict[str, list[tuple[str, str]]] = {}
-        for doc_id, short, long in self._query(
-            "SELECT doc_id, short, long FROM abbreviations ORDER BY rowid"
-        ):
-            by_document.setdefault(doc_id, []).append((short, long))
-        return by_document
-
-    def list_documents(self) -> list[DocumentSummary]:
-        rows = self._query(
-            "SELECT d.doc_id, d.title, d.authors, d.journal, d.year, d.source, count(c.row_id) "
-            "FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
-        )
-        return [DocumentSummary(*r) for r in rows]
-
-    def fingerprints_with_keys(self, keys: Iterable[int]) -> list[Fingerprint]:
-        """The stored documents sharing a lookup key (`Fingerprint.lookup_keys`) with `keys`: the
-        only ones that can be the same article, found without reading every fingerprint."""
-        doc_ids = {d for (d,) in self._query_in("SELECT doc_id FROM fingerprint_keys WHERE key IN", keys)}
-        rows = self._query_in("SELECT doc_id, fingerprint FROM documents WHERE doc_id IN", doc_ids)
-        return [Fingerprint.from_json(d, json.loads(f)) for d, f in sorted(rows)]
-
-    def document(self, doc_id: str) -> Document | None:
-        rows = self._query(
-            "SELECT doc_id, title, text, authors, journal, year, source, extra, path, page_starts, sections "
-            "FROM documents WHERE doc_id = ?",
-            (doc_id,),
-        )
-        if not rows:
-            return None
-        d_id, title, text, authors, journal, year, source, extra, path, pages, sections = rows[0]
-        return Document(
-            d_id,
-            title,
-            text,
-            authors,
-            journal,
-            year,
-            source,
-            json.loads(extra),
-            path,
-            page_starts=tuple(json.loads(pages)),
-            sections=tuple((int(o), str(n)) for o, n in json.loads(sections)),
-        )
-
-    def _query_in(self, sql: str, values: Iterable[Any], *before: Any) -> list[tuple[Any, ...]]:
-        """`sql` ending in `IN` run over the distinct `values`, BATCH at a time (parameters
-        `before` bound first); the rows of all batches, in no particular order."""
-        wanted = sorted(set(values))
-        rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(wanted), BATCH):
-            part = wanted[start : start + BATCH]
-            rows += self._query(f"{sql} ({','.join('?' * len(part))})", (*before, *part))
-        return rows
-
-    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+    def commit(self, *, keep_from: int | None = None) -> None:
+        """Commit this write (durably: the store syncs in full). With `keep_from`, rows that
+        generation and the later ones no longer see are dropped in the same transaction."""
         with self._lock:
             try:
-                return list(self._db.execute(sql, tuple(params)).fetchall())
+                if keep_from is not None:
+                    purge_through(self._db, keep_from)
+                self._db.commit()
+                if self._fresh:  # written without a journal: on disk in full before it is published
+                    fsync_file(self._path)
+                    make_durable(self._db)
+                    self._fresh = False
             except sqlite3.DatabaseError as exc:
-                raise IndexCorruptError(f"{self._path} cannot be read: {exc}", REBUILD_HINT) from exc
+                raise IndexCorruptError(f"{self._path} cannot be written: {exc}", REBUILD_HINT) from exc
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the store file and empty it, unless a reader is in the
+        middle of a query (then it is left for the next write; this never waits)."""
+        with self._lock:
+            self._db.execute("PRAGMA busy_timeout = 0")
+            try:
+                ((busy, _, _),) = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if busy:
+                log.debug("%s: a reader holds the write-ahead log; the next write checkpoints it", self._path)

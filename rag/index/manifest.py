@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 6  # 3: section and page breaks; 5: segments (postings + vectors); 6: fingerprint keys
+FORMAT_VERSION = 7  # 3: section and page breaks; 5: segments; 6: fingerprint keys; 7: one versioned store
 MANIFEST_FILE = "manifest.json"
 
 
@@ -42,6 +42,14 @@ class Manifest:
     """Relative path -> {"bytes": size, "sha256": digest} of every file of the generation."""
     vectors: dict[str, Any] = field(default_factory=dict)
     """The vector index's structure: {"structure": "flat"|"ivf", "factory", "vectors", "nlist", "nprobe"}."""
+    store: str = ""
+    """The chunk store file (in the index directory) this generation's rows are in."""
+
+    def store_file(self) -> str:
+        """`store`, checked to be a plain file name of the index directory."""
+        if not self.store or "/" in self.store or "\\" in self.store or self.store.startswith("."):
+            raise IndexCorruptError(f"the manifest names no valid chunk store ({self.store!r})", REBUILD_HINT)
+        return self.store
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -3,17 +3,22 @@
 Layout of an index directory:
     CURRENT          {"generation": 7, "directory": "gen-000007", "manifest_sha256": "..."}
     LOCK             the writer lock (flock); holds the pid of the process writing
+    store-000001.sqlite  documents, chunks, sentences, vocabulary (ChunkStore): one file for
+                     every generation, its rows stamped with the generations that see them
     gen-000006/      the previous generation, kept for readers that are switching over
-    gen-000007/      manifest.json   spec, counts, and the size and SHA-256 of every file
-                     chunks.sqlite   documents, chunks, sentences, vocabulary (ChunkStore)
+    gen-000007/      manifest.json   spec, counts, the store's name, and the size and SHA-256
+                                     of every file of the generation
                      segments/       the chunks' BM25 postings and vectors, in immutable
                                      segments with tombstones (rag/index/segments.py)
-A generation is never changed once CURRENT points at it. A writer copies the current one
-into a new directory (segments that did not change are hard links, not copies), changes
-the copy, fsyncs every file and only then replaces CURRENT.
+A generation is never changed once CURRENT points at it. A writer adds the next one: its
+rows go into the store stamped with its number (invisible to readers of older generations),
+its segment files into a new directory (segments that did not change are hard links, not
+copies); it commits the store, fsyncs every file and only then replaces CURRENT.
 A crash at any point leaves CURRENT at a complete generation, and the next writer removes
-the half-written one. Readers check every file against the manifest before trusting it,
-once per process (rag/index/checksums.py); `rag verify` re-hashes everything.
+what the half-written one left (its directory, its rows in the store). Readers check every
+segment file against the manifest before trusting it, once per process
+(rag/index/checksums.py), and every stored text or vector against its CRC when they read it;
+`rag verify` re-hashes and re-checks everything.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from rag.index.lexical import LexicalIndex
 from rag.index.manifest import MANIFEST_FILE, IndexSpec, Manifest, check_compatible
 from rag.index.segment_vectors import SegmentVectors
 from rag.index.segments import Segments, segment_name
+from rag.index.store_file import store_name, store_problems
 from rag.index.vocabulary import Lexicon
 from rag.settings import VectorSettings
 from rag.text.abbreviations import Abbreviations
@@ -44,16 +50,25 @@ log = logging.getLogger(__name__)
 POINTER_FILE = "CURRENT"
 LOCK_FILE = "LOCK"
 GENERATION_PREFIX = "gen-"
-CHUNKS_FILE = "chunks.sqlite"
 SEGMENTS_DIR = "segments"
-LEGACY_FILES = (MANIFEST_FILE, CHUNKS_FILE, "vectors.faiss", "bm25")  # format 1 kept them at the top
+LEGACY_FILES = (MANIFEST_FILE, "chunks.sqlite", "vectors.faiss", "bm25")  # format 1 kept them at the top
+FINGERPRINT_MODULUS = 2**256
 
 
-def corpus_fingerprint(document_hashes: dict[str, str]) -> str:
-    digest = hashlib.sha256()
-    for doc_id in sorted(document_hashes):
-        digest.update(f"{doc_id}\0{document_hashes[doc_id]}\n".encode())
-    return digest.hexdigest()
+def corpus_fingerprint(
+    document_hashes: dict[str, str], *, base: str | None = None, removed: dict[str, str] | None = None
+) -> str:
+    """A digest of the (doc id, content hash) pairs of a corpus: the sum of their SHA-256s modulo
+    2^256, so a write updates it from `base` (the previous digest) with the documents it added
+    and `removed`, never re-reading the whole corpus."""
+    total = int(base, 16) if base else 0
+
+    def term(doc_id: str, content_hash: str) -> int:
+        return int(hashlib.sha256(f"{doc_id}\0{content_hash}\n".encode()).hexdigest(), 16)
+
+    total += sum(term(d, h) for d, h in document_hashes.items())
+    total -= sum(term(d, h) for d, h in (removed or {}).items())
+    return f"{total % FINGERPRINT_MODULUS:064x}"
 
 
 @dataclass(frozen=True)
@@ -160,7 +175,13 @@ class Index:
         pointer, directory, manifest = current_manifest(root)
         check_compatible(manifest.spec, spec, root)
         verify_files(directory, manifest, rehash=rehash)
-        chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, read_only=True)
+        chunks = ChunkStore.open(
+            root / manifest.store_file(),
+            spec.dimension,
+            generation=pointer.generation,
+            read_only=True,
+            counts=(manifest.documents, manifest.chunks, manifest.sentences),
+        )
         try:
             segments = Segments.read(directory / SEGMENTS_DIR, spec.dimension)
             index = cls(root, pointer.generation, spec, chunks=chunks, segments=segments, manifest=manifest)
@@ -175,15 +196,24 @@ class Index:
         """A new, empty, writable generation."""
         directory = root / generation_name(generation)
         directory.mkdir(parents=True)
-        chunks = ChunkStore.open(directory / CHUNKS_FILE, spec.dimension, create=True)
+        path = root / store_name(generation)
+        for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)  # a crashed rebuild's
+        chunks = ChunkStore.open(path, spec.dimension, generation=generation, create=True)
         return cls(root, generation, spec, chunks=chunks, segments=Segments([]), manifest=None)
 
     def fork(self, generation: int) -> Index:
-        """A writable copy of this generation under a new number (this one is not touched)."""
+        """The next generation, writable, on top of this one (which is not touched: what the
+        write adds and deletes is stamped with `generation`, which readers of this one ignore)."""
         directory = self.root / generation_name(generation)
         directory.mkdir(parents=True)
-        self.chunks.copy_to(directory / CHUNKS_FILE)
-        chunks = ChunkStore.open(directory / CHUNKS_FILE, self.spec.dimension)
+        chunks = ChunkStore.open(
+            self.chunks.path,
+            self.spec.dimension,
+            generation=generation,
+            published=self.generation,
+            counts=self.chunks.counts(),
+        )
         return Index(
             self.root,
             generation,
@@ -234,19 +264,25 @@ class Index:
             force=optimize,
         )
         self._use(segments.fitted(policy))
-        self.chunks.commit()
+        # Rows neither this generation nor the previous one (kept for readers) sees are dropped.
+        self.chunks.commit(keep_from=self.generation - 1)
         self.segments.write(self.directory / SEGMENTS_DIR)
         documents, chunks, sentences = self.chunks.counts()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = Manifest(
             spec=self.spec,
-            corpus_fingerprint=corpus_fingerprint(self.chunks.document_hashes()),
+            corpus_fingerprint=corpus_fingerprint(
+                self.chunks.added_hashes,
+                base=self.manifest.corpus_fingerprint if self.manifest else None,
+                removed=self.chunks.removed_hashes,
+            ),
             documents=documents,
             chunks=chunks,
             sentences=sentences,
             created_at=self.manifest.created_at if self.manifest else now,
             updated_at=now,
             generation=self.generation,
+            store=self.chunks.path.name,
             files=file_checksums(self.directory),
             vectors=self.vectors.describe(),
         )
@@ -301,6 +337,22 @@ def current_manifest(root: Path) -> tuple[Pointer, Path, Manifest]:
     return pointer, directory, Manifest.read(manifest_path)
 
 
+def _count_problems(store: Path, generation: int, manifest: Manifest) -> list[str]:
+    """The manifest's counts against the store's rows of that generation."""
+    chunks = ChunkStore.open(store, manifest.spec.dimension, generation=generation, read_only=True)
+    try:
+        counted = chunks.counted()
+    finally:
+        chunks.close()
+    recorded = (manifest.documents, manifest.chunks, manifest.sentences)
+    if counted == recorded:
+        return []
+    return [
+        f"{store} holds {counted} documents, chunks and sentences for generation {generation}, "
+        f"its manifest says {recorded}"
+    ]
+
+
 def verify_index(root: Path) -> Verification:
     """Re-hash every file of the current generation against its manifest; nothing is trusted
     from an earlier check. Damage is reported by name, not raised."""
@@ -312,4 +364,10 @@ def verify_index(root: Path) -> Verification:
         return Verification(None, 0, 0, (exc.message,))
     problems = file_problems(directory, manifest.files, rehash=True)
     size = sum(int(f.get("bytes", 0)) for f in manifest.files.values())
-    return Verification(pointer.generation, len(manifest.files), size, tuple(problems))
+    try:
+        store = root / manifest.store_file()
+    except IndexCorruptError as exc:
+        return Verification(pointer.generation, len(manifest.files), size, (*problems, exc.message))
+    problems += store_problems(store) or _count_problems(store, pointer.generation, manifest)
+    size += store.stat().st_size if store.is_file() else 0
+    return Verification(pointer.generation, len(manifest.files) + 1, size, tuple(problems))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,19 +16,48 @@ from rag.text.analyzer import is_acronym
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+COMPACT_FRACTION = 0.05  # fold the changes into a new base once they reach this share of it
+COMPACT_MINIMUM = 2_000
+
+
+@dataclass(frozen=True)
+class _Base:
+    """An immutable vocabulary that several lexicons share (never changed once built)."""
+
+    words: list[str]
+    df: dict[str, int]
+    position: dict[str, int]
+    vectors: NDArray[np.float32]
+    stem_df: Counter[str]
+
+    @classmethod
+    def build(cls, words_: list[str], dfs: list[int], vectors: NDArray[np.float32]) -> _Base:
+        stem_df: Counter[str] = Counter()
+        for stemmed, df in zip(stem(words_), dfs, strict=True):
+            stem_df[stemmed] += df
+        return cls(
+            words_,
+            dict(zip(words_, dfs, strict=True)),
+            {w: i for i, w in enumerate(words_)},
+            vectors,
+            stem_df,
+        )
+
 
 class Lexicon:
+    """The words of one generation: a shared base plus the changes of the writes since it was
+    built, so a write costs its own words, not the vocabulary (folded into a new base when the
+    changes reach COMPACT_FRACTION of it)."""
+
     def __init__(
         self, words_: list[str], dfs: NDArray[np.int64], vectors: NDArray[np.float32], chunk_count: int
     ) -> None:
-        self._words = words_
-        self._df = dict(zip(words_, dfs.tolist(), strict=True))
-        self._vectors = vectors
+        self._base = _Base.build(words_, dfs.tolist(), vectors)
+        self._alive = np.ones(len(words_), dtype=bool)
+        self._changed: dict[str, tuple[int, NDArray[np.float32] | None]] = {}
+        """Words changed since the base: (df, vector); df 0 is a dropped word."""
+        self._stem_delta: Counter[str] = Counter()
         self._chunks = max(chunk_count, 1)
-        stem_df: Counter[str] = Counter()
-        for stemmed, df in zip(stem(words_), dfs.tolist(), strict=True):
-            stem_df[stemmed] += df
-        self._stem_df = stem_df
 
     def updated(
         self, changes: Sequence[tuple[str, int, NDArray[np.float32] | None]], chunk_count: int
@@ -35,53 +65,76 @@ class Lexicon:
         """This lexicon with the words a write touched as the store now has them: (word, document
         frequency, vector); a frequency of 0 drops the word, a new word comes with its vector.
         What a reload of the whole vocabulary would give, for the cost of the change."""
-        position = {word: i for i, word in enumerate(self._words)}
-        df, stem_df = dict(self._df), Counter(self._stem_df)
-        dropped: list[int] = []
-        added_words: list[str] = []
-        added_vectors: list[NDArray[np.float32]] = []
+        lexicon = Lexicon.__new__(Lexicon)
+        lexicon._base, lexicon._chunks = self._base, max(chunk_count, 1)
+        changed, stem_delta, alive = dict(self._changed), Counter(self._stem_delta), self._alive.copy()
         for (word, stored, vector), stemmed in zip(changes, stem([w for w, _, _ in changes]), strict=True):
             count = stored if vector is not None else 0  # a word not embedded yet is not known yet
-            stem_df[stemmed] += count - df.get(word, 0)
-            if count <= 0:
-                if word in position:
-                    dropped.append(position[word])
-                df.pop(word, None)
-                continue
-            if word not in position and vector is not None:
-                added_words.append(word)
-                added_vectors.append(vector)
-            df[word] = count
-        keep = np.ones(len(self._words), dtype=bool)
-        keep[dropped] = False
-        words_ = [w for w, kept in zip(self._words, keep.tolist(), strict=True) if kept] + added_words
-        new_rows = np.array(added_vectors, dtype=np.float32).reshape(-1, self._vectors.shape[1])
-        vectors = np.concatenate([self._vectors[keep], new_rows])
-        lexicon = Lexicon.__new__(Lexicon)
-        lexicon._words, lexicon._df, lexicon._vectors = words_, df, vectors
-        lexicon._chunks = max(chunk_count, 1)
-        lexicon._stem_df = Counter({k: v for k, v in stem_df.items() if v > 0})
+            stem_delta[stemmed] += count - self._df(word)
+            position = self._base.position.get(word)
+            if position is not None:
+                alive[position] = count > 0
+            if position is not None and count == self._base.df[word]:
+                changed.pop(word, None)  # back to what the base says
+            else:
+                known = vector if vector is not None else changed.get(word, (0, None))[1]
+                changed[word] = (max(count, 0), known)
+        lexicon._changed, lexicon._stem_delta, lexicon._alive = changed, stem_delta, alive
+        if len(changed) > max(COMPACT_MINIMUM, COMPACT_FRACTION * len(self._base.words)):
+            return lexicon._compacted()
         return lexicon
+
+    def _compacted(self) -> Lexicon:
+        base = self._base
+        kept = [i for i, w in enumerate(base.words) if self._alive[i] and w not in self._changed]
+        added = sorted(w for w, (df, vector) in self._changed.items() if df > 0 and vector is not None)
+        words_ = [base.words[i] for i in kept] + added
+        dfs = [base.df[base.words[i]] for i in kept] + [self._changed[w][0] for w in added]
+        rows = [v for w in added if (v := self._changed[w][1]) is not None]
+        new_rows = np.array(rows, dtype=np.float32).reshape(-1, base.vectors.shape[1])
+        vectors = np.concatenate([base.vectors[kept], new_rows])
+        return Lexicon(words_, np.array(dfs, dtype=np.int64), vectors, self._chunks)
+
+    def _df(self, word: str) -> int:
+        if word in self._changed:
+            return self._changed[word][0]
+        return self._base.df.get(word, 0)
 
     @property
     def size(self) -> int:
-        return len(self._words)
+        dropped = int((~self._alive).sum())
+        added = sum(1 for w, (df, _) in self._changed.items() if df > 0 and w not in self._base.position)
+        return len(self._base.words) - dropped + added
 
     def contains(self, word: str) -> bool:
         """Whether the corpus uses this word (acronyms case-sensitively, other words by stem)."""
         if is_acronym(word):
-            return word in self._df
-        return word.lower() in self._df or self._stem_df.get(stem([word.lower()])[0], 0) > 0
+            return self._df(word) > 0
+        return self._df(word.lower()) > 0 or self._stem(stem([word.lower()])[0]) > 0
+
+    def _stem(self, stemmed: str) -> int:
+        return self._base.stem_df.get(stemmed, 0) + self._stem_delta.get(stemmed, 0)
 
     def idf(self, stemmed: str) -> float:
         """BM25-style inverse document frequency of a stemmed term; unseen terms get the maximum."""
-        df = self._stem_df.get(stemmed, 0)
+        df = max(self._stem(stemmed), 0)
         return math.log(1.0 + (self._chunks - df + 0.5) / (df + 0.5))
 
     def nearest(self, vectors: NDArray[np.float32]) -> list[tuple[str, float]]:
         """For each vector, the most similar corpus word and its cosine similarity."""
-        if not len(self._words) or not len(vectors):
+        base = self._base
+        extra = [
+            (w, v)
+            for w, (df, v) in self._changed.items()
+            if df > 0 and v is not None and w not in base.position
+        ]
+        if not len(vectors) or (not self._alive.any() and not extra):
             return [("", 0.0)] * len(vectors)
-        similarities = vectors @ self._vectors.T
+        similarities = vectors @ base.vectors.T
+        similarities[:, ~self._alive] = -np.inf
+        words_ = list(base.words)
+        if extra:
+            words_ += [w for w, _ in extra]
+            similarities = np.concatenate([similarities, vectors @ np.stack([v for _, v in extra]).T], axis=1)
         best = similarities.argmax(axis=1)
-        return [(self._words[int(j)], float(similarities[i, j])) for i, j in enumerate(best)]
+        return [(words_[int(j)], float(similarities[i, j])) for i, j in enumerate(best)]

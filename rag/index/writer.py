@@ -27,6 +27,7 @@ from rag.index.store import (
     generation_name,
     generation_numbers,
 )
+from rag.index.store_file import store_files
 from rag.settings import VectorSettings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class IndexWriter:
         self._committed = False
         self.base_generation: int | None = None
         """The generation CURRENT named when the writer started (None: there was none)."""
+        self._base_store: str | None = None
 
     @property
     def index(self) -> Index:
@@ -80,6 +82,7 @@ class IndexWriter:
             _remove_generations(self.root, keep=keep, newer_only=True)  # a crashed writer's leftovers
             remove_stale_temporaries(self.root)
             number = max(generation_numbers(self.root), default=0) + 1
+            self._base_store = _store_of(self.root, current)
             if self._fresh or current is None:
                 self._index = Index.create(self.root, number, self.spec)
             else:
@@ -115,6 +118,11 @@ class IndexWriter:
         self._committed = True
         _remove_generations(self.root, keep={index.generation, index.generation - 1}, newer_only=False)
         _remove_legacy_files(self.root)
+        kept_stores = {index.chunks.path.name}
+        if self._base_store is not None:
+            kept_stores.add(self._base_store)  # the previous generation's, for readers switching over
+        _remove_stores(self.root, keep=kept_stores)
+        index.chunks.checkpoint()
         return manifest
 
     def __exit__(
@@ -125,8 +133,10 @@ class IndexWriter:
     ) -> None:
         try:
             if not self._committed and self._index is not None:
-                self._index.close()
+                self._index.close()  # rolls back the store's uncommitted transaction
                 shutil.rmtree(self._index.directory, ignore_errors=True)
+                if self._index.chunks.path.name != self._base_store:  # a rebuild's new store
+                    _remove_stores(self.root, keep={self._base_store} if self._base_store else set())
         finally:
             self._lock.__exit__(exc_type, exc, traceback)
 
@@ -138,6 +148,25 @@ def _remove_generations(root: Path, keep: set[int], *, newer_only: bool) -> None
             continue
         log.debug("removing generation %d of %s", number, root)
         shutil.rmtree(root / generation_name(number), ignore_errors=True)
+
+
+def _store_of(root: Path, pointer: Pointer | None) -> str | None:
+    """The store file the published generation reads (None: none, or it cannot be told)."""
+    if pointer is None:
+        return None
+    try:
+        return Manifest.read(root / pointer.directory / MANIFEST_FILE).store_file()
+    except IndexCorruptError:
+        return None
+
+
+def _remove_stores(root: Path, keep: set[str]) -> None:
+    """Delete the store files (with their WAL files) no kept generation reads: a replaced
+    store after a rebuild, or a crashed rebuild's."""
+    for path in store_files(root):
+        if not any(path.name == name or path.name.startswith(f"{name}-") for name in keep):
+            log.debug("removing the chunk store %s", path)
+            path.unlink(missing_ok=True)
 
 
 def _remove_legacy_files(root: Path) -> None:

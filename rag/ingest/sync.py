@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -83,7 +83,8 @@ class LocalEncoder:
         return Encoded(chunked, chunk_vectors, sentence_vectors)
 
     def embed_texts(self, texts: list[str], label: str, progress: Progress) -> NDArray[np.float32]:
-        return _embed_texts(texts, self._embedder, progress, label, self._batch_size)
+        advance = progress(label, sum(map(len, texts))) if texts else no_progress(label, 0)
+        return _embed_texts(texts, self._embedder, advance, self._batch_size)
 
 
 def sync(
@@ -109,8 +110,9 @@ def sync(
     encoder = encoder or LocalEncoder(embedder, chunker, batch_size)
     report = IngestReport()
     clock = time.perf_counter()
-    existing = index.chunks.document_hashes()
     wanted = {doc.doc_id: doc for doc in documents}
+    # Without pruning only the named documents can change: the rest of the index is not read.
+    existing = index.chunks.document_hashes(None if prune else [*wanted, *remove])
     prunable = set(existing) if prune_under is None else index.chunks.documents_under(prune_under)
     to_add = [doc for doc in documents if existing.get(doc.doc_id) != doc.content_hash]
     to_remove = [
@@ -209,24 +211,28 @@ def _embed(
     chunked: list[tuple[Document, list[Chunk]]], embedder: Embedder, progress: Progress, batch_size: int
 ) -> tuple[NDArray[np.float32], dict[str, NDArray[np.float32]]]:
     chunk_texts = [c.embed_text for _, chunks in chunked for c in chunks]
-    chunk_vectors = _embed_texts(chunk_texts, embedder, progress, "chunks", batch_size)
     # A sentence in the overlap of two chunks is embedded once.
     sentences = sorted(
         {sentence_embed_text(doc, c, s) for doc, chunks in chunked for c in chunks for s in c.sentences}
     )
-    vectors = _embed_texts(sentences, embedder, progress, "sentences", batch_size)
+    # One bar for both, counted in characters (a chunk costs several sentences' time), so its
+    # time left is the time left for the whole embedding, most of an ingest.
+    total = sum(map(len, chunk_texts)) + sum(map(len, sentences))
+    advance = progress("texts", total) if total else no_progress("texts", 0)
+    chunk_vectors = _embed_texts(chunk_texts, embedder, advance, batch_size)
+    vectors = _embed_texts(sentences, embedder, advance, batch_size)
     return chunk_vectors, dict(zip(sentences, vectors, strict=True))
 
 
 def _embed_texts(
-    texts: list[str], embedder: Embedder, progress: Progress, label: str, batch_size: int
+    texts: list[str], embedder: Embedder, advance: Callable[[int], None], batch_size: int
 ) -> NDArray[np.float32]:
+    """Embed `texts` a batch at a time; `advance` is told the characters of each batch."""
     if not texts:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
-    advance = progress(label, len(texts))
     parts = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
         parts.append(embedder.embed(batch))
-        advance(len(batch))
+        advance(sum(map(len, batch)))
     return np.concatenate(parts)

@@ -1,0 +1,92 @@
+"""One store file serves every generation: a reader of generation G keeps seeing G's rows while
+a writer adds the next, a write that was committed to the store but never published is undone
+by the next writer, and rows no kept generation sees are purged."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from rag.index.store import Index, verify_index
+from rag.index.writer import IndexWriter
+from rag.ingest.sync import sync
+from rag.ingest.uploads import stage_record
+from rag.pipeline import Pipeline, index_spec
+from rag.settings import Settings
+from rag.testing import FakeEmbedder
+
+NOTES = {
+    "alpha": "Sorafenib was given at 400 mg twice daily. The median PFS was 4.4 months.",
+    "beta": "Regorafenib improved overall survival. The hazard ratio was 0.63.",
+    "gamma": "Fever within two weeks predicted a better outcome in liver cancer.",
+}
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Pipeline:
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    settings.corpus_dir.mkdir()
+    pipeline = Pipeline(settings, FakeEmbedder(), None)
+    pipeline.ingest()
+    for doc_id, text in NOTES.items():
+        record = {"doc_id": doc_id, "title": f"About {doc_id}", "text": text}
+        pipeline.add_documents([stage_record(record, settings.upload_dir, settings.corpus_dir)])
+    return pipeline
+
+
+def rows_of(store: Path, doc_id: str) -> list[tuple[int, int | None]]:
+    with sqlite3.connect(store) as db:
+        return db.execute(
+            "SELECT born, died FROM documents WHERE doc_id = ? ORDER BY born", (doc_id,)
+        ).fetchall()
+
+
+def test_a_reader_keeps_its_generation_while_an_unpublished_write_is_undone(pipeline: Pipeline) -> None:
+    settings = pipeline.settings
+    reader = Index.open(settings.index_dir, pipeline.handle.spec)
+    before = reader.chunks.list_documents(), reader.chunks.counts()
+    beta_rows = reader.chunks.row_ids_for_documents(["beta"])
+    embedder = pipeline.embedder
+    writer = IndexWriter(settings.index_dir, index_spec(embedder, settings))
+    with writer:
+        index = writer.index
+        sync(index, [], embedder, pipeline.chunker, prune=False, remove=["beta"])
+        index.chunks.commit()  # in the store, durably, but CURRENT still names the old generation
+        # ...and the writer dies before publishing (leaving the block without commit()).
+    assert rows_of(reader.chunks.path, "beta")[-1][1] == reader.generation + 1  # marked dead there
+    assert (reader.chunks.list_documents(), reader.chunks.counts()) == before
+    assert set(reader.chunks.passages(beta_rows)) == set(beta_rows)
+
+    pipeline.add_documents(
+        [
+            stage_record(
+                {"doc_id": "delta", "title": "D", "text": "Psoriasis went into remission."},
+                settings.upload_dir,
+                settings.corpus_dir,
+            )
+        ]
+    )
+    after = pipeline.index
+    assert [died for _, died in rows_of(after.chunks.path, "beta")] == [None]  # alive again
+    assert {d.doc_id for d in after.chunks.list_documents()} == {*NOTES, "delta"}
+    assert after.chunks.counts() == after.chunks.counted()
+    assert verify_index(settings.index_dir).problems == ()
+    reader.close()
+
+
+def test_rows_no_kept_generation_sees_are_purged(pipeline: Pipeline) -> None:
+    store = pipeline.index.chunks.path
+    pipeline.delete_document("alpha")
+    deleted_in = pipeline.index.generation
+    assert rows_of(store, "alpha")[-1][1] == deleted_in  # the previous generation still sees it
+    record = {"doc_id": "epsilon", "title": "E", "text": "Lenvatinib was compared with sorafenib."}
+    pipeline.add_documents([stage_record(record, pipeline.settings.upload_dir, pipeline.settings.corpus_dir)])
+    assert rows_of(store, "alpha") == []  # neither the current nor the previous generation sees it
+    with sqlite3.connect(store) as db:
+        (orphans,) = db.execute(
+            "SELECT count(*) FROM chunks WHERE doc_row NOT IN (SELECT doc_row FROM documents)"
+        ).fetchone()
+    assert orphans == 0
+    assert verify_index(pipeline.settings.index_dir).problems == ()
