@@ -15,12 +15,18 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Route
 
 from api.errors import status_of
 from api.jobs import JobStore
-from api.routes import answers, documents, jobs, openai, status, web
+from api.logs import HEADER as REQUEST_ID_HEADER
+from api.logs import RequestIds
+from api.mcp_http import McpEndpoint
+from api.metrics import HttpMetrics, ServiceMetrics, route_table
+from api.metrics import router as metrics_router
+from api.routes import answers, cite, documents, jobs, openai, status, web
 from api.schemas import ErrorBody
-from api.security import DOCS_ASSETS, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
+from api.security import DOCS_ASSETS, MCP_PATH, ApiKeyGuard, BodySizeLimit, CrossSiteGuard, TrustedHosts
 from api.settings import ServerSettings
 from api.state import ServiceState
 from rag.errors import RagError
@@ -56,6 +62,8 @@ def create_app(
     With `writer`, document writes go there instead of to this process's pipeline."""
     settings = ServerSettings.of(settings)
     service = ServiceState(pipeline=pipeline, writer=writer, phase="ready" if pipeline else "starting")
+    metrics = ServiceMetrics(service)
+    mcp = McpEndpoint(service, metrics, settings.max_upload_bytes + MULTIPART_OVERHEAD)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,8 +72,10 @@ def create_app(
             service.start_loading(settings, ingest=ingest_on_start)
             if load_before_serving:
                 await asyncio.to_thread(service.wait)
-        yield
+        async with mcp.running():
+            yield
         app.state.jobs.shutdown()
+        app.state.metrics.close()
         if owned:
             service.wait(timeout=0)
             if service.pipeline is not None:
@@ -84,9 +94,22 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.jobs = JobStore(settings.jobs_dir)
-    for router in (answers.router, documents.router, jobs.router, status.router, openai.router, web.router):
+    app.state.metrics = metrics
+    routers = (
+        answers.router,
+        documents.router,
+        cite.router,
+        jobs.router,
+        status.router,
+        openai.router,
+        web.router,
+        metrics_router,
+    )
+    for router in routers:
         app.include_router(router, responses=COMMON_ERRORS)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    # MCP over streamable HTTP (docs/mcp.md): every method, so not in the OpenAPI schema.
+    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     _install_error_handlers(app)
     _describe_errors_as_sent(app)
     # Added last = outermost: the host, key, origin and size checks run before anything else.
@@ -95,7 +118,7 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "Mcp-Protocol-Version", "Mcp-Session-Id"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD)
     # With or without a key: a page the user merely visits must not write through their browser.
@@ -105,6 +128,9 @@ def create_app(
             ApiKeyGuard, api_key=settings.api_key.get_secret_value(), protect_reads=settings.auth_reads
         )
     app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)
+    # Outside the checks: refused requests are counted, and carry a request id, too.
+    app.add_middleware(HttpMetrics, metrics=app.state.metrics, routes=route_table(app, routers))
+    app.add_middleware(RequestIds)
     return app
 
 
@@ -164,5 +190,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside every middleware: the request id is sent from here.
         log.exception("%s %s failed", request.method, request.url.path)
-        return JSONResponse(status_code=500, content={"detail": "internal error; see the server log"})
+        request_id = getattr(request.state, "request_id", None)
+        return JSONResponse(
+            status_code=500,
+            content={"detail": "internal error; see the server log"},
+            headers={REQUEST_ID_HEADER: request_id} if request_id else None,
+        )

@@ -1,5 +1,5 @@
 """The installed `rag` command: the library's commands (`rag.cli`) plus `serve`, which runs the
-HTTP service (so the library never imports the service)."""
+HTTP service, and `mcp`, which serves MCP over stdio (so the library never imports the service)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rag.cli import Commands, Parser, build_parser, run, settings_with
 def main(argv: Sequence[str] | None = None) -> int:
     parser, commands = build_parser()
     add_serve(commands)
+    add_mcp(commands)
     return run(parser, argv)
 
 
@@ -55,6 +56,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.serve import serve
 
     serve(settings, ingest=args.ingest)
+    return 0
+
+
+def add_mcp(commands: Commands[Parser]) -> None:
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve MCP over stdin/stdout (agents and editors: docs/mcp.md)",
+        description="Serve the tools ask, search, get_document and list_documents, and the documents "
+        "as resources, over the Model Context Protocol on stdin and stdout; logs go to stderr. "
+        "The index and settings are those of `rag ask` (RAG_INDEX_DIR, ...).",
+    )
+    mcp.set_defaults(handler=cmd_mcp)
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from api.mcp_server import serve_stdio
+    from rag.pipeline import Pipeline
+
+    serve_stdio(lambda: Pipeline.load(settings_with()))
     return 0
 
 

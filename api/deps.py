@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from api.jobs import JobStore
+from api.metrics import ServiceMetrics
 from api.settings import ServerSettings
 from api.state import ServiceState
 from rag.ingest.corpus import DocumentWriter
@@ -38,6 +39,11 @@ def get_settings(request: Request) -> ServerSettings:
     return settings
 
 
+def get_metrics(request: Request) -> ServiceMetrics:
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
+
+
 def get_jobs(request: Request) -> JobStore:
     jobs: JobStore = request.app.state.jobs
     return jobs
@@ -48,3 +54,4 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 WriterDep = Annotated[DocumentWriter, Depends(get_writer)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
 SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]

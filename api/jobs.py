@@ -10,6 +10,7 @@ as failed.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import re
@@ -103,7 +104,8 @@ class JobStore:
         self._save(job)
         if self._executor is None:  # the first job, or the first after a shutdown (app restarted)
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-job")
-        future = self._executor.submit(self._run, job, work)
+        # In the request's context: the job's log records carry its request id.
+        future = self._executor.submit(contextvars.copy_context().run, self._run, job, work)
         return job, future
 
     def read(self, job_id: str) -> Job:
@@ -114,7 +116,7 @@ class JobStore:
             job = Job.model_validate_json(self._path(job_id).read_bytes())
         except FileNotFoundError:
             raise missing from None
-        if job.state in ("queued", "running") and not _alive(job.pid):
+        if job.state in ("queued", "running") and not process_alive(job.pid):
             detail = (
                 f"the server process running it (pid {job.pid}) stopped before it finished; send it again"
             )
@@ -227,7 +229,7 @@ def _error_of(exc: BaseException) -> JobError:
     return JobError(status=500, detail="internal error; see the server log")
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -19,6 +19,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # a new route is protected unless it is added here.
 READ_ONLY_POSTS = frozenset({"/ask", "/ask/stream", "/search", "/v1/chat/completions"})
 OPEN_PATHS = frozenset({"/health", "/"})
+# The MCP endpoint (api/mcp_http.py) carries every kind of call in POSTs (and, in general, a
+# stream in GETs): with a key set, every method there needs it, whatever RAG_AUTH_READS says,
+# and no method there may come from a page of another site.
+MCP_PATH = "/mcp"
+# Reads that need the key whenever one is configured: what the service does is the operator's.
+KEYED_READS = frozenset({"/metrics"})
 DOCS_ASSETS = "/docs-assets"  # the scripts and styles of /docs (Swagger UI)
 # The web page and its files hold no data; the page asks for the key before it calls the API.
 OPEN_PREFIXES = ("/static/", f"{DOCS_ASSETS}/")
@@ -35,8 +41,8 @@ async def send_json(
 
 
 class ApiKeyGuard:
-    """With an API key configured, requests that change the index (and, with `protect_reads`,
-    all but /health) need `Authorization: Bearer <key>`; others get 401."""
+    """With an API key configured, requests that change the index, /metrics (and, with
+    `protect_reads`, all but /health) need `Authorization: Bearer <key>`; others get 401."""
 
     def __init__(self, app: ASGIApp, api_key: str, *, protect_reads: bool) -> None:
         self.app = app
@@ -63,7 +69,7 @@ class ApiKeyGuard:
     def _needs_key(self, method: str, path: str) -> bool:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return False
-        if self._protect_reads:
+        if self._protect_reads or path in KEYED_READS or is_mcp(path):
             return True
         return method not in SAFE_METHODS and path not in READ_ONLY_POSTS
 
@@ -121,7 +127,7 @@ class CrossSiteGuard:
         self._allowed = {origin.rstrip("/").lower() for origin in allowed_origins}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http" or (scope["method"] in SAFE_METHODS and not is_mcp(scope["path"])):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -146,6 +152,10 @@ class CrossSiteGuard:
             f"it comes from a page of {origin}, not of this service; "
             "list that origin in RAG_CORS_ORIGINS to allow it"
         )
+
+
+def is_mcp(path: str) -> bool:
+    return path == MCP_PATH or path.startswith(f"{MCP_PATH}/")
 
 
 def same_origin(origin: str, host: str | None) -> bool:

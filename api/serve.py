@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
+from api.logs import log_config
 from api.settings import ServerSettings
 from api.state import bring_up_to_date
 from rag.errors import ConfigurationError
@@ -16,14 +22,27 @@ def serve(settings: ServerSettings, *, ingest: bool) -> None:
     """Serve until interrupted. With one worker the model and index load in the background
     (/health answers at once); with several, the index is brought up to date here first and
     each worker loads before it accepts a connection."""
+    # uvicorn re-raises the SIGTERM it stopped on once it has shut down: raised as SystemExit
+    # here, rather than ending the process at once, it lets the metrics directory be removed.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    with metrics_directory():
+        _serve(settings, ingest=ingest)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(settings: ServerSettings, *, ingest: bool) -> None:
     import uvicorn
 
     workers = settings.worker_count
+    logs = log_config(settings.log_format)
     if workers == 1:
-        from api.app import create_app
+        from api.app import create_app  # after metrics_directory(): see there
 
         app = create_app(settings, ingest_on_start=ingest)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", log_config=logs)
         return
     if ingest:  # with every core, before the workers take their share
         print(bring_index_up_to_date(settings), file=sys.stderr)
@@ -42,8 +61,32 @@ def serve(settings: ServerSettings, *, ingest: bool) -> None:
         port=settings.port,
         workers=workers,
         log_level="info",
+        log_config=logs,
     )
     Multiprocess(config, sockets=[tcp_listener(settings.host, settings.port)]).run()
+
+
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """The directory where every worker process keeps its metrics, named to them (and to
+    prometheus-client) in PROMETHEUS_MULTIPROC_DIR, so that a scrape of any worker sums all.
+    The operator's, if that variable is set (emptied of an earlier run's files first), else a
+    fresh temporary directory, removed when the server stops. prometheus-client reads the
+    variable when it is first imported: the app (which imports it) is imported after this."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield directory
+        return
+    with tempfile.TemporaryDirectory(prefix="rag-metrics-") as made:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # inherited by the workers
+        try:
+            yield Path(made)
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def bring_index_up_to_date(settings: ServerSettings) -> str:

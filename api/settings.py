@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from api.logs import LogFormat
 from rag.settings import Settings
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -46,7 +47,8 @@ class ServerSettings(Settings):
     )
     api_key: SecretStr | None = Field(
         default=None,
-        description="When set, requests that change the index need `Authorization: Bearer <key>`.",
+        description="When set, requests that change the index, and GET /metrics, need "
+        "`Authorization: Bearer <key>`.",
     )
     auth_reads: bool = Field(
         default=False,
@@ -64,6 +66,11 @@ class ServerSettings(Settings):
     )
     max_upload_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest request body (and uploaded file)."
+    )
+    log_format: LogFormat = Field(
+        default="text",
+        description="`text`: uvicorn's lines; `json`: one JSON object per log record (time, level, "
+        "logger, message, request_id, pid; access lines add client, method, path, status).",
     )
     write_wait_s: float = Field(
         default=5.0,

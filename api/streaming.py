@@ -10,6 +10,7 @@ running on for nobody.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -75,7 +76,8 @@ async def answer_events(ask: Callable[[AnswerListener], Answer]) -> AsyncIterato
             listener.put(None)
 
     # The worker is not awaited: if the client leaves, it stops at its next token and ends alone.
-    loop.run_in_executor(None, work)
+    # In this request's context, so that what it logs carries the request id.
+    loop.run_in_executor(None, contextvars.copy_context().run, work)
     try:
         while (event := await queue.get()) is not None:
             yield event

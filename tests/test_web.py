@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import CORPUS, QUESTION
+from tests.support.citations import parse_bibtex, parse_ris
 from tests.support.document_fixtures import PDF_TITLE, write_article_pdf
 from tests.support.servers import running_server
 
@@ -125,6 +126,29 @@ def test_an_answer_links_each_citation_to_its_quoted_sentence(page: Any, server:
     assert page.inner_text("#document-text mark:not(.passage-mark)") == citation["quote"]
     assert citation["quote"] in page.inner_text("#document-text mark.passage-mark")
     page.click("#document-close")
+
+
+def test_export_sources_downloads_the_cited_documents_references(page: Any, server: str) -> None:
+    expected = httpx.post(f"{server}/ask", json={"question": TWO_PARTS}, timeout=30).json()
+    cited = list(dict.fromkeys(c["doc_id"] for c in expected["citations"]))
+    titles = {
+        d["doc_id"]: d["title"] for d in httpx.get(f"{server}/documents?limit=1000").json()["documents"]
+    }
+    ask(page, TWO_PARTS)
+    assert page.is_visible("#export-bibtex")
+    with page.expect_download() as bibtex_download:
+        page.click("#export-bibtex")
+    bibtex = bibtex_download.value
+    assert bibtex.suggested_filename == "references.bib"
+    entries = parse_bibtex(Path(bibtex.path()).read_text(encoding="utf-8"))
+    assert [e.fields["title"] for e in entries] == [titles[d].removesuffix(".") for d in cited]
+    with page.expect_download() as ris_download:
+        page.click("#export-ris")
+    assert ris_download.value.suggested_filename == "references.ris"
+    records = parse_ris(Path(ris_download.value.path()).read_text(encoding="utf-8"))
+    assert [r["title"] for r in records] == [titles[d].removesuffix(".") for d in cited]
+    noun = "reference" if len(cited) == 1 else "references"
+    assert page.inner_text("#export-status") == f"Exported {len(cited)} {noun} as RIS (references.ris)."
 
 
 def test_hover_and_keyboard_focus_show_the_quote_and_escape_returns_focus(page: Any) -> None:

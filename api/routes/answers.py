@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.deps import PipelineDep
+from api.deps import MetricsDep, PipelineDep
 from api.schemas import AskRequest, AskResponse, ErrorBody, SearchRequest, SearchResponse
 from api.streaming import answer_events
 from rag.answer.asker import AnswerListener
@@ -37,7 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/ask", response_model=AskResponse, responses=ERRORS)
-def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
+def ask(body: AskRequest, pipeline: PipelineDep, metrics: MetricsDep) -> AskResponse:
     """Answer a question from the documents; every claim carries a [n] citation."""
     answer = pipeline.ask(
         body.question,
@@ -46,6 +46,7 @@ def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
         answer_mode=body.mode,
         history=history_of(body),
     )
+    metrics.answered(answer)
     return AskResponse.model_validate(answer_dict(answer))
 
 
@@ -58,7 +59,7 @@ def history_of(body: AskRequest) -> list[Turn]:
     responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": STREAM_EVENTS}},
     response_class=StreamingResponse,
 )
-async def ask_stream(body: AskRequest, pipeline: PipelineDep) -> StreamingResponse:
+async def ask_stream(body: AskRequest, pipeline: PipelineDep, metrics: MetricsDep) -> StreamingResponse:
     """The answer as it is made, as Server-Sent Events (see the 200 response)."""
     # Refusals that need no answering are plain HTTP errors, before the stream starts.
     if (body.mode or pipeline.settings.generation.default_mode) == "generative":
@@ -67,7 +68,7 @@ async def ask_stream(body: AskRequest, pipeline: PipelineDep) -> StreamingRespon
         await asyncio.to_thread(pipeline.check_documents, body.doc_ids)
 
     def answer(listener: AnswerListener) -> Answer:
-        return pipeline.ask(
+        answer = pipeline.ask(
             body.question,
             top_k=body.top_k,
             doc_ids=body.doc_ids,
@@ -75,6 +76,7 @@ async def ask_stream(body: AskRequest, pipeline: PipelineDep) -> StreamingRespon
             listener=listener,
             history=history_of(body),
         )
+        return metrics.answered(answer)
 
     async def stream() -> AsyncIterator[str]:
         async for event in answer_events(answer):

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api.deps import JobsDep, PipelineDep, SettingsDep, WriterDep
+from api.deps import JobsDep, MetricsDep, PipelineDep, SettingsDep, WriterDep
 from api.jobs import Job, ProgressReporter, respond
 from api.schemas import (
     DocumentDetail,
@@ -88,7 +88,9 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentDetail:
     responses={**WRITE_ERRORS, **ACCEPTED},
     openapi_extra=UPLOAD_BODY,
 )
-async def add_documents(request: Request, settings: SettingsDep, writer: WriterDep, jobs: JobsDep) -> Any:
+async def add_documents(
+    request: Request, settings: SettingsDep, writer: WriterDep, jobs: JobsDep, metrics: MetricsDep
+) -> Any:
     """Add or replace documents: a JSON document, or files in any supported format as multipart
     field `file`. Only their chunks are embedded; they answer questions once this returns 200.
     A write that takes longer than `RAG_WRITE_WAIT_S` is answered 202 with a job to poll.
@@ -118,10 +120,11 @@ async def add_documents(request: Request, settings: SettingsDep, writer: WriterD
         raise HTTPException(415, "send application/json (one document) or multipart/form-data (files)")
 
     def work(progress: ProgressReporter) -> WriteResult:
-        progress.stage("reading files", len(names))
-        staged = stage()
-        progress.stage("chunking")
-        return _write_result(writer.add_documents(staged, progress=progress))
+        with metrics.write("upload"):
+            progress.stage("reading files", len(names))
+            staged = stage()
+            progress.stage("chunking")
+            return _write_result(writer.add_documents(staged, progress=progress))
 
     job, future = jobs.start("upload", names, work)
     return await respond(jobs, job, future, settings.write_wait_s)
@@ -145,13 +148,16 @@ async def _read_uploads(request: Request, max_bytes: int) -> list[tuple[str, byt
 
 
 @router.delete("/documents/{doc_id}", response_model=WriteResult, responses=WRITE_ERRORS)
-def delete_document(doc_id: str, writer: WriterDep) -> WriteResult:
+def delete_document(doc_id: str, writer: WriterDep, metrics: MetricsDep) -> WriteResult:
     """Remove an uploaded document (and its stored file) from the index."""
-    return _write_result(writer.delete_document(doc_id))
+    with metrics.write("delete"):
+        return _write_result(writer.delete_document(doc_id))
 
 
 @router.post("/ingest", response_model=IngestResponse, responses={**WRITE_ERRORS, **ACCEPTED})
-async def ingest(body: IngestRequest, settings: SettingsDep, writer: WriterDep, jobs: JobsDep) -> Any:
+async def ingest(
+    body: IngestRequest, settings: SettingsDep, writer: WriterDep, jobs: JobsDep, metrics: MetricsDep
+) -> Any:
     """Index files already on the server. Paths must lie inside the configured corpus roots.
     Documents whose files are gone are removed only when the whole corpus is ingested or
     `prune` is set, and then only those whose files were under the given paths."""
@@ -160,8 +166,9 @@ async def ingest(body: IngestRequest, settings: SettingsDep, writer: WriterDep, 
     prune = body.prune if body.prune is not None else not body.paths
 
     def work(progress: ProgressReporter) -> IngestResponse:
-        progress.stage("reading files")
-        result = writer.ingest(paths, prune=prune, confine_to=roots, progress=progress)
+        with metrics.write("ingest"):
+            progress.stage("reading files")
+            result = writer.ingest(paths, prune=prune, confine_to=roots, progress=progress)
         return IngestResponse.model_validate(
             {
                 **_write_result(result.report).model_dump(),

@@ -22,7 +22,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import PipelineDep
+from api.deps import MetricsDep, PipelineDep
 from api.errors import status_of
 from api.schemas import ErrorBody
 from api.streaming import answer_events
@@ -108,7 +108,9 @@ def models(pipeline: PipelineDep) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", response_model=None, responses=RESPONSES)
-async def chat_completions(body: ChatRequest, pipeline: PipelineDep) -> JSONResponse | StreamingResponse:
+async def chat_completions(
+    body: ChatRequest, pipeline: PipelineDep, metrics: MetricsDep
+) -> JSONResponse | StreamingResponse:
     """Answer the last user message with a cited answer (OpenAI chat-completions protocol)."""
     if body.model not in MODELS:
         message = f"unknown model {body.model!r}; GET /v1/models lists them"
@@ -126,12 +128,12 @@ async def chat_completions(body: ChatRequest, pipeline: PipelineDep) -> JSONResp
             pipeline.require_llm()
         if not body.stream:
             answer = await asyncio.to_thread(pipeline.ask, question, answer_mode=mode, history=history)
-            return JSONResponse(completion(answer, body.model))
+            return JSONResponse(completion(metrics.answered(answer), body.model))
     except RagError as exc:
         return openai_error(status_of(exc), str(exc))
 
     def ask(listener: AnswerListener) -> Answer:
-        return pipeline.ask(question, answer_mode=mode, listener=listener, history=history)
+        return metrics.answered(pipeline.ask(question, answer_mode=mode, listener=listener, history=history))
 
     return StreamingResponse(chunks(ask, body.model), media_type="text/event-stream")
 

@@ -1,4 +1,5 @@
-// The web page: ask (streamed from POST /ask/stream), check every citation, browse and add documents.
+// The web page: ask (streamed from POST /ask/stream), check every citation, export the sources,
+// browse and add documents.
 // Plain DOM code, no framework and no build step; text from the server is only ever set as text.
 "use strict";
 
@@ -74,6 +75,7 @@ function resetAnswer() {
   $("answer").textContent = "";
   $("answer").classList.remove("streaming");
   $("source-list").textContent = "";
+  $("export-status").textContent = "";
   $("dropped-list").textContent = "";
   closePanel(false);
 }
@@ -259,6 +261,38 @@ function renderDropped(dropped) {
     $("dropped-list").append(line);
   }
   $("dropped").hidden = !dropped || dropped.length === 0;
+}
+
+// --- exporting the sources to a reference manager ---------------------------------------------
+
+// The cited documents' references (GET /cite), downloaded as a file in the chosen format.
+async function exportSources(format, label) {
+  const ids = [...new Set(state.citations.map((c) => c.doc_id))];  // in the order first cited
+  if (ids.length === 0) return;
+  const query = new URLSearchParams(ids.map((id) => ["doc_ids", id]));
+  query.set("format", format);
+  const status = $("export-status");
+  status.textContent = `Exporting ${label}…`;
+  let response;
+  try {
+    response = await api(`/cite?${query}`);
+  } catch (error) {
+    status.textContent = `Not exported: the request failed (${error.message})`;
+    return;
+  }
+  if (!response.ok) {
+    status.textContent = `Not exported: ${await failure(response)}`;
+    return;
+  }
+  const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = named ? named[1] : "references";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  status.textContent = `Exported ${ids.length} ${ids.length === 1 ? "reference" : "references"} as ${label} (${link.download}).`;
 }
 
 // --- the citation panel and the document view ------------------------------------------------
@@ -499,6 +533,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("document-close").addEventListener("click", () => $("document-dialog").close());
   $("filter").addEventListener("input", filterDocuments);
   $("upload-form").addEventListener("submit", upload);
+  for (const button of document.querySelectorAll(".export button")) {
+    button.addEventListener("click", () => exportSources(button.dataset.format, button.textContent));
+  }
   loadExamples();
   loadModes();
 });

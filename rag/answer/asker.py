@@ -169,6 +169,9 @@ class Asker:
             listener.passages(evidence.passages)
         composition = self._compose(index, evidence, answer_mode, listener)
         timings["compose"] = _ms(clock)
+        if composition.generate_ms is not None:  # the stages stay disjoint: they sum to the total
+            timings["generate"] = composition.generate_ms
+            timings["compose"] -= composition.generate_ms
         return Answer(
             answer=composition.answer,
             abstained=composition.abstained,

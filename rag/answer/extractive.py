@@ -77,6 +77,8 @@ class Composition:
     generated answer of which no sentence survived verification)."""
     dropped: tuple[Dropped, ...] = ()
     """Generated sentences removed by verification, with the reason."""
+    generate_ms: float | None = None
+    """Time the language model spent writing (generative composer only)."""
     candidates: tuple[Candidate, ...] = field(default=(), repr=False)
 
 

@@ -11,6 +11,7 @@ extractive answer is returned, marked `extractive-fallback`.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 
 from rag.answer.evidence import Evidence
@@ -46,14 +47,20 @@ class GenerativeComposer:
         if baseline.abstained:
             return baseline
         passages = self.prompt_passages(evidence, baseline)
+        clock = time.perf_counter()
         generated = self._model.generate(
             prompt(evidence.question.text, passages), on_text=on_text, cancelled=cancelled
         )
+        generate_ms = (time.perf_counter() - clock) * 1000.0
         checked = verify(generated.text, [p.text for p in passages], [p.title for p in passages])
         if not checked.kept:
-            return dataclasses.replace(baseline, composer="extractive-fallback", dropped=checked.dropped)
+            return dataclasses.replace(
+                baseline, composer="extractive-fallback", dropped=checked.dropped, generate_ms=generate_ms
+            )
         answer, citations = render(checked.kept, passages)
-        return Composition(answer, False, citations, composer="generative", dropped=checked.dropped)
+        return Composition(
+            answer, False, citations, composer="generative", dropped=checked.dropped, generate_ms=generate_ms
+        )
 
     def prompt_passages(self, evidence: Evidence, baseline: Composition) -> list[Passage]:
         """The passages the extractive answer quotes, then the rest by rank, within the budget."""
