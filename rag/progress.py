@@ -16,6 +16,10 @@ STAGES = {
 }
 
 
+CHARACTER_LABELS = frozenset({"texts", "vocabulary"})
+"""The stages whose totals are characters of text, not items."""
+
+
 def stage_name(label: str) -> str:
     return STAGES.get(label, label)
 
@@ -29,8 +33,10 @@ def tqdm_progress(label: str, total: int) -> Callable[[int], None]:
     advances it and closes it at the end."""
     from tqdm import tqdm
 
-    # Files are counted one by one; texts in characters (what embedding time follows).
-    unit, scale = ("file", False) if label == "files" else ("char", True)
+    # Embedding is counted in characters (what its time follows); anything else one by one.
+    unit, scale = (
+        ("char", True) if label in CHARACTER_LABELS else ("file" if label == "files" else "item", False)
+    )
     bar = tqdm(
         total=total, desc=stage_name(label), unit=unit, unit_scale=scale, leave=True, dynamic_ncols=True
     )
