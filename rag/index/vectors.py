@@ -7,6 +7,7 @@ same interface, used to check FAISS in the contract tests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,6 +17,7 @@ import numpy as np
 
 from rag.errors import REBUILD_HINT, IndexCorruptError
 from rag.index import layout as vector_layout
+from rag.index.ids import id_array
 from rag.settings import VectorSettings
 
 if TYPE_CHECKING:
@@ -157,15 +159,16 @@ class FaissVectorIndex:
             else:
                 params = faiss.SearchParameters(sel=selectors[1])  # type: ignore[call-arg]
         if allowed is not None:
-            if not allowed:
+            if not len(allowed):
                 return []
-            allowed_ids = np.fromiter(allowed, dtype=np.int64)
+            allowed_ids = id_array(allowed)
             mapped = ivf is not None and ivf.direct_map.type != faiss.DirectMap.NoMap  # type: ignore[attr-defined]
             if mapped and len(allowed_ids) <= EXACT_FILTER_LIMIT:
                 return self._exact(query[0], k, allowed_ids)
             selector = faiss.IDSelectorBatch(allowed_ids)
             if ivf is not None:
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=int(ivf.nprobe))  # type: ignore[call-arg]
+                probes = filtered_probes(int(ivf.nprobe), int(ivf.nlist), self.size, len(allowed_ids))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=probes)  # type: ignore[call-arg]
             else:
                 params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         k = min(k, self.size)
@@ -195,6 +198,17 @@ class FaissVectorIndex:
             return np.asarray(self._index.reconstruct(key), dtype=np.float32)
         except RuntimeError:  # FAISS's only answer to "not in the direct map"
             return None
+
+
+def filtered_probes(nprobe: int, nlist: int, size: int, allowed: int) -> int:
+    """The IVF lists to probe when only `allowed` of the `size` vectors may be returned: `nprobe`
+    scaled by how few pass, so a search probes about as many allowed vectors as an unfiltered
+    one (a filter passing half the rows probes twice the lists; one passing 1% probes every
+    list), and a selective filter still finds its k best instead of the few that fell into the
+    lists nearest the query."""
+    if allowed >= size:
+        return nprobe
+    return min(nlist, max(nprobe, math.ceil(nprobe * size / max(allowed, 1))))
 
 
 class NumpyVectorIndex:
