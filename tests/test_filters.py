@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from rag.documents import FILE_TYPES, DocumentFacts, file_type
 from rag.index import vectors as vectors_module
 from rag.index.ids import members, sorted_ids
-from rag.index.vectors import FaissVectorIndex, NumpyVectorIndex, filtered_probes
+from rag.index.vectors import FaissVectorIndex, NumpyVectorIndex, allowed_selector, filtered_probes
 from rag.ingest.loaders import SUFFIXES
 from rag.pipeline import Pipeline
 from rag.search.filters import (
@@ -133,6 +133,15 @@ def test_membership_in_a_sorted_id_set() -> None:
     assert allowed.tolist() == [3, 5, 9]
     assert members(np.array([1, 3, 4, 9, 10]), allowed).tolist() == [False, True, False, True, False]
     assert members(np.array([1]), sorted_ids([])).tolist() == [False]
+
+
+@pytest.mark.parametrize("spread", [1, 10**9], ids=["bitmap", "hash-set"])
+def test_the_faiss_selector_lets_through_exactly_the_allowed_ids(spread: int) -> None:
+    ids = np.array([0, 3, 8, 9, 15, 16, 17, 63, 64, 200 * spread], dtype=np.int64)
+    selector, bitmap = allowed_selector(ids)
+    assert (bitmap is None) is (spread > 1)
+    probe = sorted({*range(300), 200 * spread - 1, 200 * spread, 200 * spread + 1, 10**12})
+    assert [i for i in probe if selector.is_member(i)] == ids.tolist()
 
 
 def test_a_selective_filter_probes_more_ivf_lists() -> None:
