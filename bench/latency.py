@@ -49,7 +49,7 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
             for clients in CLIENTS:
                 rows[str(clients)] = _load(server.base, endpoint, texts, clients, per_client * clients)
             results[endpoint] = rows
-        results["filters"] = filter_latency(server.base, texts, 40 if quick else 100)
+        results["filters"] = filter_latency(server.base, texts, 60 if quick else 150)
         results["rss_mb_after"] = server.rss_mb()
         results["rss_mb_peak"] = server.rss_mb("VmHWM")
     one = results["/ask"]["1"]
