@@ -144,6 +144,31 @@ def test_the_top_level_doc_ids_and_the_filters_doc_ids_intersect(client: TestCli
     assert ANSWER_PAPER not in {c["doc_id"] for c in apart["citations"]}
 
 
+def test_a_follow_up_and_a_streamed_answer_keep_to_the_filter(client: TestClient, pipeline: Pipeline) -> None:
+    excluding = {"year_from": 2016}
+    earlier = client.post("/ask", json={"question": QUESTION}).json()
+    turn = {"question": QUESTION, "answer": earlier["answer"], "doc_ids": [ANSWER_PAPER]}
+    body: dict[str, Any] = {"question": "How many patients were enrolled?", "history": [turn]}
+    unfiltered = client.post("/ask", json=body).json()
+    assert {c["doc_id"] for c in unfiltered["citations"]} == {ANSWER_PAPER}  # read against the turn
+    follow_up = client.post("/ask", json={**body, "filters": excluding}).json()
+    assert ANSWER_PAPER not in {c["doc_id"] for c in follow_up["citations"]}
+    assert all(satisfies(pipeline.document(c["doc_id"]), excluding) for c in follow_up["citations"])
+
+    stream = client.post("/ask/stream", json={"question": QUESTION, "filters": excluding}).text
+    events = {
+        block.split("\n")[0].removeprefix("event: "): json.loads(block.split("\n")[1].removeprefix("data: "))
+        for block in stream.strip().split("\n\n")
+        if block.startswith(("event: citations", "event: final"))
+    }
+    assert events["citations"] and all(
+        satisfies(pipeline.document(p["doc_id"]), excluding) for p in events["citations"]
+    )
+    assert events["final"] == client.post(
+        "/ask", json={"question": QUESTION, "filters": excluding}
+    ).json() | {"timings_ms": events["final"]["timings_ms"]}
+
+
 @pytest.fixture(scope="module")
 def ivf_pipeline(
     corpus_index: Path, real_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
