@@ -34,9 +34,9 @@ from rag.ingest.sync import IngestReport
 from rag.ingest.updater import Optimized, Updater
 from rag.ingest.uploads import StagedFile
 from rag.progress import Progress, no_progress
-from rag.search.filters import Facets, Filters, facet_counts
+from rag.search.filters import Facets, Filters, check_documents, facet_counts
 from rag.search.retrieval import Mode
-from rag.search.searcher import Searcher, check_documents
+from rag.search.searcher import Searcher
 from rag.settings import Settings
 
 

@@ -11,14 +11,12 @@ import numpy as np
 
 from rag.documents import Passage
 from rag.index.store import Index
-from rag.search.filters import AllowedRowsCache, Filters, check_documents
+from rag.search.filters import AllowedRowsCache, Filters
 from rag.search.retrieval import HybridRetriever, Mode
 from rag.settings import AnswerSettings, RetrievalSettings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-
-__all__ = ["Filters", "Searcher", "check_documents"]
 
 
 class Searcher:
