@@ -19,7 +19,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import Resource, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from api.metrics import ServiceMetrics
 from api.routes import answers, documents
@@ -30,6 +30,7 @@ from api.schemas import (
     DocId,
     DocumentDetail,
     DocumentList,
+    Filters,
     SearchRequest,
     SearchResponse,
 )
@@ -60,19 +61,10 @@ PipelineSource = Callable[[], Pipeline]
 """Gives the pipeline to answer from, or raises RagError saying why there is none yet."""
 
 
-class Filters(BaseModel):
-    """Which documents a tool may answer from."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    doc_ids: list[DocId] | None = Field(
-        default=None, max_length=1000, description="Only these documents (empty or absent: all)."
-    )
-
-
 def scope(filters: Filters | None) -> dict[str, Any]:
-    """The request fields `filters` sets: the one place the tools' filters reach the pipeline."""
-    return {"doc_ids": filters.doc_ids} if filters is not None and filters.doc_ids else {}
+    """The request fields `filters` sets: the one place the tools' filters reach the pipeline.
+    They are the HTTP API's `filters` object (api.schemas.Filters), validated the same way."""
+    return {"filters": filters} if filters is not None else {}
 
 
 class DocumentPage(DocumentDetail):

@@ -5,11 +5,92 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rag.documents import FILE_TYPES
 from rag.limits import MAX_ASK_TOP_K, MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
+from rag.search.filters import Filters as LibraryFilters
+from rag.search.filters import file_type_key
 
 DocId = Annotated[str, Field(min_length=1, max_length=200)]
+Year = Annotated[int, Field(ge=1000, le=2999)]
+FilterValue = Annotated[str, Field(min_length=1, max_length=500)]
+MAX_FILTER_VALUES = 100
+
+
+class Filters(BaseModel):
+    """Which documents (and sections) to search and answer from, applied inside retrieval. Every
+    field is optional; a list matches any of its values; the fields together must all match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year_from: Year | None = Field(default=None, description="Published in this year or later.")
+    year_to: Year | None = Field(
+        default=None,
+        description="Published in this year or earlier (a document without a year matches no range).",
+    )
+    journals: list[FilterValue] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="Journal names as GET /facets lists them; case, periods and spacing are ignored.",
+    )
+    authors: list[FilterValue] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description='Each names one author: "Bruix", "Bruix J" or "Jordi Bruix" (whole words, any case; '
+        "one of them the family name).",
+    )
+    sections: list[FilterValue] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description='Section names ("Results", "METHODS"; any case): passages of those sections, and answers '
+        "quoting only their sentences.",
+    )
+    file_types: list[FilterValue] = Field(
+        default_factory=list,
+        max_length=len(FILE_TYPES) * 2,
+        description=f"The type of the file a document was read from: {', '.join(FILE_TYPES)}.",
+    )
+    doc_ids: list[DocId] = Field(
+        default_factory=list, max_length=1000, description="Only these documents (an unknown id is a 404)."
+    )
+
+    @field_validator("file_types")
+    @classmethod
+    def _known_file_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted({t for t in value if file_type_key(t) not in FILE_TYPES})
+        if unknown:
+            raise ValueError(
+                f"unknown file type {', '.join(map(repr, unknown))}; use {', '.join(FILE_TYPES)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_years(self) -> Filters:
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise ValueError(f"year_from ({self.year_from}) is after year_to ({self.year_to})")
+        return self
+
+    def library(self) -> LibraryFilters:
+        """As the library takes them (an empty doc_ids list: no limit)."""
+        return LibraryFilters(
+            year_from=self.year_from,
+            year_to=self.year_to,
+            journals=tuple(self.journals),
+            authors=tuple(self.authors),
+            sections=tuple(self.sections),
+            file_types=tuple(self.file_types),
+            doc_ids=tuple(self.doc_ids) or None,
+        )
+
+
+def library_filters(filters: Filters | None) -> LibraryFilters | None:
+    return None if filters is None else filters.library()
+
+
+FILTERS_DESCRIPTION = (
+    "Metadata filters (docs/api.md). With doc_ids here and at the top level, the ids in both are used."
+)
 
 
 class Request(BaseModel):
@@ -58,12 +139,18 @@ class AskRequest(Request):
         '("What about its side effects?", "And in liver cancer?") is read against them; one '
         "that names its own topic is read as asked.",
     )
+    filters: Filters | None = Field(default=None, description=FILTERS_DESCRIPTION)
+
+    def all_doc_ids(self) -> list[str]:
+        """The doc ids of both lists, each to be checked against the index."""
+        return [*(self.doc_ids or []), *(self.filters.doc_ids if self.filters else [])]
 
 
 class SearchRequest(Request):
     query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     top_k: int = Field(default=5, ge=1, le=MAX_SEARCH_TOP_K)
     doc_ids: list[DocId] | None = Field(default=None, max_length=1000)
+    filters: Filters | None = Field(default=None, description=FILTERS_DESCRIPTION)
 
 
 class DocumentMetadata(BaseModel):
@@ -129,6 +216,27 @@ class DocumentSummary(DocumentMetadata):
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
     total: int
+
+
+class YearCount(BaseModel):
+    value: int | None = Field(description="The year (null: documents without one).")
+    count: int
+
+
+class NameCount(BaseModel):
+    value: str | None = Field(description="The journal or file type (null: documents without one).")
+    count: int
+
+
+class Facets(BaseModel):
+    """How many documents have each value of the fields filters select on."""
+
+    documents: int = Field(description="Documents in all.")
+    years: list[YearCount] = Field(description="Newest first.")
+    journals: list[NameCount] = Field(
+        description="Most documents first; spellings differing in case are one."
+    )
+    file_types: list[NameCount] = Field(description="Most documents first.")
 
 
 class DocumentDetail(DocumentMetadata):

@@ -3,7 +3,8 @@
 The reference is a bare `SentenceTransformer.encode(question)` with the same weights, timed in
 this process while the server is idle: the one cost a query cannot avoid. Latencies are
 reported as ratios to it, and throughput at 4 and 16 clients as a ratio to 1 client, because
-absolute times on a shared machine drift between runs.
+absolute times on a shared machine drift between runs. `/ask` with a metadata filter is timed
+against `/ask` without one, the requests interleaved in the same run (`filter_latency`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rag.settings import Settings
 
 CLIENTS = (1, 4, 16)
 ENDPOINTS = ("/ask", "/search")
+FILTER_TARGET = 1.2  # p50 of /ask with a filter, at most this many times the p50 without one
 
 
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
@@ -47,6 +49,7 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
             for clients in CLIENTS:
                 rows[str(clients)] = _load(server.base, endpoint, texts, clients, per_client * clients)
             results[endpoint] = rows
+        results["filters"] = filter_latency(server.base, texts, 60 if quick else 150)
         results["rss_mb_after"] = server.rss_mb()
         results["rss_mb_peak"] = server.rss_mb("VmHWM")
     one = results["/ask"]["1"]
@@ -59,12 +62,64 @@ def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
         "ask_throughput_4_vs_1": results["/ask"]["4"]["rps"] / one["rps"],
         "ask_throughput_16_vs_1": results["/ask"]["16"]["rps"] / one["rps"],
     }
+    worst_filter = max(v["p50_vs_unfiltered"] for v in results["filters"]["variants"].values())
+    results["ratios"]["ask_p50_filtered_vs_unfiltered"] = worst_filter
     results["targets"] = {
         "ask_p50_vs_encode <= 2.0": results["ratios"]["ask_p50_vs_encode"] <= 2.0,
+        f"ask_p50_filtered_vs_unfiltered <= {FILTER_TARGET}": worst_filter <= FILTER_TARGET,
         "ask_throughput_4_vs_1 >= 1.5": results["ratios"]["ask_throughput_4_vs_1"] >= 1.5,
         "startup_s <= 5": server.startup_s <= 5.0,
     }
     return results
+
+
+def filter_variants(base: str) -> dict[str, dict[str, Any]]:
+    """The filters timed, chosen from the collection's facets: a year range letting through the
+    share of documents nearest one half, and the journal with the most documents."""
+    facets = httpx.get(f"{base}/facets", timeout=30).json()
+    total = facets["documents"]
+    dated = sorted((y["value"], y["count"]) for y in facets["years"] if y["value"] is not None)
+    shares = {year: sum(n for y, n in dated if y >= year) / total for year, _ in dated}
+    year = min(shares, key=lambda y: abs(shares[y] - 0.5))
+    journal = next(j for j in facets["journals"] if j["value"] is not None)
+    return {
+        "none": {"filters": None, "share": 1.0},
+        f"year_from={year}": {"filters": {"year_from": year}, "share": shares[year]},
+        f"journals=[{journal['value']}]": {
+            "filters": {"journals": [journal["value"]]},
+            "share": journal["count"] / total,
+        },
+    }
+
+
+def filter_latency(base: str, texts: list[str], total: int) -> dict[str, Any]:
+    """/ask at 1 client with and without each filter: the same questions, the variants
+    interleaved request by request, so a change in the machine's load hits them alike."""
+    variants = filter_variants(base)
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    errors = dict.fromkeys(variants, 0)
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for i in range(total + 5):  # the first 5 rounds warm up (a filter's rows are read once)
+            for name, variant in variants.items():
+                body: dict[str, Any] = {"question": texts[i % len(texts)]}
+                if variant["filters"] is not None:
+                    body["filters"] = variant["filters"]
+                clock = time.perf_counter()
+                status = client.post("/ask", json=body).status_code
+                if i >= 5:
+                    times[name].append((time.perf_counter() - clock) * 1000)
+                    errors[name] += status != 200
+    unfiltered = percentiles(times["none"])["p50_ms"]
+    rows = {}
+    for name, variant in variants.items():
+        row = percentiles(times[name])
+        rows[name] = {**row, "share": variant["share"], "errors": errors[name]}
+        rows[name]["p50_vs_unfiltered"] = row["p50_ms"] / unfiltered
+    return {
+        "requests": total,
+        "variants": {k: v for k, v in rows.items() if k != "none"},
+        "none": rows["none"],
+    }
 
 
 def backend_encode_ms(settings: Settings, texts: list[str]) -> dict[str, float]:
@@ -242,6 +297,20 @@ def to_markdown(result: dict[str, Any]) -> str:
                 f"| {row['p50_ms'] / reference:.2f}x | {row['rps']:.1f} | {row['rps'] / one:.2f}x "
                 f"| {row['errors']} |"
             )
+    filters = result["filters"]
+    lines += [
+        "",
+        f"`/ask` with a metadata filter, 1 client, {filters['requests']} requests per variant interleaved "
+        f"with the same questions unfiltered (p50 **{filters['none']['p50_ms']:.1f} ms**):",
+        "",
+        "| filter | documents let through | p50 ms | p95 ms | p50 / unfiltered | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in filters["variants"].items():
+        lines.append(
+            f"| `{name}` | {row['share']:.0%} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
+            f"| {row['p50_vs_unfiltered']:.2f}x | {row['errors']} |"
+        )
     lines += [
         "",
         f"Start-up to `/ready` with an existing index: **{result['startup_s']:.1f} s**. Resident memory: "

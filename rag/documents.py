@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -159,6 +160,9 @@ class Answer:
 
 
 MULTI_RECORD_SUFFIXES = (".jsonl", ".xml", ".nbib", ".medline", ".txt")
+# A document's file type (what a `file_types` filter names): its file's suffix, one spelling each.
+FILE_TYPES = ("html", "jsonl", "md", "medline", "pdf", "txt", "xml")
+FILE_TYPE_OF_SUFFIX = {"htm": "html", "xhtml": "html", "markdown": "md", "nbib": "medline"}
 
 
 def source_file(origin: str) -> str:
@@ -166,6 +170,15 @@ def source_file(origin: str) -> str:
     export ends in `:number`)."""
     head, colon, line = origin.rpartition(":")
     return head if colon and line.isdigit() and head.lower().endswith(MULTI_RECORD_SUFFIXES) else origin
+
+
+def file_type(origin: str | None) -> str | None:
+    """The type of the file a document was read from, by its suffix ("pdf", "html", "md", ...:
+    FILE_TYPES); None when it has no file (or no suffix)."""
+    if not origin:
+        return None
+    suffix = PurePath(source_file(origin)).suffix.lower().lstrip(".")
+    return FILE_TYPE_OF_SUFFIX.get(suffix, suffix) or None
 
 
 @dataclass(frozen=True)
@@ -186,6 +199,24 @@ class DocumentSummary:
     year: int | None
     source: str | None
     chunks: int
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """What filters and facets read of a document: its metadata, never its text."""
+
+    doc_row: int
+    """The chunk store's row of the document (its chunks hang off it)."""
+    doc_id: str
+    year: int | None
+    journal: str | None
+    authors: str | None
+    path: str | None = None
+    """Read only when asked for (the file type needs it)."""
+
+    @property
+    def file_type(self) -> str | None:
+        return file_type(self.path)
 
 
 MINHASH_BANDS = 32  # 4 rows each: pairs at Jaccard 0.85 become candidates with probability > 0.999

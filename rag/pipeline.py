@@ -9,6 +9,8 @@ through it. Each job is done by its own object: asking (`rag.answer.asker`), sea
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,9 +34,20 @@ from rag.ingest.sync import IngestReport
 from rag.ingest.updater import Optimized, Updater
 from rag.ingest.uploads import StagedFile
 from rag.progress import Progress, no_progress
+from rag.search.filters import Facets, Filters, check_documents, facet_counts
 from rag.search.retrieval import Mode
-from rag.search.searcher import Searcher, check_documents
+from rag.search.searcher import Searcher
 from rag.settings import Settings
+
+
+def scoped(index: Index, filters: Filters | None, doc_ids: Sequence[str] | None) -> Filters | None:
+    """`filters` limited to `doc_ids` too (the API's top-level field): with ids of its own, the
+    ids in both. Raises NotFoundError naming any id of either list the index does not hold."""
+    if not doc_ids:
+        return filters
+    if filters is not None and filters.doc_ids:
+        check_documents(index.chunks, [*doc_ids, *filters.doc_ids])
+    return (filters or Filters()).scoped_to(doc_ids)
 
 
 def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
@@ -69,6 +82,8 @@ class Pipeline:
         self.searcher = Searcher(settings.retrieval, settings.answer, settings.top_k)
         self.asker = Asker(settings, embedder, self.searcher, llm, composer)
         self.library = Library(self.handle)
+        self._facets: tuple[weakref.ref[Index], Facets] | None = None
+        self._facets_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, require_index: bool = True) -> Pipeline:
@@ -102,9 +117,15 @@ class Pipeline:
         top_k: int | None = None,
         doc_ids: Sequence[str] | None = None,
         mode: Mode | None = None,
+        *,
+        filters: Filters | None = None,
     ) -> list[Passage]:
+        """The passages retrieved for `query`, among `doc_ids` (when given) and what `filters`
+        lets through (see `scoped`)."""
+        index = self.index
+        scope = scoped(index, filters, doc_ids)
         vector = self.embedder.embed([query])[0]
-        return self.searcher.search(self.index, vector, query, top_k, doc_ids=doc_ids, mode=mode)
+        return self.searcher.search(index, vector, query, top_k, filters=scope, mode=mode)
 
     def ask(
         self,
@@ -113,16 +134,19 @@ class Pipeline:
         doc_ids: Sequence[str] | None = None,
         mode: Mode | None = None,
         *,
+        filters: Filters | None = None,
         answer_mode: AnswerMode | None = None,
         listener: AnswerListener | None = None,
         history: Sequence[Turn] = (),
     ) -> Answer:
-        """A cited answer (see `Asker.ask`); `history`: the earlier turns of a conversation."""
+        """A cited answer (see `Asker.ask`) from `doc_ids` (when given) and what `filters` lets
+        through (see `scoped`); `history`: the earlier turns of a conversation."""
+        index = self.index
         return self.asker.ask(
-            self.index,
+            index,
             question,
             top_k,
-            doc_ids,
+            scoped(index, filters, doc_ids),
             mode,
             answer_mode=answer_mode,
             listener=listener,
@@ -138,7 +162,18 @@ class Pipeline:
 
     def check_documents(self, doc_ids: Sequence[str]) -> None:
         """Raise NotFoundError naming the doc_ids the index does not hold."""
-        check_documents(self.index, doc_ids)
+        check_documents(self.index.chunks, doc_ids)
+
+    def facets(self) -> Facets:
+        """How many documents have each year, journal and file type."""
+        index = self.index
+        with self._facets_lock:
+            if self._facets is not None and self._facets[0]() is index:
+                return self._facets[1]
+        facets = facet_counts(index.chunks.document_facts(with_path=True))
+        with self._facets_lock:
+            self._facets = (weakref.ref(index), facets)  # a generation's documents never change
+        return facets
 
     # --- the collection ----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import MetricsDep, PipelineDep
-from api.schemas import AskRequest, AskResponse, ErrorBody, SearchRequest, SearchResponse
+from api.schemas import AskRequest, AskResponse, ErrorBody, SearchRequest, SearchResponse, library_filters
 from api.streaming import answer_events
 from rag.answer.asker import AnswerListener
 from rag.answer.followup import Turn
@@ -30,7 +30,7 @@ STREAM_EVENTS = (
 NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "A generative answer was asked for and no model is configured"},
-    404: {"model": ErrorBody, "description": "An unknown doc_id"},
+    404: {"model": ErrorBody, "description": "An unknown doc_id (top level or in filters)"},
     413: {"model": ErrorBody, "description": "The body is larger than the limit"},
     503: {"model": ErrorBody, "description": "The index is not loaded yet"},
 }
@@ -43,6 +43,7 @@ def ask(body: AskRequest, pipeline: PipelineDep, metrics: MetricsDep) -> AskResp
         body.question,
         top_k=body.top_k,
         doc_ids=body.doc_ids,
+        filters=library_filters(body.filters),
         answer_mode=body.mode,
         history=history_of(body),
     )
@@ -64,14 +65,15 @@ async def ask_stream(body: AskRequest, pipeline: PipelineDep, metrics: MetricsDe
     # Refusals that need no answering are plain HTTP errors, before the stream starts.
     if (body.mode or pipeline.settings.generation.default_mode) == "generative":
         pipeline.require_llm()
-    if body.doc_ids:
-        await asyncio.to_thread(pipeline.check_documents, body.doc_ids)
+    if body.all_doc_ids():
+        await asyncio.to_thread(pipeline.check_documents, body.all_doc_ids())
 
     def answer(listener: AnswerListener) -> Answer:
         answer = pipeline.ask(
             body.question,
             top_k=body.top_k,
             doc_ids=body.doc_ids,
+            filters=library_filters(body.filters),
             answer_mode=body.mode,
             listener=listener,
             history=history_of(body),
@@ -89,5 +91,7 @@ async def ask_stream(body: AskRequest, pipeline: PipelineDep, metrics: MetricsDe
 @router.post("/search", response_model=SearchResponse, responses=ERRORS)
 def search(body: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
     """The passages retrieved for a query, best first."""
-    passages = pipeline.search(body.query, top_k=body.top_k, doc_ids=body.doc_ids)
+    passages = pipeline.search(
+        body.query, top_k=body.top_k, doc_ids=body.doc_ids, filters=library_filters(body.filters)
+    )
     return SearchResponse.model_validate({"results": [passage_dict(p) for p in passages]})

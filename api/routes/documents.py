@@ -17,13 +17,17 @@ from api.schemas import (
     DocumentIn,
     DocumentList,
     ErrorBody,
+    Facets,
     IngestRequest,
     IngestResponse,
+    NameCount,
     WriteResult,
+    YearCount,
 )
 from rag.ingest.paths import confine
 from rag.ingest.sync import IngestReport
 from rag.ingest.uploads import UPLOAD_SUFFIXES, StagedFile, stage_file, stage_record, upload_name
+from rag.pipeline import Pipeline
 from rag.serialize import document_dict, summary_dict
 
 router = APIRouter(tags=["documents"])
@@ -74,6 +78,22 @@ def list_documents(
     """The indexed documents with their citation metadata."""
     page, total = pipeline.documents(limit, offset)
     return DocumentList.model_validate({"documents": [summary_dict(s) for s in page], "total": total})
+
+
+@router.get("/facets", response_model=Facets)
+def facets(pipeline: PipelineDep) -> Facets:
+    """How many documents have each year, journal and file type: the values `filters` selects on."""
+    return facets_of(pipeline)
+
+
+def facets_of(pipeline: Pipeline) -> Facets:
+    found = pipeline.facets()
+    return Facets(
+        documents=sum(count for _, count in found.years),
+        years=[YearCount(value=v, count=n) for v, n in found.years],
+        journals=[NameCount(value=v, count=n) for v, n in found.journals],
+        file_types=[NameCount(value=v, count=n) for v, n in found.file_types],
+    )
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorBody}})

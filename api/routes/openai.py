@@ -4,7 +4,8 @@ Chat front-ends and agent tools that speak the chat-completions protocol can use
 unchanged. The last user message is answered with the service's cited answer; the model name
 picks the composer (`cited-rag`: the configured default, `cited-rag-extractive`,
 `cited-rag-generative`). The structured citations travel in an extra `citations` field of the
-message (and of the last streamed delta). A streamed answer is sent sentence by sentence once
+message (and of the last streamed delta); an extra `filters` field of the request takes the
+metadata filters of POST /ask. A streamed answer is sent sentence by sentence once
 it is verified: a chat client cannot take back text it has shown, so unverified tokens are
 never sent here (POST /ask/stream streams them, with the verified answer as its last event).
 """
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import MetricsDep, PipelineDep
 from api.errors import status_of
-from api.schemas import ErrorBody
+from api.schemas import ErrorBody, Filters, library_filters
 from api.streaming import answer_events
 from rag.answer.asker import AnswerListener, AnswerMode
 from rag.answer.followup import Turn
@@ -62,6 +63,9 @@ class ChatRequest(BaseModel):
     model: str = Field(default="cited-rag", max_length=200)
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
+    filters: Filters | None = Field(
+        default=None, description="An extra field: the metadata filters of POST /ask (docs/api.md)."
+    )
 
 
 class OpenAIErrorDetail(BaseModel):
@@ -123,17 +127,23 @@ async def chat_completions(
         return openai_error(400, f"the last user message is longer than {MAX_QUESTION_CHARS} characters")
     mode = MODELS[body.model]
     history = conversation(body.messages)
+    filters = library_filters(body.filters)
     try:
         if (mode or pipeline.settings.generation.default_mode) == "generative":
             pipeline.require_llm()
+        if filters is not None and filters.doc_ids:
+            await asyncio.to_thread(pipeline.check_documents, filters.doc_ids)
         if not body.stream:
-            answer = await asyncio.to_thread(pipeline.ask, question, answer_mode=mode, history=history)
+            answer = await asyncio.to_thread(
+                pipeline.ask, question, filters=filters, answer_mode=mode, history=history
+            )
             return JSONResponse(completion(metrics.answered(answer), body.model))
     except RagError as exc:
         return openai_error(status_of(exc), str(exc))
 
     def ask(listener: AnswerListener) -> Answer:
-        return metrics.answered(pipeline.ask(question, answer_mode=mode, listener=listener, history=history))
+        answer = pipeline.ask(question, filters=filters, answer_mode=mode, listener=listener, history=history)
+        return metrics.answered(answer)
 
     return StreamingResponse(chunks(ask, body.model), media_type="text/event-stream")
 

@@ -1,5 +1,5 @@
-// The web page: ask (streamed from POST /ask/stream), check every citation, export the sources,
-// browse and add documents.
+// The web page: ask (streamed from POST /ask/stream, optionally filtered by year and journal),
+// check every citation, export the sources, browse the documents with their facet counts, add documents.
 // Plain DOM code, no framework and no build step; text from the server is only ever set as text.
 "use strict";
 
@@ -99,7 +99,7 @@ async function ask(question, mode) {
     const response = await api("/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ question, mode, history: state.history.slice(-MAX_HISTORY) }),
+      body: JSON.stringify({ question, mode, history: state.history.slice(-MAX_HISTORY), ...filtersField() }),
     });
     if (!response.ok) {
       showError(await failure(response));
@@ -377,6 +377,92 @@ async function showDocument(docId, citation) {
   target.scrollIntoView({ block: "center" });
 }
 
+// --- filters and facets ------------------------------------------------------------------------
+
+// The filters set on the page, as POST /ask takes them ({} when none is set).
+function filtersField() {
+  const filters = {};
+  const from = $("year-from").value.trim();
+  const to = $("year-to").value.trim();
+  if (from) filters.year_from = Number(from);
+  if (to) filters.year_to = Number(to);
+  if ($("journal").value) filters.journals = [$("journal").value];
+  return Object.keys(filters).length ? { filters } : {};
+}
+
+function describeFilters() {
+  const { filters } = filtersField();
+  if (!filters) {
+    $("filter-summary").textContent = "(all documents)";
+    return;
+  }
+  const years = filters.year_from || filters.year_to
+    ? [filters.year_from ? `from ${filters.year_from}` : "", filters.year_to ? `to ${filters.year_to}` : ""].filter(Boolean).join(" ")
+    : "";
+  $("filter-summary").textContent = `(${[years, ...(filters.journals || [])].filter(Boolean).join(" · ")})`;
+}
+
+function clearFilters() {
+  $("year-from").value = "";
+  $("year-to").value = "";
+  $("journal").value = "";
+  describeFilters();
+}
+
+// GET /facets: the journals the filter offers, and the counts the documents view shows.
+async function loadFacets() {
+  const response = await api("/facets");
+  if (!response.ok) return;
+  const facets = await response.json();
+  const journal = $("journal");
+  const chosen = journal.value;
+  journal.replaceChildren(journal.options[0]);
+  for (const { value, count } of facets.journals) {
+    if (value === null) continue;
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = `${value} (${count})`;
+    journal.append(option);
+  }
+  journal.value = [...journal.options].some((o) => o.value === chosen) ? chosen : "";
+  const years = facets.years.map((y) => y.value).filter((y) => y !== null);
+  if (years.length) {
+    for (const id of ["year-from", "year-to"]) $(id).placeholder = `${Math.min(...years)}–${Math.max(...years)}`;
+  }
+  renderFacet("facet-years", facets.years, "no year", true);
+  renderFacet("facet-journals", facets.journals, "no journal", true);
+  renderFacet("facet-file-types", facets.file_types, "unknown", false);
+  describeFilters();
+}
+
+// One facet's values with their document counts; a year or journal filters the list below.
+function renderFacet(id, counts, missing, filters) {
+  const list = $(id);
+  list.textContent = "";
+  for (const { value, count } of counts) {
+    const item = document.createElement("li");
+    let label;
+    if (value !== null && filters) {
+      label = document.createElement("button");
+      label.type = "button";
+      label.title = `Show the documents of ${value}`;
+      label.addEventListener("click", () => {
+        $("filter").value = String(value);
+        filterDocuments();
+      });
+    } else {
+      label = document.createElement("span");
+    }
+    label.textContent = value === null ? missing : String(value);
+    const number = document.createElement("span");
+    number.className = "count";
+    number.textContent = String(count);
+    item.dataset.value = value === null ? "" : String(value);
+    item.append(label, number);
+    list.append(item);
+  }
+}
+
 // --- the documents view ---------------------------------------------------------------------
 
 async function loadDocuments() {
@@ -438,7 +524,7 @@ async function upload(event) {
     ? `Added ${ids.join(", ")}: it can be asked about now.`
     : "Nothing changed: the same content is already indexed.";
   $("upload-form").reset();
-  await loadDocuments();
+  await Promise.all([loadDocuments(), loadFacets()]);
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -490,7 +576,10 @@ function selectView(name) {
     $(`tab-${view}`).setAttribute("aria-selected", String(selected));
     $(`view-${view}`).hidden = !selected;
   }
-  if (name === "documents") loadDocuments();
+  if (name === "documents") {
+    loadDocuments();
+    loadFacets();
+  }
 }
 
 async function loadExamples() {
@@ -536,6 +625,9 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll(".export button")) {
     button.addEventListener("click", () => exportSources(button.dataset.format, button.textContent));
   }
+  for (const id of ["year-from", "year-to", "journal"]) $(id).addEventListener("input", describeFilters);
+  $("clear-filters").addEventListener("click", clearFilters);
   loadExamples();
   loadModes();
+  loadFacets();
 });

@@ -17,12 +17,14 @@ from rag.documents import Answer, Passage
 from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError
 from rag.index.store import Index
+from rag.search.filters import Filters
 from rag.search.retrieval import Mode
 from rag.search.searcher import Searcher
 from rag.settings import Settings
 from rag.text import split_sentences
 
 AnswerMode = Literal["extractive", "generative"]
+NO_MATCH = "No document matches the filters ({filters}), so there is nothing to answer from."
 
 
 class AnswerListener(Protocol):
@@ -67,11 +69,12 @@ class Asker:
         question: str,
         top_k: int | None = None,
         *,
-        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
         mode: Mode | None = None,
         timings: dict[str, float] | None = None,
     ) -> Evidence:
-        """What a composer answers `question` from."""
+        """What a composer answers `question` from: passages `filters` lets through, and of
+        them only the sentences of the sections it names (when it names any)."""
         timings = {} if timings is None else timings
         clock = time.perf_counter()
         plan = plan_question(question, index.lexicon, index.abbreviations)
@@ -84,10 +87,15 @@ class Asker:
             question,
             across_studies=plan.question.is_list,
             top_k=top_k,
-            doc_ids=doc_ids,
+            filters=filters,
             mode=mode,
         )
         sentences = index.chunks.sentences([p.row_id for p in passages])
+        if filters is not None and filters.sections:
+            by_row = {p.row_id: p for p in passages}
+            sentences = [
+                s for s in sentences if filters.allows_section(by_row[s.chunk_row].section_at(s.start))
+            ]
         timings["retrieve"] = _ms(clock)
         return build_evidence(
             plan,
@@ -104,48 +112,56 @@ class Asker:
         index: Index,
         question: str,
         top_k: int | None = None,
-        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
         mode: Mode | None = None,
         *,
         answer_mode: AnswerMode | None = None,
         listener: AnswerListener | None = None,
         history: Sequence[Turn] = (),
     ) -> Answer:
-        """A cited answer. `mode` is the retrieval mode; `answer_mode` the composer (extractive or
-        generative, default from the settings); `listener` hears the passages, then the answer
-        as it is written (tokens of a generative answer, sentences of an extractive one);
-        `history` the earlier turns of a conversation, which a follow-up is read against."""
+        """A cited answer from what `filters` lets through. `mode` is the retrieval mode;
+        `answer_mode` the composer (extractive or generative, default from the settings);
+        `listener` hears the passages, then the answer as it is written (tokens of a generative
+        answer, sentences of an extractive one); `history` the earlier turns of a conversation,
+        which a follow-up is read against."""
         if not history:
             return self._ask(
-                index, question, top_k, doc_ids, mode=mode, answer_mode=answer_mode, listener=listener
+                index, question, top_k, filters, mode=mode, answer_mode=answer_mode, listener=listener
             )
         resolved = resolve(question, history, self._embedder.embed)
         prefer = resolved.prefer
         if resolved.kind == "refers" and not prefer and resolved.previous:
-            prefer = self._top_documents(index, resolved.previous)
+            prefer = self._top_documents(index, resolved.previous, filters)
         missing = set(index.chunks.missing_documents(prefer))
         present = [d for d in prefer if d not in missing]
-        if present and not doc_ids:
-            # The earlier answer's documents first; the listener hears only the answer given.
+        if present and (filters is None or filters.doc_ids is None):
+            # The earlier answer's documents first (as far as the filters let them); the listener
+            # hears only the answer given.
             buffered = BufferedListener(listener)
             first = self._ask(
-                index, resolved.query, top_k, present, mode=mode, answer_mode=answer_mode, listener=buffered
+                index,
+                resolved.query,
+                top_k,
+                (filters or Filters()).scoped_to(present),
+                mode=mode,
+                answer_mode=answer_mode,
+                listener=buffered,
             )
             if not first.abstained:
                 buffered.replay()
                 return self._with(first, resolved.query)
         answer = self._ask(
-            index, resolved.query, top_k, doc_ids, mode=mode, answer_mode=answer_mode, listener=listener
+            index, resolved.query, top_k, filters, mode=mode, answer_mode=answer_mode, listener=listener
         )
         return self._with(answer, resolved.query)
 
     def _with(self, answer: Answer, query: str) -> Answer:
         return dataclasses.replace(answer, resolved_question=query)
 
-    def _top_documents(self, index: Index, query: str) -> tuple[str, ...]:
+    def _top_documents(self, index: Index, query: str, filters: Filters | None) -> tuple[str, ...]:
         """The document of the best passage for `query`: what an earlier answer was most likely from."""
         vector = self._embedder.embed([query])[0]
-        passages = self._searcher.search(index, vector, query, 1)
+        passages = self._searcher.search(index, vector, query, 1, filters=filters)
         return tuple(p.doc_id for p in passages[:1])
 
     def _ask(
@@ -153,7 +169,7 @@ class Asker:
         index: Index,
         question: str,
         top_k: int | None,
-        doc_ids: Sequence[str] | None,
+        filters: Filters | None,
         *,
         mode: Mode | None,
         answer_mode: AnswerMode | None,
@@ -162,8 +178,11 @@ class Asker:
         answer_mode = answer_mode or self._settings.generation.default_mode
         if answer_mode == "generative":
             self.require_llm()
+        allowed = self._searcher.allowed(index, filters)
+        if filters is not None and allowed is not None and not len(allowed):
+            return no_match(filters, listener)
         timings: dict[str, float] = {}
-        evidence = self.evidence(index, question, top_k, doc_ids=doc_ids, mode=mode, timings=timings)
+        evidence = self.evidence(index, question, top_k, filters=filters, mode=mode, timings=timings)
         clock = time.perf_counter()
         if listener is not None:
             listener.passages(evidence.passages)
@@ -207,6 +226,15 @@ class Asker:
         if listener is None:
             return generative.compose(evidence)
         return generative.compose(evidence, on_text=listener.token, cancelled=listener.cancelled)
+
+
+def no_match(filters: Filters, listener: AnswerListener | None) -> Answer:
+    """The answer when `filters` lets no passage through: declined, saying why (not an error)."""
+    text = NO_MATCH.format(filters=filters.describe())
+    if listener is not None:
+        listener.passages([])
+        listener.sentence(text)
+    return Answer(text, True, (), (), {}, reason="no document matches the filters")
 
 
 class BufferedListener:

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.documents import Document, DocumentSummary, Fingerprint, Passage, SentenceRecord, source_file
+from rag.documents import (
+    Document,
+    DocumentFacts,
+    DocumentSummary,
+    Fingerprint,
+    Passage,
+    SentenceRecord,
+    source_file,
+)
 from rag.errors import REBUILD_HINT, IndexCorruptError
 from rag.index.chunk_tables import crc, from_blob, live
 
@@ -158,6 +166,42 @@ class ChunkReads:
                 doc_ids,
             )
         ]
+
+    def document_facts(
+        self,
+        *,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        doc_ids: Iterable[str] | None = None,
+        with_path: bool = False,
+    ) -> list[DocumentFacts]:
+        """The metadata of the documents this generation sees, without their texts: all of them,
+        or those published from `year_from` to `year_to` (both included; a document without a
+        year is then left out) and among `doc_ids`. `with_path` reads the source path too,
+        which is stored after the text: SQLite steps over a long text's overflow pages to reach it."""
+        columns = "d.doc_row, d.doc_id, d.year, d.journal, d.authors" + (", d.path" if with_path else "")
+        where = [self._live()]
+        params: list[int] = []
+        for bound, test in ((year_from, "d.year >= ?"), (year_to, "d.year <= ?")):
+            if bound is not None:
+                where.append(test)
+                params.append(bound)
+        sql = f"SELECT {columns} FROM documents d WHERE {' AND '.join(where)}"
+        rows = (
+            self._query(sql, params)
+            if doc_ids is None
+            else self._query_in(f"{sql} AND d.doc_id IN", doc_ids, *params)
+        )
+        return [DocumentFacts(int(r[0]), *r[1:]) for r in rows]
+
+    def chunk_rows_of(self, doc_rows: Iterable[int]) -> list[int]:
+        """Row ids of the chunks of the document rows `doc_rows` (from `document_facts`)."""
+        return [int(r) for (r,) in self._query_in("SELECT row_id FROM chunks WHERE doc_row IN", doc_rows)]
+
+    def chunk_sections_of(self, doc_rows: Iterable[int]) -> list[tuple[int, list[str | None]]]:
+        """(row id, the names of the sections it touches) of the chunks of `doc_rows`."""
+        rows = self._query_in("SELECT row_id, sections FROM chunks WHERE doc_row IN", doc_rows)
+        return [(int(r), [name for _, name in json.loads(sections)]) for r, sections in rows]
 
     def passages(self, row_ids: Iterable[int]) -> dict[int, Passage]:
         """The chunks as passages (score 0, rank 0: retrieval fills those in)."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from rag.index.ids import members, sorted_ids
 from rag.index.postings import Postings, Rows
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class LexicalIndex:
         statistics."""
         if k <= 0 or self._live == 0:
             return []
-        allowed_ids = None if allowed is None else np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        allowed_ids = None if allowed is None else sorted_ids(allowed)
         average_length = self._length / self._live
         positions: list[NDArray[np.int64]] = []
         scores: list[NDArray[np.float64]] = []
@@ -103,7 +104,7 @@ class LexicalIndex:
             for base, part, (all_docs, all_freqs) in found:
                 docs, freqs = all_docs, all_freqs
                 if allowed_ids is not None:
-                    keep = np.isin(part.row_ids[all_docs], allowed_ids)
+                    keep = members(part.row_ids[all_docs], allowed_ids)
                     docs, freqs = all_docs[keep], all_freqs[keep]
                 norm = K1 * (1.0 - B + B * part.postings.lengths[docs] / average_length)
                 positions.append(base + docs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,11 @@ class Segment:
             self.alive[np.isin(self.row_ids, self.dead)] = False
         self.live_count = int(self.alive.sum())
         self.live_length = int(postings.lengths[self.alive].sum())
+
+    @cached_property
+    def sorted_row_ids(self) -> NDArray[np.int64]:
+        """`row_ids` sorted: what a filter's allowed rows are matched against (`rag.index.ids`)."""
+        return np.sort(self.row_ids)
 
     @classmethod
     def build(cls, name: str, rows: Rows, vectors: FaissVectorIndex) -> Segment:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.index.ids import members, sorted_ids
 from rag.index.segment import Segment
 from rag.index.vectors import FaissVectorIndex
 
@@ -50,7 +51,7 @@ class SegmentVectors:
     ) -> list[tuple[int, float]]:
         if k <= 0:
             return []
-        allowed_ids = None if allowed is None else np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        allowed_ids = None if allowed is None else sorted_ids(allowed)
         hits: list[tuple[int, float]] = []
         for segment in self.segments:
             if not segment.live_count:
@@ -58,10 +59,10 @@ class SegmentVectors:
             if allowed_ids is None:
                 hits += segment.vectors.search(query, k, excluded=segment.dead if len(segment.dead) else None)
                 continue
-            wanted = np.intersect1d(allowed_ids, segment.row_ids)
-            wanted = np.setdiff1d(wanted, segment.dead, assume_unique=True) if len(segment.dead) else wanted
+            wanted = allowed_ids[members(allowed_ids, segment.sorted_row_ids)]
+            wanted = wanted[~members(wanted, segment.dead)] if len(segment.dead) else wanted
             if len(wanted):
-                hits += segment.vectors.search(query, k, set(wanted.tolist()))
+                hits += segment.vectors.search(query, k, wanted)
         if self.pending.size:
             hits += self.pending.search(query, k, allowed)
         hits.sort(key=lambda hit: (-hit[1], hit[0]))

@@ -7,6 +7,7 @@ same interface, used to check FAISS in the contract tests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,6 +17,7 @@ import numpy as np
 
 from rag.errors import REBUILD_HINT, IndexCorruptError
 from rag.index import layout as vector_layout
+from rag.index.ids import id_array
 from rag.settings import VectorSettings
 
 if TYPE_CHECKING:
@@ -25,6 +27,10 @@ INDEX_TYPE = "faiss-ip"
 # Below this many allowed ids, a filtered IVF search scores them exactly: probing lists could
 # miss a small document set entirely, and scoring a few thousand vectors takes well under 1 ms.
 EXACT_FILTER_LIMIT = 4096
+# A filter's ids as a bitmap over 0..max id unless that takes more than this many bits per id
+# (and more than BITMAP_MIN_BITS in all): then as FAISS's hash set.
+BITMAP_BITS_PER_ID = 512
+BITMAP_MIN_BITS = 1 << 23
 
 
 class VectorIndex(Protocol):
@@ -157,15 +163,18 @@ class FaissVectorIndex:
             else:
                 params = faiss.SearchParameters(sel=selectors[1])  # type: ignore[call-arg]
         if allowed is not None:
-            if not allowed:
+            if not len(allowed):
                 return []
-            allowed_ids = np.fromiter(allowed, dtype=np.int64)
+            allowed_ids = id_array(allowed)
             mapped = ivf is not None and ivf.direct_map.type != faiss.DirectMap.NoMap  # type: ignore[attr-defined]
             if mapped and len(allowed_ids) <= EXACT_FILTER_LIMIT:
                 return self._exact(query[0], k, allowed_ids)
-            selector = faiss.IDSelectorBatch(allowed_ids)
+            # FAISS reads the bitmap through a pointer: this frame holds it until the search returns.
+            selector, _bitmap = allowed_selector(allowed_ids)
+            selectors = [selector]
             if ivf is not None:
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=int(ivf.nprobe))  # type: ignore[call-arg]
+                probes = filtered_probes(int(ivf.nprobe), int(ivf.nlist), self.size, len(allowed_ids))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=probes)  # type: ignore[call-arg]
             else:
                 params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         k = min(k, self.size)
@@ -181,12 +190,17 @@ class FaissVectorIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _exact(self, query: NDArray[np.float32], k: int, ids: NDArray[np.int64]) -> list[tuple[int, float]]:
-        found = [(int(i), vector) for i in ids if (vector := self._vector(int(i))) is not None]
-        if not found:
-            return []
-        scores = np.vstack([vector for _, vector in found]) @ query
+        try:  # all at once (a segment's allowed rows are its own); else one by one, skipping absent ones
+            found_ids, vectors = ids, np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
+        except RuntimeError:
+            found = [(int(i), vector) for i in ids if (vector := self._vector(int(i))) is not None]
+            if not found:
+                return []
+            found_ids = np.array([i for i, _ in found], dtype=np.int64)
+            vectors = np.vstack([vector for _, vector in found])
+        scores = vectors @ query
         best = np.argsort(-scores, kind="stable")[:k]
-        return [(found[j][0], float(scores[j])) for j in best]
+        return [(int(found_ids[j]), float(scores[j])) for j in best]
 
     def _vector(self, key: int) -> NDArray[np.float32] | None:
         """The stored vector of `key`, or None when the index does not hold it (an allowed id
@@ -195,6 +209,32 @@ class FaissVectorIndex:
             return np.asarray(self._index.reconstruct(key), dtype=np.float32)
         except RuntimeError:  # FAISS's only answer to "not in the direct map"
             return None
+
+
+def allowed_selector(ids: NDArray[np.int64]) -> tuple[faiss.IDSelector, NDArray[np.uint8] | None]:
+    """A FAISS selector letting through `ids` (non-negative), and the bitmap it reads (None: it
+    reads none), which must outlive the search. A bitmap over 0..max(ids) is built with numpy
+    in well under a millisecond for 100k rows and checked in a few instructions per vector;
+    FAISS's hash set (`IDSelectorBatch`) took 3 ms to build for 50k ids and made IVF 6x
+    slower (bench notes in docs/benchmarks.md). Ids spread far beyond their count get the set."""
+    top = int(ids.max())
+    if top + 1 > max(BITMAP_MIN_BITS, BITMAP_BITS_PER_ID * len(ids)):
+        return faiss.IDSelectorBatch(ids), None
+    bits = np.zeros(top + 1, dtype=bool)
+    bits[ids] = True
+    bitmap = np.packbits(bits, bitorder="little")
+    return faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)), bitmap  # n: in bytes
+
+
+def filtered_probes(nprobe: int, nlist: int, size: int, allowed: int) -> int:
+    """The IVF lists to probe when only `allowed` of the `size` vectors may be returned: `nprobe`
+    scaled by how few pass, so a search probes about as many allowed vectors as an unfiltered
+    one (a filter passing half the rows probes twice the lists; one passing 1% probes every
+    list), and a selective filter still finds its k best instead of the few that fell into the
+    lists nearest the query."""
+    if allowed >= size:
+        return nprobe
+    return min(nlist, max(nprobe, math.ceil(nprobe * size / max(allowed, 1))))
 
 
 class NumpyVectorIndex:

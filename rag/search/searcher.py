@@ -1,20 +1,21 @@
-"""The passages for a query: retrieval over one index generation, optionally limited to some
-documents, and for an answer the neighbouring chunks of the best documents."""
+"""The passages for a query: retrieval over one index generation, optionally limited by metadata
+filters (applied inside retrieval: rag/search/filters.py), and for an answer the neighbouring
+chunks of the best documents."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rag.documents import Passage
-from rag.errors import NotFoundError
 from rag.index.store import Index
+from rag.search.filters import AllowedRowsCache, Filters
 from rag.search.retrieval import HybridRetriever, Mode
 from rag.settings import AnswerSettings, RetrievalSettings
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import NDArray
 
 
@@ -23,6 +24,14 @@ class Searcher:
         self._retrieval = retrieval
         self._answer = answer
         self._top_k = top_k
+        self._allowed = AllowedRowsCache()
+
+    def allowed(self, index: Index, filters: Filters | None) -> NDArray[np.int64] | None:
+        """The chunk rows `filters` lets through (sorted), or None when it lets every row through.
+        Raises NotFoundError for doc_ids the index does not hold."""
+        if filters is None or not filters.restricts:
+            return None
+        return self._allowed.get(index, filters)
 
     def search(
         self,
@@ -31,14 +40,13 @@ class Searcher:
         query: str,
         top_k: int | None = None,
         *,
-        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
         mode: Mode | None = None,
     ) -> list[Passage]:
-        """The `top_k` best passages, ranked; `doc_ids` limits the search to those documents."""
-        allowed = None
-        if doc_ids:
-            check_documents(index, doc_ids)
-            allowed = set(index.chunks.row_ids_for_documents(doc_ids))
+        """The `top_k` best passages, ranked, among the chunks `filters` lets through."""
+        allowed = self.allowed(index, filters)
+        if allowed is not None and not len(allowed):
+            return []
         retriever = HybridRetriever(index.vectors, index.lexical, self._retrieval)
         hits = retriever.retrieve(vector, index.analyzer.terms(query), top_k or self._top_k, allowed, mode)
         records = index.chunks.passages([row for row, _ in hits])
@@ -55,27 +63,35 @@ class Searcher:
         *,
         across_studies: bool,
         top_k: int | None = None,
-        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
         mode: Mode | None = None,
     ) -> list[Passage]:
         """The passages an answer may quote from: the best ones, then the other chunks of the
-        best documents. A question across studies takes the best passage of each of several."""
+        best documents (those `filters` lets through). A question across studies takes the
+        best passage of each of several."""
         k = top_k or self._top_k
+        allowed = self.allowed(index, filters)
         if across_studies:
-            wide = self.search(index, vector, question, k * 4, doc_ids=doc_ids, mode=mode)
+            wide = self.search(index, vector, question, k * 4, filters=filters, mode=mode)
             passages = _best_per_document(wide, max(k, self._answer.max_list_sources))
-            return self._with_neighbours(index, passages, documents=len(passages))
-        passages = self.search(index, vector, question, k, doc_ids=doc_ids, mode=mode)
-        return self._with_neighbours(index, passages, documents=self._answer.expand_documents)
+            return self._with_neighbours(index, passages, len(passages), allowed)
+        passages = self.search(index, vector, question, k, filters=filters, mode=mode)
+        return self._with_neighbours(index, passages, self._answer.expand_documents, allowed)
 
-    def _with_neighbours(self, index: Index, passages: list[Passage], documents: int) -> list[Passage]:
-        """Add the other chunks of the best `documents`: the sentence naming the study and
-        the sentence holding its result are often in different chunks of one abstract."""
+    def _with_neighbours(
+        self, index: Index, passages: list[Passage], documents: int, allowed: NDArray[np.int64] | None
+    ) -> list[Passage]:
+        """Add the other chunks of the best `documents` (among `allowed`, when given): the
+        sentence naming the study and the sentence holding its result are often in different
+        chunks of one abstract."""
         best_documents = list(dict.fromkeys(p.doc_id for p in passages))[:documents]
         seen = {p.row_id for p in passages}
         extra_rows: list[int] = []
         for doc_id in best_documents:
             rows = index.chunks.chunk_rows(doc_id)  # (row id, ordinal), in order
+            if allowed is not None:
+                kept = np.isin(np.asarray([row for row, _ in rows], dtype=np.int64), allowed)
+                rows = [r for r, keep in zip(rows, kept, strict=True) if keep]
             hit_ordinals = [ordinal for row, ordinal in rows if row in seen]
             # The lead chunk (an article's abstract) first, then the chunks nearest the hits.
             nearest = sorted(rows, key=lambda r: (r[1] != 0, min(abs(r[1] - o) for o in hit_ordinals)))
@@ -86,13 +102,6 @@ class Searcher:
             for i, row in enumerate(extra_rows, start=1)
         ]
         return passages + extra
-
-
-def check_documents(index: Index, doc_ids: Sequence[str]) -> None:
-    """Raise NotFoundError naming the doc_ids the index does not hold."""
-    missing = index.chunks.missing_documents(doc_ids)
-    if missing:
-        raise NotFoundError(f"unknown doc_ids: {', '.join(missing)}", "GET /documents lists the known ids")
 
 
 def _best_per_document(passages: list[Passage], limit: int) -> list[Passage]:
