@@ -107,3 +107,38 @@ def summarize_generation(
         "latency_p50_ms": round(percentile(list(latencies_ms), 50), 1) if latencies_ms else None,
         "latency_p90_ms": round(percentile(list(latencies_ms), 90), 1) if latencies_ms else None,
     }
+
+
+def generation_table(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Markdown rows of what generation did, for the suite reports that have generation figures."""
+    generative = [rep for rep in reports if "generation" in rep]
+    if not generative:
+        return []
+    lines = [
+        "",
+        f"Generative composer ({generative[0]['meta'].get('generation_model')}): questions the model "
+        "answered, sentences it wrote, kept and dropped by verification, answers that fell back to "
+        "the extractive one, speed.",
+        "",
+        "| suite | split | generated | sentences | kept | dropped | drop reasons | fallbacks | tokens/s "
+        "| generate p50/p90 s | latency p50/p90 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for rep in generative:
+        for split, g in rep["generation"].items():
+            reasons = "; ".join(f"{kind} {count}" for kind, count in g["drop_reasons"].items()) or "none"
+            cells = [
+                rep["suite"],
+                split,
+                f"{g['generated']}/{g['questions']}",
+                g["sentences_generated"],
+                g["sentences_kept"],
+                g["sentences_dropped"],
+                reasons,
+                g["composers"].get("extractive-fallback", 0),
+                g["tokens_per_s"],
+                f"{g['generate_s_p50']}/{g['generate_s_p90']}",
+                f"{g['latency_p50_ms']}/{g['latency_p90_ms']}",
+            ]
+            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return lines

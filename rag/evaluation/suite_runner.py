@@ -24,7 +24,13 @@ from rag.answer.asker import AnswerMode
 from rag.answer.followup import Turn
 from rag.answer.llm import LanguageModel
 from rag.errors import DocumentError
-from rag.evaluation.generation import GenerationRecord, MeteredModel, record, summarize_generation
+from rag.evaluation.generation import (
+    GenerationRecord,
+    MeteredModel,
+    generation_table,
+    record,
+    summarize_generation,
+)
 from rag.evaluation.metrics import mean, percentile
 from rag.evaluation.runner import markers_valid
 from rag.evaluation.suites import Suite, SuiteItem
@@ -172,13 +178,10 @@ def report(
     suite: Suite, results: Sequence[SuiteResult], pipeline: Pipeline, meta: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Metrics per split; with generation records, what generation did per split too."""
-    splits = sorted({r.split for r in results})
-    groups = {"all": list(results)}
-    if len(splits) > 1:
-        groups |= {s: [r for r in results if r.split == s] for s in splits}
+    metrics, generation = summaries(results)
     rep: dict[str, Any] = {
         "suite": suite.name,
-        "metrics": {name: summarize(group) for name, group in groups.items()},
+        "metrics": metrics,
         "meta": {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
@@ -188,16 +191,39 @@ def report(
             **(meta or {}),
         },
     }
-    if any(r.generation is not None for r in results):
+    if generation is not None:
         rep["meta"]["generation_model"] = pipeline.llm.model_id if pipeline.llm else None
-        rep["generation"] = {
-            name: summarize_generation(
-                [r.generation for r in group if r.generation is not None], [r.latency_ms for r in group]
-            )
-            for name, group in groups.items()
-        }
+        rep["generation"] = generation
     rep["items"] = [asdict(r) for r in results]
     return rep
+
+
+def summaries(
+    results: Sequence[SuiteResult],
+) -> tuple[dict[str, dict[str, float | None]], dict[str, dict[str, Any]] | None]:
+    """The metrics of all results and of each split, and what generation did (None: nothing
+    was generated, an extractive run)."""
+    splits = sorted({r.split for r in results})
+    groups = {"all": list(results)}
+    if len(splits) > 1:
+        groups |= {s: [r for r in results if r.split == s] for s in splits}
+    metrics = {name: summarize(group) for name, group in groups.items()}
+    if all(r.generation is None for r in results):
+        return metrics, None
+    generation = {
+        name: summarize_generation(
+            [r.generation for r in group if r.generation is not None], [r.latency_ms for r in group]
+        )
+        for name, group in groups.items()
+    }
+    return metrics, generation
+
+
+def result_from_json(item: dict[str, Any]) -> SuiteResult:
+    """A result as `report` wrote it, read back (to merge the parts of a long run)."""
+    generation = item.get("generation")
+    fields = {**item, "generation": GenerationRecord(**generation) if generation else None}
+    return SuiteResult(**fields)
 
 
 COLUMNS = (
@@ -229,7 +255,7 @@ def render_markdown(reports: Sequence[dict[str, Any]]) -> str:
         for split, metrics in rep["metrics"].items():
             cells = [_fmt(metrics.get(c), c) for c in COLUMNS]
             lines.append(f"| {rep['suite']} | {split} | " + " | ".join(cells) + " |")
-    lines += _generation_lines(reports)
+    lines += generation_table(reports)
     for rep in reports:
         misses = [
             i for i in rep["items"] if i["answered"] is False or (not i["answerable"] and not i["abstained"])
@@ -244,40 +270,6 @@ def render_markdown(reports: Sequence[dict[str, Any]]) -> str:
                 )
                 lines.append(f"- {item['id']} [{item['split']}] {what}: {item['question']}")
     return "\n".join(lines) + "\n"
-
-
-def _generation_lines(reports: Sequence[dict[str, Any]]) -> list[str]:
-    generative = [rep for rep in reports if "generation" in rep]
-    if not generative:
-        return []
-    lines = [
-        "",
-        f"Generative composer ({generative[0]['meta'].get('generation_model')}): questions the model "
-        "answered, sentences it wrote, kept and dropped by verification, answers that fell back to "
-        "the extractive one, speed.",
-        "",
-        "| suite | split | generated | sentences | kept | dropped | drop reasons | fallbacks | tokens/s "
-        "| generate p50/p90 s | latency p50/p90 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for rep in generative:
-        for split, g in rep["generation"].items():
-            reasons = "; ".join(f"{kind} {count}" for kind, count in g["drop_reasons"].items()) or "none"
-            cells = [
-                rep["suite"],
-                split,
-                f"{g['generated']}/{g['questions']}",
-                g["sentences_generated"],
-                g["sentences_kept"],
-                g["sentences_dropped"],
-                reasons,
-                g["composers"].get("extractive-fallback", 0),
-                g["tokens_per_s"],
-                f"{g['generate_s_p50']}/{g['generate_s_p90']}",
-                f"{g['latency_p50_ms']}/{g['latency_p90_ms']}",
-            ]
-            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    return lines
 
 
 def write_suite_reports(reports: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
