@@ -5,7 +5,9 @@
 
 Each argument is a `suite-<name>.json` that `rag eval --out DIR` wrote; the parts of a long run
 (`--offset`) are merged by suite. Prints the comparison as Markdown and writes one JSON with
-the figures of both composers and every generative answer.
+the figures of both composers and every generative answer. It also scores the model's own text
+before verification by the suite's `answered` (`unverified_answered`), beside the extractive
+composer's on the same questions: what verification costs or spares.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rag.documents import Answer
 from rag.evaluation.suite_runner import result_from_json, summaries
+from rag.evaluation.suites import Suite, load_suite
 
 FIGURES = ("questions", "answered", "cited", "false_abstention", "answer_chars_median", "latency_p50_ms")
 
@@ -35,6 +39,26 @@ def merged(paths: list[Path]) -> dict[str, dict[str, Any]]:
         metrics, generation = summaries([result_from_json(item) for item in suite["items"]])
         suite |= {"metrics": metrics, "generation": generation}
     return suites
+
+
+def unverified(
+    suite: Suite, generated: list[dict[str, Any]], extractive: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """`answered` of the model's raw text, and of the extractive answers, on the questions where
+    the model wrote something (an answerable question; the suite's own definition)."""
+    items = {item.id: item for item in suite.items}
+    baseline = {r["id"]: r["answered"] for r in extractive}
+    ran = [r for r in generated if r["generation"]["stopped"] is not None and r["answerable"]]
+    raw = [
+        bool(suite.answered(items[r["id"]], Answer(r["generation"]["text"], False, (), (), {}))) for r in ran
+    ]
+    return {
+        "questions": len(ran),
+        "unverified_answered": round(sum(raw) / len(raw), 3) if raw else None,
+        "extractive_answered": round(sum(bool(baseline[r["id"]]) for r in ran) / len(ran), 3)
+        if ran
+        else None,
+    }
 
 
 def table(generative: dict[str, dict[str, Any]], extractive: dict[str, dict[str, Any]]) -> str:
@@ -58,6 +82,8 @@ def main() -> None:
     parser.add_argument("--generative", type=Path, nargs="+", required=True)
     parser.add_argument("--extractive", type=Path, nargs="+", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
+    parser.add_argument("--data", type=Path, default=Path("../shared/benchmarks"))
     args = parser.parse_args()
     generative, extractive = merged(args.generative), merged(args.extractive)
     for name, suite in generative.items():
@@ -73,7 +99,15 @@ def main() -> None:
                 "selection": suite["parts"],
                 "suite_questions": suite["meta"].get("suite_questions"),
                 "date": suite["meta"].get("date"),
-                "generative": {"metrics": suite["metrics"], "generation": suite["generation"]},
+                "generative": {
+                    "metrics": suite["metrics"],
+                    "generation": suite["generation"],
+                    "before_verification": unverified(
+                        load_suite(name, gold=args.gold, data_dir=args.data),
+                        suite["items"],
+                        extractive[name]["items"],
+                    ),
+                },
                 "extractive": {"metrics": extractive[name]["metrics"]},
                 "items": suite["items"],
             }
@@ -82,8 +116,9 @@ def main() -> None:
     }
     args.out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(generative, extractive))
-    for name, suite in generative.items():
-        print(f"\n{name}: " + json.dumps(suite["generation"]["all"]))
+    for name, suite in payload["suites"].items():
+        print(f"\n{name}: " + json.dumps(suite["generative"]["generation"]["all"]))
+        print(f"{name} before verification: " + json.dumps(suite["generative"]["before_verification"]))
     print(f"\nwrote {args.out}")
 
 

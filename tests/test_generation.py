@@ -17,7 +17,7 @@ from rag.answer.llm import Message, TransformersLanguageModel
 from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError, ModelError
 from rag.evaluation.generation import MeteredModel
-from rag.evaluation.suite_runner import report, run_suite
+from rag.evaluation.suite_runner import report, result_from_json, run_suite, summaries
 from rag.evaluation.suites import gold_suite
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings
@@ -180,7 +180,11 @@ def test_an_evaluation_in_generative_mode_counts_what_verification_kept(trained_
     assert (wrote.composer, wrote.generated_sentences, wrote.kept_sentences) == ("generative", 3, 1)
     assert wrote.text == TRAINED_ANSWER and wrote.new_tokens > 0 and wrote.seconds > 0
     assert skipped.composer == "extractive" and skipped.stopped is None  # declined without generating
-    summary = report(suite, results, pipeline)["generation"]["all"]
+    written = report(suite, results, pipeline)
+    summary = written["generation"]["all"]
+    # Read back (eval/generative_report.py merges the parts of a long run so), the figures hold.
+    again = summaries([result_from_json(item) for item in json.loads(json.dumps(written["items"]))])
+    assert again == (written["metrics"], written["generation"])
     assert summary["drop_reasons"] == {"number not in the cited passages": 1, "cites a passage not given": 1}
     assert (summary["generated"], summary["sentences_kept"], summary["sentences_dropped"]) == (1, 1, 2)
     assert summary["tokens_per_s"] > 0 and summary["latency_p90_ms"] >= summary["latency_p50_ms"]
