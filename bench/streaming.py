@@ -20,10 +20,13 @@ from rag.settings import Settings
 def run(settings: Settings, *, quick: bool) -> dict[str, Any]:
     texts = questions()[: 40 if quick else None]
     results: dict[str, Any] = {"questions": len(texts), "generation_model": None}
-    if settings.generation.model_path is not None:
-        results["generation_model"] = settings.generation.model_path.name
-        results["max_new_tokens"] = settings.generation.max_new_tokens
-    modes = ["extractive", "generative"] if settings.generation.model_path else ["extractive"]
+    generation = settings.generation
+    if generation.configured:
+        results["generation_model"] = generation.packaged_model or (
+            generation.model_path.name if generation.model_path else None
+        )
+        results["max_new_tokens"] = generation.max_new_tokens
+    modes = ["extractive", "generative"] if generation.configured else ["extractive"]
     with served(settings) as server, httpx.Client(base_url=server.base, timeout=120) as client:
         for mode in modes:
             stream(client, texts[0], mode)  # warm-up

@@ -139,6 +139,27 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
         "--cache", type=Path, default=Path(".cache/eval"), help="where the suites' indexes are kept"
     )
     evaluate.add_argument("--limit", type=_count(1_000_000), default=None, help="first N questions per suite")
+    evaluate.add_argument(
+        "--sample",
+        type=_count(1_000_000),
+        default=None,
+        help="a random sample of N questions per suite (drawn with --seed, kept in suite order)",
+    )
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    evaluate.add_argument(
+        "--offset",
+        type=_count(1_000_000, low=0),
+        default=0,
+        help="skip the first N chosen questions (a long run in parts)",
+    )
+    evaluate.add_argument("--split", default=None, help="only the questions of this split (e.g. test)")
+    evaluate.add_argument(
+        "--mode",
+        choices=["extractive", "generative"],
+        default=None,
+        help="suites: the composer (default RAG_GENERATION__DEFAULT_MODE); generative reports what "
+        "the model wrote and what verification kept",
+    )
     evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid", "all"], default="hybrid")
     evaluate.add_argument(
         "--out", type=Path, default=Path("eval/results"), help="where to write JSON + Markdown"
@@ -299,10 +320,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_suites(args: argparse.Namespace) -> int:
+    from rag.evaluation.generation import MeteredModel
     from rag.evaluation.suite_runner import (
         render_markdown,
         report,
         run_suite,
+        select_items,
         suite_pipeline,
         write_suite_reports,
     )
@@ -311,15 +334,32 @@ def _eval_suites(args: argparse.Namespace) -> int:
 
     names = SUITES if args.suite == "all" else (args.suite,)
     settings = settings_with()
+    mode = args.mode or settings.generation.default_mode
+    llm = None
+    if mode == "generative":  # loaded once for every suite, and metered
+        from rag.answer.asker import no_generative_model
+        from rag.answer.llm import TransformersLanguageModel
+
+        if not settings.generation.configured:
+            raise no_generative_model()
+        llm = MeteredModel(TransformersLanguageModel.load(settings.generation))
+    selection = {
+        "split": args.split,
+        "limit": args.limit,
+        "sample": args.sample,
+        "seed": args.seed,
+        "offset": args.offset,
+    }
     reports = []
     for name in names:
         suite = load_suite(name, gold=args.gold, data_dir=args.data)
-        pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress)
+        pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress, llm=llm)
         try:
-            items = suite.items[: args.limit] if args.limit else suite.items
+            items = select_items(suite.items, **selection)
             advance = tqdm_progress(f"{name} questions", len(items))
-            results = run_suite(pipeline, suite, items, advance)
-            reports.append(report(suite, results, pipeline))
+            results = run_suite(pipeline, suite, items, advance, answer_mode=mode)
+            meta = {"mode": mode, "selection": selection, "suite_questions": len(suite.items)}
+            reports.append(report(suite, results, pipeline, meta))
         finally:
             pipeline.close()
     written = write_suite_reports(reports, args.out)
@@ -381,16 +421,16 @@ def _text(what: str) -> Callable[[str], str]:
     return parse
 
 
-def _count(limit: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from 1 to `limit`."""
+def _count(limit: int, low: int = 1) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` (1 unless given) to `limit`."""
 
     def parse(value: str) -> int:
         try:
             number = int(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if not 1 <= number <= limit:
-            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}, got {number}")
+        if not low <= number <= limit:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {limit}, got {number}")
         return number
 
     return parse

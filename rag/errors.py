@@ -20,7 +20,7 @@ class ConfigurationError(RagError):
 
 
 class ModelError(RagError):
-    """The embedding model is missing, unsafe to load, or fails its checksum."""
+    """A model (embedding or generative) is missing, unsafe to load, or fails its checksum."""
 
 
 class DocumentError(RagError):

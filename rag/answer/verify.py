@@ -60,19 +60,37 @@ class Verification:
 
 def verify(answer: str, passages: Sequence[str], titles: Sequence[str] = ()) -> Verification:
     """Split `answer` into sentences and keep those its cited passages support."""
-    text = MARKER_AFTER_END.sub(r"\2\1", answer.strip())
     kept: list[Supported] = []
     dropped: list[Dropped] = []
-    for span in split_sentences(text):
-        sentence = text[span.start : span.end].strip()
-        if not sentence:
-            continue
+    for sentence in sentences(answer):
         reason, markers = _problem(sentence, passages, titles)
         if reason is None:
             kept.append(Supported(_without_markers(sentence), markers))
         else:
             dropped.append(Dropped(sentence, reason))
     return Verification(tuple(kept), tuple(dropped))
+
+
+def sentences(answer: str) -> list[str]:
+    """The sentences verification judges one by one, markers kept with their sentence."""
+    text = MARKER_AFTER_END.sub(r"\2\1", answer.strip())
+    found = (text[span.start : span.end].strip() for span in split_sentences(text))
+    return [sentence for sentence in found if sentence]
+
+
+# Each reason _problem gives, by the words it starts with: what the evaluation counts.
+REASON_KINDS = {
+    "reads as an instruction": "instruction",
+    "no citation": "no citation",
+    "cites [": "cites a passage not given",
+    "the number ": "number not in the cited passages",
+    "the name ": "name not in the cited passages",
+}
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a drop reason, without the sentence's particulars ("the number 9.9 ...")."""
+    return next((kind for prefix, kind in REASON_KINDS.items() if reason.startswith(prefix)), "other")
 
 
 def _problem(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -19,8 +20,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rag.answer.asker import AnswerMode
 from rag.answer.followup import Turn
+from rag.answer.llm import LanguageModel
 from rag.errors import DocumentError
+from rag.evaluation.generation import (
+    GenerationRecord,
+    MeteredModel,
+    generation_table,
+    record,
+    summarize_generation,
+)
 from rag.evaluation.metrics import mean, percentile
 from rag.evaluation.runner import markers_valid
 from rag.evaluation.suites import Suite, SuiteItem
@@ -48,20 +58,47 @@ class SuiteResult:
     markers_valid: bool
     latency_ms: float
     cited_doc_ids: list[str]
+    generation: GenerationRecord | None = None
+    """Generative mode: what the model wrote and what verification kept."""
+
+
+def select_items(
+    items: Sequence[SuiteItem],
+    *,
+    split: str | None = None,
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    offset: int = 0,
+) -> list[SuiteItem]:
+    """The items of one split (None: all), or a random `sample` of them drawn with `seed` and
+    kept in the suite's order (the same seed draws the same questions); of those, `limit`
+    items from `offset` on (a long run done in parts)."""
+    chosen = [item for item in items if split is None or item.split == split]
+    if sample is not None and sample < len(chosen):
+        drawn = set(random.Random(seed).sample(range(len(chosen)), sample))
+        chosen = [item for n, item in enumerate(chosen) if n in drawn]
+    chosen = chosen[offset:]
+    return chosen[:limit] if limit else chosen
 
 
 def suite_pipeline(
-    suite: Suite, settings: Settings, cache_dir: Path, progress: Progress = no_progress
+    suite: Suite,
+    settings: Settings,
+    cache_dir: Path,
+    progress: Progress = no_progress,
+    llm: LanguageModel | None = None,
 ) -> Pipeline:
     """A pipeline over the suite's own corpus, indexed under `cache_dir/<corpus>` (kept between
-    runs: a second run only checks that nothing changed); the configured one for `gold`."""
+    runs: a second run only checks that nothing changed); the configured one for `gold`.
+    `llm`: a generative model already loaded, shared by the suites."""
     if suite.write_corpus is None:
-        return Pipeline.load(settings)
+        return Pipeline.load(settings, llm=llm)
     corpus = suite.name.removesuffix("-followups")
     corpus_dir, index_dir = cache_dir / corpus / "corpus", cache_dir / corpus / "index"
     suite.write_corpus(corpus_dir)
     local = settings.model_copy(update={"corpus_dir": corpus_dir, "index_dir": index_dir})
-    pipeline = Pipeline.load(local, require_index=False)
+    pipeline = Pipeline.load(local, require_index=False, llm=llm)
     result = pipeline.ingest([corpus_dir], rebuild_if_incompatible=True, progress=progress)
     if result.skipped and not suite.refusals_expected:
         pipeline.close()
@@ -74,13 +111,18 @@ def run_suite(
     suite: Suite,
     items: Sequence[SuiteItem] | None = None,
     advance: Callable[[int], None] | None = None,
+    answer_mode: AnswerMode | None = None,
 ) -> list[SuiteResult]:
+    """Ask every item; in generative mode, the pipeline's model should be a MeteredModel, so
+    that each result records what generation did."""
     chosen = suite.items if items is None else items
+    metered = pipeline.llm if isinstance(pipeline.llm, MeteredModel) else None
     results = []
     for item in chosen:
         clock = time.perf_counter()
-        answer = pipeline.ask(item.question, history=[Turn(q) for q in item.history])
+        answer = pipeline.ask(item.question, history=[Turn(q) for q in item.history], answer_mode=answer_mode)
         latency = (time.perf_counter() - clock) * 1000.0
+        generation = record(answer, metered.take()) if metered is not None else None
         passages = pipeline.search(answer.resolved_question or item.question, HIT_DEPTH)
         hit = next((p.rank for p in passages if suite.hit(item, p)), None)
         results.append(
@@ -99,6 +141,7 @@ def run_suite(
                 markers_valid=markers_valid(answer),
                 latency_ms=round(latency, 2),
                 cited_doc_ids=list(dict.fromkeys(c.passage.doc_id for c in answer.citations)),
+                generation=generation,
             )
         )
         if advance is not None:
@@ -131,23 +174,56 @@ def summarize(results: Sequence[SuiteResult]) -> dict[str, float | None]:
     return summary
 
 
-def report(suite: Suite, results: Sequence[SuiteResult], pipeline: Pipeline) -> dict[str, Any]:
-    splits = sorted({r.split for r in results})
-    by_split = {"all": summarize(results)}
-    if len(splits) > 1:
-        by_split |= {s: summarize([r for r in results if r.split == s]) for s in splits}
-    return {
+def report(
+    suite: Suite, results: Sequence[SuiteResult], pipeline: Pipeline, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Metrics per split; with generation records, what generation did per split too."""
+    metrics, generation = summaries(results)
+    rep: dict[str, Any] = {
         "suite": suite.name,
-        "metrics": by_split,
+        "metrics": metrics,
         "meta": {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "python": platform.python_version(),
             "model": pipeline.embedder.model_id,
             "documents": pipeline.stats().get("documents"),
+            **(meta or {}),
         },
-        "items": [asdict(r) for r in results],
     }
+    if generation is not None:
+        rep["meta"]["generation_model"] = pipeline.llm.model_id if pipeline.llm else None
+        rep["generation"] = generation
+    rep["items"] = [asdict(r) for r in results]
+    return rep
+
+
+def summaries(
+    results: Sequence[SuiteResult],
+) -> tuple[dict[str, dict[str, float | None]], dict[str, dict[str, Any]] | None]:
+    """The metrics of all results and of each split, and what generation did (None: nothing
+    was generated, an extractive run)."""
+    splits = sorted({r.split for r in results})
+    groups = {"all": list(results)}
+    if len(splits) > 1:
+        groups |= {s: [r for r in results if r.split == s] for s in splits}
+    metrics = {name: summarize(group) for name, group in groups.items()}
+    if all(r.generation is None for r in results):
+        return metrics, None
+    generation = {
+        name: summarize_generation(
+            [r.generation for r in group if r.generation is not None], [r.latency_ms for r in group]
+        )
+        for name, group in groups.items()
+    }
+    return metrics, generation
+
+
+def result_from_json(item: dict[str, Any]) -> SuiteResult:
+    """A result as `report` wrote it, read back (to merge the parts of a long run)."""
+    generation = item.get("generation")
+    fields = {**item, "generation": GenerationRecord(**generation) if generation else None}
+    return SuiteResult(**fields)
 
 
 COLUMNS = (
@@ -179,6 +255,7 @@ def render_markdown(reports: Sequence[dict[str, Any]]) -> str:
         for split, metrics in rep["metrics"].items():
             cells = [_fmt(metrics.get(c), c) for c in COLUMNS]
             lines.append(f"| {rep['suite']} | {split} | " + " | ".join(cells) + " |")
+    lines += generation_table(reports)
     for rep in reports:
         misses = [
             i for i in rep["items"] if i["answered"] is False or (not i["answerable"] and not i["abstained"])
