@@ -67,14 +67,14 @@ def server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     yield from web_server(tmp_path_factory.mktemp("web"), corpus_index)
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def chromium_context(profile: Path) -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright, with its profile in `profile`."""
     browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
+            str(profile),
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_FLAGS,
@@ -82,6 +82,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         )
         yield context
         context.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from chromium_context(tmp_path_factory.mktemp("chromium-profile"))
 
 
 @pytest.fixture

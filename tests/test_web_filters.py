@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import QUESTION
-from tests.test_web import CHROMIUM, CHROMIUM_FLAGS, ask, browser_or_skip, web_server
+from tests.test_web import ask, chromium_context, web_server
 
 pytestmark = pytest.mark.integration
 ANSWER_PAPER_META = "Cancer · 2010"  # QUESTION's answer comes from this paper
@@ -24,25 +24,14 @@ def server(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="module")
 def page(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 860},
-        )
+    problems: list[str] = []
+    for context in chromium_context(tmp_path_factory.mktemp("chromium-profile")):
         page = context.new_page()
-        problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.goto(f"{server}/")
         page.wait_for_selector("#journal option[value='Lancet']", state="attached")
         yield page
-        context.close()
     assert problems == [], problems
 
 
