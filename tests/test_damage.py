@@ -49,8 +49,12 @@ TARGETS = (
     "manifest.json",
     "segments/segments.json",
     "segments/seg-000001.faiss",
-    "segments/seg-000001.npz",
     "segments/seg-000001.terms.json",
+    "segments/seg-000001.offsets.npy",
+    "segments/seg-000001.docs.npy",
+    "segments/seg-000001.freqs.npy",
+    "segments/seg-000001.lengths.npy",
+    "segments/seg-000001.rows.npy",
     "segments/seg-000001.dead-000002.npy",
     "CURRENT",
 )

@@ -116,10 +116,10 @@ def test_verify_rehashes_what_the_process_trusts(index_dir: Path) -> None:
 def test_verify_names_every_damaged_file_at_once(index_dir: Path) -> None:
     directory = generation(index_dir)
     damage_file(directory / VECTORS, "half")
-    (directory / "segments" / "seg-000001.npz").unlink()
+    (directory / "segments" / "seg-000001.docs.npy").unlink()
     problems = verify_index(index_dir).problems
     assert any("seg-000001.faiss is damaged" in p for p in problems)
-    assert any("seg-000001.npz is missing" in p for p in problems)
+    assert any("seg-000001.docs.npy is missing" in p for p in problems)
 
 
 @pytest.mark.integration

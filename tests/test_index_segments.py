@@ -67,7 +67,7 @@ def test_writes_add_segments_and_rank_as_a_fresh_build(written: Pipeline, tmp_pa
     assert segments["dead"] == 0 and segments["live"] == written.index.chunks.counts()[1]
     generation = written.index.directory / "segments"
     first = written.index.segments.list[0].name
-    for suffix in (".npz", ".terms.json", ".faiss"):  # shared with the previous generation
+    for suffix in (".docs.npy", ".rows.npy", ".terms.json", ".faiss"):  # shared with the previous generation
         assert (generation / f"{first}{suffix}").stat().st_nlink >= 2
 
     fresh = Pipeline(

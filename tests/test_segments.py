@@ -156,7 +156,7 @@ def test_written_segments_are_read_back_and_unchanged_files_are_hard_links(tmp_p
     assert not list((tmp_path / "gen-1").glob("*.pkl"))
     second = write(Segments.read(tmp_path / "gen-1", DIM), 2, rows[100:], {3, 4})
     second.write(tmp_path / "gen-2")
-    for name in ("seg-000001.npz", "seg-000001.terms.json", "seg-000001.faiss"):
+    for name in ("seg-000001.docs.npy", "seg-000001.rows.npy", "seg-000001.terms.json", "seg-000001.faiss"):
         assert (tmp_path / "gen-1" / name).stat().st_ino == (tmp_path / "gen-2" / name).stat().st_ino
     assert (tmp_path / "gen-2" / "seg-000001.dead-000002.npy").is_file()
     assert not (tmp_path / "gen-1" / "seg-000001.dead-000002.npy").exists()  # the old one is untouched

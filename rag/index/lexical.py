@@ -125,7 +125,7 @@ class LexicalIndex:
         return [(int(rows[i]), float(hit_scores[i])) for i in order]
 
 
-Postings_ = tuple["NDArray[np.int64]", "NDArray[np.int64]"]
+Postings_ = tuple["NDArray[np.int32]", "NDArray[np.int32]"]
 
 
 def _live(part: LexicalPart, stored: Postings_) -> Postings_:

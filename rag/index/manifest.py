@@ -9,7 +9,8 @@ from typing import Any
 
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 7  # 3: section and page breaks; 5: segments; 6: fingerprint keys; 7: one versioned store
+FORMAT_VERSION = 8  # 3: section and page breaks; 5: segments; 6: fingerprint keys; 7: one versioned store;
+# 8: postings as plain .npy arrays (mapped into memory), chunk positions and frequencies int32
 MANIFEST_FILE = "manifest.json"
 
 

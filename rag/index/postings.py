@@ -5,8 +5,14 @@ length in terms and row id. Nothing corpus-wide is baked in (no idf, no average 
 unlike bm25s's precomputed score matrix), so segments written at different times are scored
 together with statistics summed at query time (`rag.index.lexical`).
 
-Files (JSON and .npy, no pickle): `<name>.terms.json` (the terms, sorted) and `<name>.npz`
-(offsets into the postings per term, chunk positions, term frequencies, chunk lengths, row ids).
+Files (JSON and plain .npy, no pickle): `<name>.terms.json` (the terms, sorted) and one
+`<name>.<array>.npy` per array: `offsets` (into the postings, per term), `docs` (chunk
+positions) and `freqs` (term frequencies), the two longest, as int32; `lengths` (chunk lengths)
+and `rows` (row ids). Reading maps the arrays into memory (`np.load(mmap_mode="r")`) instead of
+copying them: opening a segment costs the same at any size, and a query touches only the pages
+of its terms' postings. The files are immutable once written (a write links or replaces them,
+never writes into them), and their checksums are verified before they are mapped
+(`rag.index.checksums`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,18 +31,31 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 ARRAYS = ("offsets", "docs", "freqs", "lengths", "row_ids")
+FILE_OF = {"offsets": "offsets", "docs": "docs", "freqs": "freqs", "lengths": "lengths", "row_ids": "rows"}
+# Chunk positions are local to a segment and a term's frequency in one chunk is small: int32
+# halves the largest arrays (what is read, hashed and cached); the rest stay int64.
+DTYPES: dict[str, type[np.signedinteger[Any]]] = {
+    "offsets": np.int64,
+    "docs": np.int32,
+    "freqs": np.int32,
+    "lengths": np.int64,
+    "row_ids": np.int64,
+}
 
 Rows = Sequence[tuple[int, Sequence[str]]]
 """(chunk row id, analysed terms) in row id order."""
 
 
 class Postings:
-    def __init__(self, terms: list[str], arrays: dict[str, NDArray[np.int64]]) -> None:
+    def __init__(self, terms: list[str], arrays: dict[str, NDArray[Any]]) -> None:
         self.terms = terms
         self._term_ids = {t: i for i, t in enumerate(terms)}
         self.arrays = arrays
-        self.offsets, self.docs, self.freqs = arrays["offsets"], arrays["docs"], arrays["freqs"]
-        self.lengths, self.row_ids = arrays["lengths"], arrays["row_ids"]
+        self.offsets: NDArray[np.int64] = arrays["offsets"]
+        self.docs: NDArray[np.int32] = arrays["docs"]
+        self.freqs: NDArray[np.int32] = arrays["freqs"]
+        self.lengths: NDArray[np.int64] = arrays["lengths"]
+        self.row_ids: NDArray[np.int64] = arrays["row_ids"]
 
     @classmethod
     def build(cls, rows: Rows) -> Postings:
@@ -48,43 +67,63 @@ class Postings:
         freq_col = np.fromiter((n for c in counts for n in c.values()), dtype=np.int64, count=sum(sizes))
         doc_col = np.repeat(np.arange(len(rows), dtype=np.int64), sizes)
         order = np.lexsort((doc_col, term_col))  # by term, then by chunk
-        arrays = {
+        arrays: dict[str, NDArray[Any]] = {
             "offsets": np.searchsorted(term_col[order], np.arange(len(terms) + 1)).astype(np.int64),
-            "docs": doc_col[order],
-            "freqs": freq_col[order],
+            "docs": doc_col[order].astype(np.int32),
+            "freqs": freq_col[order].astype(np.int32),
             "lengths": np.array([len(terms_) for _, terms_ in rows], dtype=np.int64),
             "row_ids": np.array([row for row, _ in rows], dtype=np.int64),
         }
         return cls(terms, arrays)
 
     @staticmethod
-    def files(name: str) -> tuple[str, str]:
-        return f"{name}.terms.json", f"{name}.npz"
+    def files(name: str) -> tuple[str, ...]:
+        """The terms file, then one file per array (in ARRAYS' order)."""
+        return f"{name}.terms.json", *(f"{name}.{FILE_OF[key]}.npy" for key in ARRAYS)
 
     @classmethod
     def read(cls, directory: Path, name: str) -> Postings:
-        terms_file, arrays_file = cls.files(name)
+        """The postings of segment `name`, the arrays mapped read-only (verify the files first)."""
+        terms_file, *array_files = cls.files(name)
+        arrays: dict[str, NDArray[Any]] = {}
         try:
             terms = json.loads((directory / terms_file).read_text(encoding="utf-8"))
-            with np.load(directory / arrays_file, allow_pickle=False) as stored:
-                arrays = {key: np.asarray(stored[key], dtype=np.int64) for key in ARRAYS}
+            for key, file in zip(ARRAYS, array_files, strict=True):
+                arrays[key] = np.load(directory / file, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
                 f"postings of {directory / name} are unreadable: {exc}", REBUILD_HINT
             ) from exc
-        if not isinstance(terms, list) or len(arrays["offsets"]) != len(terms) + 1:
+        if not _consistent(terms, arrays):
             raise IndexCorruptError(f"postings of {directory / name} are inconsistent", REBUILD_HINT)
         return cls(terms, arrays)
 
     def write(self, directory: Path, name: str) -> None:
-        terms_file, arrays_file = self.files(name)
+        terms_file, *array_files = self.files(name)
         (directory / terms_file).write_text(json.dumps(self.terms), encoding="utf-8")
-        np.savez(directory / arrays_file, **self.arrays)  # type: ignore[arg-type]
+        for key, file in zip(ARRAYS, array_files, strict=True):
+            np.save(directory / file, np.asarray(self.arrays[key], dtype=DTYPES[key]), allow_pickle=False)
 
-    def of(self, term: str) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+    def of(self, term: str) -> tuple[NDArray[np.int32], NDArray[np.int32]] | None:
         """(local chunk positions, term frequencies) of the chunks holding `term`, dead or alive."""
         term_id = self._term_ids.get(term)
         if term_id is None:
             return None
         start, end = int(self.offsets[term_id]), int(self.offsets[term_id + 1])
         return self.docs[start:end], self.freqs[start:end]
+
+
+def _consistent(terms: object, arrays: dict[str, NDArray[Any]]) -> bool:
+    """The shapes and types the arrays must have for these terms (a file of another segment,
+    or of the wrong type, put in place is caught here even before the checksums are)."""
+    if not isinstance(terms, list) or any(a.ndim != 1 for a in arrays.values()):
+        return False
+    if any(arrays[key].dtype != DTYPES[key] for key in ARRAYS):
+        return False
+    offsets = arrays["offsets"]
+    postings = int(offsets[-1]) if len(offsets) else -1
+    return (
+        len(offsets) == len(terms) + 1
+        and len(arrays["docs"]) == len(arrays["freqs"]) == postings
+        and len(arrays["lengths"]) == len(arrays["row_ids"])
+    )

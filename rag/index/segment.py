@@ -4,9 +4,12 @@ later are listed in a tombstone, a separate file written by the write that delet
 
 Files, in a generation's `segments/` directory (unchanged ones are hard links to the
 previous generation's, so nothing is copied that a write did not change):
-    <name>.terms.json, <name>.npz   the postings (rag.index.postings)
-    <name>.faiss                    the vectors, FAISS ids = chunk row ids (flat, IVF when large)
+    <name>.terms.json, <name>.{offsets,docs,freqs,lengths,rows}.npy
+                                    the postings (rag.index.postings), mapped into memory
+    <name>.faiss                    the vectors, FAISS ids = chunk row ids (flat, IVF when large),
+                                    mapped into memory
     <name>.dead-<generation>.npy    the sorted row ids deleted as of that generation
+A segment read from disk is read-only: its arrays and FAISS index are views of the files.
 """
 
 from __future__ import annotations
@@ -55,8 +58,11 @@ class Segment:
         self.alive = np.ones(len(self.row_ids), dtype=bool)
         if len(self.dead):
             self.alive[np.isin(self.row_ids, self.dead)] = False
-        self.live_count = int(self.alive.sum())
-        self.live_length = int(postings.lengths[self.alive].sum())
+            self.live_count = int(self.alive.sum())
+            self.live_length = int(postings.lengths[self.alive].sum())
+        else:  # no tombstone: no need to look rows up
+            self.live_count = len(self.row_ids)
+            self.live_length = int(postings.lengths.sum())
 
     @cached_property
     def sorted_row_ids(self) -> NDArray[np.int64]:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,21 +175,39 @@ class Index:
             raise IndexNotFoundError(f"no index in {root}", "run `rag ingest` to build it from the corpus")
         pointer, directory, manifest = current_manifest(root)
         check_compatible(manifest.spec, spec, root)
-        verify_files(directory, manifest, rehash=rehash)
-        chunks = ChunkStore.open(
-            root / manifest.store_file(),
-            spec.dimension,
-            generation=pointer.generation,
-            read_only=True,
-            counts=(manifest.documents, manifest.chunks, manifest.sentences),
-        )
-        try:
-            segments = Segments.read(directory / SEGMENTS_DIR, spec.dimension)
-            index = cls(root, pointer.generation, spec, chunks=chunks, segments=segments, manifest=manifest)
-            index.verify()
-        except BaseException:
-            chunks.close()
-            raise
+        # The segment files are hashed in other threads while the store is opened and the
+        # vocabulary read from it (hashlib and SQLite let go of the interpreter lock), and every
+        # one is verified before any is read: nothing unverified is used.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            checked = pool.submit(verify_files, directory, manifest, rehash=rehash)
+            try:
+                chunks = ChunkStore.open(
+                    root / manifest.store_file(),
+                    spec.dimension,
+                    generation=pointer.generation,
+                    read_only=True,
+                    counts=(manifest.documents, manifest.chunks, manifest.sentences),
+                )
+            except BaseException:
+                checked.result()  # damaged segment files are named first
+                raise
+            try:
+                lexicon = load_lexicon(chunks)
+                checked.result()
+                segments = Segments.read(directory / SEGMENTS_DIR, spec.dimension)
+                index = cls(
+                    root,
+                    pointer.generation,
+                    spec,
+                    chunks=chunks,
+                    segments=segments,
+                    manifest=manifest,
+                    lexicon=lexicon,
+                )
+                index.verify()
+            except BaseException:
+                chunks.close()
+                raise
         return index
 
     @classmethod
@@ -298,9 +317,14 @@ class Index:
         self.chunks.close()
 
     def _load_lexicon(self) -> Lexicon:
-        words, dfs, vectors = self.chunks.vocabulary()
-        _, chunk_count, _ = self.chunks.counts()
-        return Lexicon(words, dfs, vectors, chunk_count)
+        return load_lexicon(self.chunks)
+
+
+def load_lexicon(chunks: ChunkStore) -> Lexicon:
+    """The vocabulary of the store's generation."""
+    words, dfs, vectors = chunks.vocabulary()
+    _, chunk_count, _ = chunks.counts()
+    return Lexicon(words, dfs, vectors, chunk_count)
 
 
 def verify_files(directory: Path, manifest: Manifest, *, rehash: bool = False) -> None:

@@ -53,8 +53,10 @@ class VectorIndex(Protocol):
 
 
 class FaissVectorIndex:
-    def __init__(self, index: faiss.Index) -> None:
+    def __init__(self, index: faiss.Index, *, mapped: bool = False) -> None:
         self._index = index
+        self.mapped = mapped
+        """Read with its vectors mapped from a file (`read`): searched, never changed."""
 
     @classmethod
     def empty(cls, dimension: int) -> FaissVectorIndex:
@@ -62,17 +64,21 @@ class FaissVectorIndex:
 
     @classmethod
     def read(cls, path: Path, dimension: int) -> FaissVectorIndex:
+        """The index in `path`, its vectors (a flat index's or the IVF lists') mapped read-only
+        from the file rather than read into memory (FAISS's `IO_FLAG_MMAP_IFC`): opening costs
+        the same at any size and a search touches only the pages it scores. Verify the file
+        first; it must not change while mapped (segment files never do)."""
         if not path.is_file():
             raise IndexCorruptError(f"{path} is missing", REBUILD_HINT)
         try:
-            index = faiss.read_index(str(path))
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError as exc:
             raise IndexCorruptError(f"{path} is not a readable FAISS index: {exc}", REBUILD_HINT) from exc
         if index.d != dimension:
             raise IndexCorruptError(
                 f"{path} holds {index.d}-dimensional vectors, the manifest says {dimension}", REBUILD_HINT
             )
-        return cls(index)
+        return cls(index, mapped=True)
 
     def write(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
@@ -110,7 +116,12 @@ class FaissVectorIndex:
     def size(self) -> int:
         return int(self._index.ntotal)
 
+    def _check_writable(self) -> None:
+        if self.mapped:  # FAISS would write into the read-only mapping and crash the process
+            raise RuntimeError("a FAISS index mapped from a segment file is read-only")
+
     def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
+        self._check_writable()
         if len(ids):
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
 
@@ -118,6 +129,7 @@ class FaissVectorIndex:
         """Each part becomes an index of this one's structure (flat, or IVF on this index's trained
         quantizer) and is merged in with FAISS's `merge_from`, as shards built on separate
         workers would be."""
+        self._check_writable()
         ivf = faiss.try_extract_index_ivf(self._index)
         if ivf is not None:  # FAISS merges IVF lists only without a direct map; it is rebuilt after
             ivf.set_direct_map_type(faiss.DirectMap.NoMap)  # type: ignore[attr-defined]
@@ -137,6 +149,7 @@ class FaissVectorIndex:
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
 
     def remove(self, ids: Collection[int]) -> None:
+        self._check_writable()
         if ids:
             self._index.remove_ids(np.fromiter(ids, dtype=np.int64, count=len(ids)))  # type: ignore[arg-type]
 
