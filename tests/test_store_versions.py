@@ -7,9 +7,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from rag.errors import IndexCorruptError
 from rag.index.store import Index, verify_index
+from rag.index.vocabulary import Lexicon
 from rag.index.writer import IndexWriter
 from rag.ingest.sync import sync
 from rag.ingest.uploads import stage_record
@@ -90,3 +93,45 @@ def test_rows_no_kept_generation_sees_are_purged(pipeline: Pipeline) -> None:
         ).fetchone()
     assert orphans == 0
     assert verify_index(pipeline.settings.index_dir).problems == ()
+
+
+def test_a_readers_word_vectors_are_read_when_first_compared_and_checked(pipeline: Pipeline) -> None:
+    """Opening reads the vocabulary's words and frequencies; their vectors are read (and checked
+    against their CRCs) by the first comparison, as the whole vocabulary read at once gives."""
+    reader = Index.open(pipeline.settings.index_dir, pipeline.handle.spec)
+    words, dfs, vectors = reader.chunks.vocabulary()
+    eager = Lexicon(words, dfs, vectors, reader.chunks.counts()[1])
+    queries = np.random.default_rng(18).standard_normal((6, reader.spec.dimension)).astype(np.float32)
+    assert reader.lexicon.nearest(queries) == eager.nearest(queries)
+    reader.close()
+
+    damaged = Index.open(pipeline.settings.index_dir, pipeline.handle.spec)
+    assert damaged.lexicon.contains("sorafenib")  # words and frequencies are there before any vector
+    with sqlite3.connect(damaged.chunks.path) as db:
+        (blob,) = db.execute(
+            "SELECT vector FROM vocabulary WHERE word = 'sorafenib' AND died IS NULL"
+        ).fetchone()
+        changed = bytes([blob[0] ^ 0xFF]) + blob[1:]
+        db.execute("UPDATE vocabulary SET vector = ? WHERE word = 'sorafenib' AND died IS NULL", (changed,))
+    with pytest.raises(IndexCorruptError) as read:
+        damaged.lexicon.nearest(queries)
+    message = str(read.value)
+    assert str(damaged.chunks.path) in message and "'sorafenib'" in message and "checksum" in message
+    damaged.close()
+
+
+def test_a_reader_whose_vocabulary_was_purged_is_told_to_open_the_index_again(pipeline: Pipeline) -> None:
+    """A reader that first compares a word after two later writes purged its generation's
+    vocabulary rows gets an error saying so, not another generation's words."""
+    settings = pipeline.settings
+    reader = Index.open(settings.index_dir, pipeline.handle.spec)
+    for number in range(2):  # each one changes the frequency of words the reader's generation sees
+        record = {"doc_id": f"more-{number}", "title": "M", "text": "Sorafenib and regorafenib again."}
+        pipeline.add_documents([stage_record(record, settings.upload_dir, settings.corpus_dir)])
+    queries = np.ones((1, reader.spec.dimension), dtype=np.float32)
+    with pytest.raises(IndexCorruptError, match="no longer holds the vocabulary of generation"):
+        reader.lexicon.nearest(queries)
+    reader.close()
+    fresh = Index.open(settings.index_dir, pipeline.handle.spec)
+    assert fresh.lexicon.nearest(queries)[0][0]  # the current generation's words
+    fresh.close()

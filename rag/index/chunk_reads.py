@@ -259,20 +259,41 @@ class ChunkReads:
         return records
 
     def vocabulary(self) -> tuple[list[str], NDArray[np.int64], NDArray[np.float32]]:
+        """Every word with a vector this generation sees, in order, its document frequency and
+        its vector (`vocabulary_words`, then `vocabulary_vectors`)."""
+        words, dfs = self.vocabulary_words()
+        return words, dfs, self.vocabulary_vectors(words)
+
+    def vocabulary_words(self) -> tuple[list[str], NDArray[np.int64]]:
+        """The words with a vector this generation sees, sorted, and their document frequencies
+        (the vectors are not read: `vocabulary_vectors`)."""
         rows = self._query(
-            f"SELECT word, df, vector, crc FROM vocabulary v WHERE vector IS NOT NULL AND {self._live('v')} "
+            f"SELECT word, df FROM vocabulary v WHERE vector IS NOT NULL AND {self._live('v')} ORDER BY word"
+        )
+        return [w for w, _ in rows], np.array([d for _, d in rows], dtype=np.int64)
+
+    def vocabulary_vectors(self, words: Sequence[str]) -> NDArray[np.float32]:
+        """The vectors of `words` (what `vocabulary_words` returned for this generation), each
+        checked against its CRC; raises IndexCorruptError when the store no longer holds exactly
+        those words for this generation."""
+        rows = self._query(
+            f"SELECT word, vector, crc FROM vocabulary v WHERE vector IS NOT NULL AND {self._live('v')} "
             "ORDER BY word"
         )
-        for word, _, blob, check in rows:
+        if len(rows) != len(words) or any(w != found for w, (found, _, _) in zip(words, rows, strict=True)):
+            raise IndexCorruptError(
+                f"{self._path} no longer holds the vocabulary of generation {self.generation} "
+                "(purged by later writes while this generation was in use); open the index again",
+                "retry the request",
+            )
+        for word, blob, check in rows:
             self._check(crc(blob), check, f"the vector of the word {word!r}")
-        words = [w for w, _, _, _ in rows]
-        dfs = np.array([d for _, d, _, _ in rows], dtype=np.int64)
         if not rows:
-            return words, dfs, np.zeros((0, self._dimension), dtype=np.float32)
-        joined = np.frombuffer(b"".join(v for _, _, v, _ in rows), dtype="<f4")  # read-only, no copy
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        joined = np.frombuffer(b"".join(v for _, v, _ in rows), dtype="<f4")  # read-only, no copy
         if joined.size != len(rows) * self._dimension:
             raise IndexCorruptError(f"{self._path}: a stored word vector has the wrong length", REBUILD_HINT)
-        return words, dfs, joined.reshape(len(rows), self._dimension)
+        return joined.reshape(len(rows), self._dimension)
 
     def vocabulary_of(self, words: Iterable[str]) -> list[tuple[str, int, NDArray[np.float32] | None]]:
         """(word, document frequency, vector or None) of each of `words`; 0 for a word not stored."""

@@ -92,6 +92,9 @@ CREATE TABLE IF NOT EXISTS vocabulary (
 );
 CREATE INDEX IF NOT EXISTS vocabulary_born ON vocabulary(born);
 CREATE INDEX IF NOT EXISTS vocabulary_died ON vocabulary(died) WHERE died IS NOT NULL;
+-- Opening reads every word and frequency, in order, from this index alone (not the table's
+-- pages, which hold the vectors): 0.03 s instead of 0.15 s for 50k words.
+CREATE INDEX IF NOT EXISTS vocabulary_words ON vocabulary(word, df, born, died) WHERE vector IS NOT NULL;
 """
 
 VERSIONED_TABLES = ("documents", "vocabulary")

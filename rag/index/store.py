@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.durable import sha256_file
 from rag.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
@@ -45,6 +46,10 @@ from rag.index.vocabulary import Lexicon
 from rag.settings import VectorSettings
 from rag.text.abbreviations import Abbreviations
 from rag.text.analyzer import Analyzer
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +197,7 @@ class Index:
                 checked.result()  # damaged segment files are named first
                 raise
             try:
-                lexicon = load_lexicon(chunks)
+                lexicon = load_lexicon(chunks, spec.dimension)
                 checked.result()
                 segments = Segments.read(directory / SEGMENTS_DIR, spec.dimension)
                 index = cls(
@@ -224,6 +229,7 @@ class Index:
     def fork(self, generation: int) -> Index:
         """The next generation, writable, on top of this one (which is not touched: what the
         write adds and deletes is stamped with `generation`, which readers of this one ignore)."""
+        self.lexicon.load_vectors()  # before the write's commit can purge the rows they are read from
         directory = self.root / generation_name(generation)
         directory.mkdir(parents=True)
         chunks = ChunkStore.open(
@@ -317,14 +323,27 @@ class Index:
         self.chunks.close()
 
     def _load_lexicon(self) -> Lexicon:
-        return load_lexicon(self.chunks)
+        words, dfs, vectors = self.chunks.vocabulary()
+        _, chunk_count, _ = self.chunks.counts()
+        return Lexicon(words, dfs, vectors, chunk_count)
 
 
-def load_lexicon(chunks: ChunkStore) -> Lexicon:
-    """The vocabulary of the store's generation."""
-    words, dfs, vectors = chunks.vocabulary()
-    _, chunk_count, _ = chunks.counts()
-    return Lexicon(words, dfs, vectors, chunk_count)
+def load_lexicon(chunks: ChunkStore, dimension: int) -> Lexicon:
+    """The vocabulary of a published generation: its words and frequencies now, their vectors
+    when first needed (read then through a connection of their own at the same generation, so
+    closing `chunks` does not stop them; a writer reads them before it changes the store,
+    `Index.fork`)."""
+    words, dfs = chunks.vocabulary_words()
+    path, generation, counts = chunks.path, chunks.generation, chunks.counts()
+
+    def vectors() -> NDArray[np.float32]:
+        store = ChunkStore.open(path, dimension, generation=generation, read_only=True, counts=counts)
+        try:
+            return store.vocabulary_vectors(words)
+        finally:
+            store.close()
+
+    return Lexicon(words, dfs, vectors, counts[1])
 
 
 def verify_files(directory: Path, manifest: Manifest, *, rehash: bool = False) -> None:

@@ -3,45 +3,59 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.text import stem
+from rag.text import stem, stem_distinct
 from rag.text.analyzer import is_acronym
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
     from numpy.typing import NDArray
+
+    # A base's word vectors (one row per word, in order), or what reads them when first needed.
+    Vectors: TypeAlias = NDArray[np.float32] | Callable[[], NDArray[np.float32]]
 
 COMPACT_FRACTION = 0.05  # fold the changes into a new base once they reach this share of it
 COMPACT_MINIMUM = 2_000
 
 
-@dataclass(frozen=True)
 class _Base:
-    """An immutable vocabulary that several lexicons share (never changed once built)."""
+    """An immutable vocabulary that several lexicons share (never changed once built). Its
+    vectors may come from a loader, called once, when a word is first compared
+    (`Lexicon.nearest`) or a write needs them (`Lexicon.load_vectors`): most questions never
+    compare a word, and opening an index then does not read every word's vector."""
 
-    words: list[str]
-    df: dict[str, int]
-    position: dict[str, int]
-    vectors: NDArray[np.float32]
-    stem_df: Counter[str]
+    def __init__(self, words_: list[str], dfs: list[int], vectors: Vectors) -> None:
+        self.words = words_
+        self.df = dict(zip(words_, dfs, strict=True))
+        self.stem_df: Counter[str] = Counter()
+        for stemmed, df in zip(stem_distinct(words_), dfs, strict=True):
+            self.stem_df[stemmed] += df
+        self._vectors = vectors if not callable(vectors) else None
+        self._load = vectors if callable(vectors) else None
+        self._lock = threading.Lock()
 
-    @classmethod
-    def build(cls, words_: list[str], dfs: list[int], vectors: NDArray[np.float32]) -> _Base:
-        stem_df: Counter[str] = Counter()
-        for stemmed, df in zip(stem(words_), dfs, strict=True):
-            stem_df[stemmed] += df
-        return cls(
-            words_,
-            dict(zip(words_, dfs, strict=True)),
-            {w: i for i, w in enumerate(words_)},
-            vectors,
-            stem_df,
-        )
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Each word's row (what a write or a comparison needs; a question alone does not)."""
+        return {w: i for i, w in enumerate(self.words)}
+
+    @property
+    def vectors(self) -> NDArray[np.float32]:
+        with self._lock:
+            if self._vectors is None and self._load is not None:
+                self._vectors, self._load = self._load(), None
+            if self._vectors is None:
+                raise AssertionError("a vocabulary base without vectors")
+            return self._vectors
 
 
 class Lexicon:
@@ -49,10 +63,8 @@ class Lexicon:
     built, so a write costs its own words, not the vocabulary (folded into a new base when the
     changes reach COMPACT_FRACTION of it)."""
 
-    def __init__(
-        self, words_: list[str], dfs: NDArray[np.int64], vectors: NDArray[np.float32], chunk_count: int
-    ) -> None:
-        self._base = _Base.build(words_, dfs.tolist(), vectors)
+    def __init__(self, words_: list[str], dfs: NDArray[np.int64], vectors: Vectors, chunk_count: int) -> None:
+        self._base = _Base(words_, dfs.tolist(), vectors)
         self._alive = np.ones(len(words_), dtype=bool)
         self._changed: dict[str, tuple[int, NDArray[np.float32] | None]] = {}
         """Words changed since the base: (df, vector); df 0 is a dropped word."""
@@ -84,6 +96,11 @@ class Lexicon:
             return lexicon._compacted()
         return lexicon
 
+    def load_vectors(self) -> None:
+        """Read the base's vectors now if they are read lazily (a writer does, before the store
+        rows they come from can be purged by later writes)."""
+        _ = self._base.vectors
+
     def _compacted(self) -> Lexicon:
         base = self._base
         kept = [i for i, w in enumerate(base.words) if self._alive[i] and w not in self._changed]
@@ -103,7 +120,7 @@ class Lexicon:
     @property
     def size(self) -> int:
         dropped = int((~self._alive).sum())
-        added = sum(1 for w, (df, _) in self._changed.items() if df > 0 and w not in self._base.position)
+        added = sum(1 for w, (df, _) in self._changed.items() if df > 0 and w not in self._base.df)
         return len(self._base.words) - dropped + added
 
     def contains(self, word: str) -> bool:
@@ -124,9 +141,7 @@ class Lexicon:
         """For each vector, the most similar corpus word and its cosine similarity."""
         base = self._base
         extra = [
-            (w, v)
-            for w, (df, v) in self._changed.items()
-            if df > 0 and v is not None and w not in base.position
+            (w, v) for w, (df, v) in self._changed.items() if df > 0 and v is not None and w not in base.df
         ]
         if not len(vectors) or (not self._alive.any() and not extra):
             return [("", 0.0)] * len(vectors)

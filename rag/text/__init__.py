@@ -37,8 +37,19 @@ def words(text: str) -> list[str]:
     return [w.replace("·", ".") for w in WORD.findall(text.lower())]
 
 
+@lru_cache(maxsize=1)
+def _uncached_stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english", 0)
+
+
 def stem(tokens: list[str]) -> list[str]:
     return list(_stemmer().stemWords(tokens))
+
+
+def stem_distinct(tokens: list[str]) -> list[str]:
+    """`stem` for many distinct words at once (a vocabulary): the stemmer's cache only slows
+    such a batch down (50k words: 0.02 s without it, 0.09 s with it)."""
+    return list(_uncached_stemmer().stemWords(tokens))
 
 
 def numbers(text: str) -> list[str]:
