@@ -39,7 +39,8 @@ WRITES = 5
 QUICK_SIZES = (2_000, 10_000)
 FULL_SIZES = (10_000, 100_000)
 SCALE_SIZES = (10_000, 1_000_000)  # by hand: `python -m bench.writes --scale` (about an hour, 20 GB)
-FRESH_BUILD_LIMIT = 100_000  # the ranking check builds the index twice: not at 1M
+FRESH_BUILD_LIMIT = 100_000  # the ranking check builds the index twice: not at 1M (`merge_only` there)
+QUESTION = "What was the median survival?"
 KEPT_NOTES = [
     {"doc_id": f"kept-{i}", "title": f"Kept note {i}", "text": f"Kept note {i}: response rate {20 + i}%."}
     for i in range(3)
@@ -82,7 +83,9 @@ def measure(settings: Settings, n: int) -> dict[str, Any]:
         after_writes = disk(local.index_dir, pipeline)
         checks = ranking_checks(local, embedder, pipeline, n, folder) if n <= FRESH_BUILD_LIMIT else {}
         pipeline.close()
-        opened = first_answer(local, DIMENSION, "What was the median survival?")
+        opened = first_answer(local, DIMENSION, QUESTION)
+        if n > FRESH_BUILD_LIMIT:  # no second build at this size, but the merge's time and disk
+            checks = merge_only(local, embedder)
     stage_p50 = {name: statistics.median(s.get(name, 0.0) for s in stages) for name in stages[0]}
     return {
         "n": n,
@@ -95,6 +98,21 @@ def measure(settings: Settings, n: int) -> dict[str, Any]:
         "disk_ratio_after_writes": after_writes["disk_ratio"],
         **opened,
         **checks,
+    }
+
+
+def merge_only(settings: Settings, embedder: FakeEmbedder) -> dict[str, Any]:
+    """`rag optimize` on the written index: its time, the disk after it, and the first answer of a
+    new process opening the merged index (one segment)."""
+    pipeline = Pipeline(settings, embedder, None)
+    optimize_s = timed(pipeline.optimize)[1]
+    after_merge = disk(settings.index_dir, pipeline)
+    pipeline.close()
+    merged = first_answer(settings, DIMENSION, QUESTION)
+    return {
+        "optimize_s": round(optimize_s, 2),
+        "disk_ratio_after_merge": after_merge["disk_ratio"],
+        "open_to_first_answer_after_merge_s": merged["open_to_first_answer_s"],
     }
 
 
@@ -190,6 +208,15 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"{size['disk_ratio_after_writes']:.2f}x / {f'{merge:.2f}x' if merge else '-'} | {agreement} |"
         )
     sizes = result["sizes"]
+    for size in sizes:
+        if "optimize_s" in size:
+            after = size.get("open_to_first_answer_after_merge_s")
+            lines += [
+                "",
+                f"`rag optimize` at {size['n']:,}: {size['optimize_s']:.1f} s, disk after it "
+                f"{size['disk_ratio_after_merge']:.2f}x"
+                + (f", first answer from the merged index {after:.2f} s." if after is not None else "."),
+            ]
     if len(sizes) > 1:
         first, last = sizes[0], sizes[-1]
         lines += [
