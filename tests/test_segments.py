@@ -11,6 +11,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from rag.index import postings
 from rag.index.lexical import LexicalIndex
 from rag.index.merge_policy import DEAD_FRACTION, SEGMENTS_PER_TIER, SegmentSize, merge_plan, tier
 from rag.index.segment_vectors import SegmentVectors
@@ -185,3 +186,25 @@ def test_tiers_merge_ten_segments_of_a_size_and_rewrite_mostly_dead_ones() -> No
     assert merge_plan([SegmentSize("d", 1_000, 1_000 - dead_share + 2), *big]) == []
     assert merge_plan(big, force=True) == []  # one segment and nothing deleted: already optimal
     assert merge_plan([*big, SegmentSize("d", 10, 9)], force=True) == [["b", "d"]]
+
+
+@pytest.mark.parametrize("map_bytes", [0, postings.MAP_BYTES])  # every array mapped; only large ones
+def test_read_segments_are_mapped_read_only_and_rank_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, map_bytes: int
+) -> None:
+    monkeypatch.setattr(postings, "MAP_BYTES", map_bytes)
+    written = write(fresh(corpus(100, seed=3)), 2, corpus(120, seed=4)[100:], {5, 9})
+    written.write(tmp_path)
+    read = Segments.read(tmp_path, DIM)
+    assert_same_ranking(read, written)
+    for segment in read.list:
+        arrays = segment.postings.arrays
+        assert {key: a.dtype for key, a in arrays.items()} == postings.DTYPES
+        assert all(isinstance(a, np.memmap) == (map_bytes == 0) for a in arrays.values())
+        assert segment.vectors.mapped
+        with pytest.raises(RuntimeError, match="read-only"):  # never written through the mapping
+            segment.vectors.add(np.array([10_000], dtype=np.int64), np.stack([vector(10_000)]))
+        with pytest.raises(RuntimeError, match="read-only"):
+            segment.vectors.remove({1})
+    found, expected = SegmentVectors(read.list, DIM), SegmentVectors(written.list, DIM)
+    assert found.search(vector(7), 10) == expected.search(vector(7), 10)

@@ -10,9 +10,10 @@ Files (JSON and plain .npy, no pickle): `<name>.terms.json` (the terms, sorted) 
 positions) and `freqs` (term frequencies), the two longest, as int32; `lengths` (chunk lengths)
 and `rows` (row ids). Reading maps the arrays into memory (`np.load(mmap_mode="r")`) instead of
 copying them: opening a segment costs the same at any size, and a query touches only the pages
-of its terms' postings. The files are immutable once written (a write links or replaces them,
-never writes into them), and their checksums are verified before they are mapped
-(`rag.index.checksums`).
+of its terms' postings. Files under MAP_BYTES are read instead (as fast, and a mapping holds a
+file descriptor while its generation is open: an index has many small segments). The files
+are immutable once written (a write links or replaces them, never writes into them), and
+their checksums are verified before they are read (`rag.index.checksums`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 ARRAYS = ("offsets", "docs", "freqs", "lengths", "row_ids")
+MAP_BYTES = 1 << 20
 FILE_OF = {"offsets": "offsets", "docs": "docs", "freqs": "freqs", "lengths": "lengths", "row_ids": "rows"}
 # Chunk positions are local to a segment and a term's frequency in one chunk is small: int32
 # halves the largest arrays (what is read, hashed and cached); the rest stay int64.
@@ -83,13 +85,15 @@ class Postings:
 
     @classmethod
     def read(cls, directory: Path, name: str) -> Postings:
-        """The postings of segment `name`, the arrays mapped read-only (verify the files first)."""
+        """The postings of segment `name`, the large arrays mapped read-only (verify the files first)."""
         terms_file, *array_files = cls.files(name)
         arrays: dict[str, NDArray[Any]] = {}
         try:
             terms = json.loads((directory / terms_file).read_text(encoding="utf-8"))
             for key, file in zip(ARRAYS, array_files, strict=True):
-                arrays[key] = np.load(directory / file, mmap_mode="r", allow_pickle=False)
+                path = directory / file
+                mapped = path.stat().st_size >= MAP_BYTES
+                arrays[key] = np.load(path, mmap_mode="r" if mapped else None, allow_pickle=False)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
                 f"postings of {directory / name} are unreadable: {exc}", REBUILD_HINT
