@@ -93,8 +93,11 @@ def test_fitted_converts_as_the_collection_grows_and_shrinks(tmp_path: Path) -> 
     assert loaded.describe()["nprobe"] == 16 and loaded.size == 1_500
     assert fits(loaded._index, policy)
     assert not fits(loaded._index, VectorSettings(type="auto", ivf_threshold=2_000, nprobe=32))
-    loaded.remove(set(range(1, 3_000, 4)))  # 750 left: under half the threshold
-    assert loaded.fitted(policy).describe()["structure"] == "flat"
+    with pytest.raises(RuntimeError, match="read-only"):  # a read index is mapped from its file
+        loaded.remove(set(range(1, 3_000, 4)))
+    grown.remove(set(range(1, 3_000, 4)))  # 750 left: under half the threshold
+    assert grown.fitted(policy).describe()["structure"] == "flat"
+    assert loaded.fitted(policy) is loaded and loaded.size == 1_500  # unchanged
 
 
 def test_the_manifest_records_the_structure_and_ingest_applies_a_new_setting(tmp_path: Path) -> None:
