@@ -151,3 +151,14 @@ def test_files_of_removed_generations_are_forgotten(tmp_path: Path, monkeypatch:
     assert all(path.parent == new for path in remembered)
     kept = new / "a"
     assert checksums.known_digest(checksums.FileIdentity.of(kept.stat())) == sha256_file(kept)
+
+
+def test_a_damaged_segment_file_is_named_before_a_damaged_store(index_dir: Path) -> None:
+    """The files are hashed while the store opens: with both damaged, the segment file is
+    named, as when they were checked one after the other."""
+    spec = spec_of(index_dir)
+    damage_file(generation(index_dir) / VECTORS, "garbage")
+    store = next(index_dir.glob("store-*.sqlite"))
+    damage_file(store, "half")
+    with pytest.raises(IndexCorruptError, match=r"seg-000001\.faiss is damaged: its SHA-256"):
+        Index.open(index_dir, spec)

@@ -193,11 +193,15 @@ class Index:
                     read_only=True,
                     counts=(manifest.documents, manifest.chunks, manifest.sentences),
                 )
+                try:
+                    lexicon = load_lexicon(chunks, spec.dimension)
+                except BaseException:
+                    chunks.close()
+                    raise
             except BaseException:
-                checked.result()  # damaged segment files are named first
+                checked.result()  # damaged segment files are named first, as before the store
                 raise
             try:
-                lexicon = load_lexicon(chunks, spec.dimension)
                 checked.result()
                 segments = Segments.read(directory / SEGMENTS_DIR, spec.dimension)
                 index = cls(
