@@ -118,8 +118,7 @@ class Postings:
 
 
 def _consistent(terms: object, arrays: dict[str, NDArray[Any]]) -> bool:
-    """The shapes and types the arrays must have for these terms (a file of another segment,
-    or of the wrong type, put in place is caught here even before the checksums are)."""
+    """Whether the arrays have the shapes and types these terms need."""
     if not isinstance(terms, list) or any(a.ndim != 1 for a in arrays.values()):
         return False
     if any(arrays[key].dtype != DTYPES[key] for key in ARRAYS):

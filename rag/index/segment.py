@@ -5,11 +5,12 @@ later are listed in a tombstone, a separate file written by the write that delet
 Files, in a generation's `segments/` directory (unchanged ones are hard links to the
 previous generation's, so nothing is copied that a write did not change):
     <name>.terms.json, <name>.{offsets,docs,freqs,lengths,rows}.npy
-                                    the postings (rag.index.postings), mapped into memory
+                                    the postings (rag.index.postings), large arrays mapped
     <name>.faiss                    the vectors, FAISS ids = chunk row ids (flat, IVF when large),
                                     mapped into memory
     <name>.dead-<generation>.npy    the sorted row ids deleted as of that generation
-A segment read from disk is read-only: its arrays and FAISS index are views of the files.
+A segment read from disk is read-only: its large arrays and its FAISS vectors are views of
+the files, verified before they are mapped.
 """
 
 from __future__ import annotations
