@@ -102,10 +102,16 @@ def measure(settings: Settings, n: int) -> dict[str, Any]:
 
 
 def merge_only(settings: Settings, embedder: FakeEmbedder) -> dict[str, Any]:
-    """`rag optimize` on the written index: its time, the disk after it, and the first answer of a
+    """`rag optimize` on the written index with the kept notes added (so there are two segments
+    to merge, as in `ranking_checks`): its time, the disk after it, and the first answer of a
     new process opening the merged index (one segment)."""
     pipeline = Pipeline(settings, embedder, None)
+    kept = [stage_record(note, settings.upload_dir, settings.corpus_dir) for note in KEPT_NOTES]
+    pipeline.add_documents(kept)
+    segments = pipeline.index.segments.describe()["segments"]
     optimize_s = timed(pipeline.optimize)[1]
+    if pipeline.index.segments.describe()["segments"] != 1 or segments < 2:
+        raise RuntimeError(f"rag optimize merged nothing ({segments} segments before it)")
     after_merge = disk(settings.index_dir, pipeline)
     pipeline.close()
     merged = first_answer(settings, DIMENSION, QUESTION)
