@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from rag.errors import IndexChangedError
 from rag.index.store import Index, verify_index
 from rag.index.writer import IndexWriter
 from rag.ingest.sync import sync
@@ -90,3 +92,33 @@ def test_rows_no_kept_generation_sees_are_purged(pipeline: Pipeline) -> None:
         ).fetchone()
     assert orphans == 0
     assert verify_index(pipeline.settings.index_dir).problems == ()
+
+
+def test_a_request_that_outlived_two_writes_is_told_or_retried(pipeline: Pipeline) -> None:
+    """A request pinned to a generation whose rows two later writes purged gets an error that
+    says so (503 over HTTP), not a KeyError; the pipeline answers it again from the current one."""
+    old = pipeline.index
+    alpha_rows = old.chunks.row_ids_for_documents(["alpha"])
+    pipeline.delete_document("alpha")
+    record = {"doc_id": "delta", "title": "D", "text": "Lenvatinib was compared with sorafenib at 400 mg."}
+    pipeline.add_documents([stage_record(record, pipeline.settings.upload_dir, pipeline.settings.corpus_dir)])
+    with pytest.raises(IndexChangedError, match="removed by later writes"):
+        old.chunks.passages(alpha_rows)
+    question = "What dose of sorafenib was given?"
+    vector = pipeline.embedder.embed([question])[0]
+    with pytest.raises(IndexChangedError):
+        pipeline.searcher.search(old, vector, question, 10)
+
+    class Pinned:  # the handle as a request that took `old` before the writes saw it
+        def __init__(self, handle: Any) -> None:
+            self.handle, self.calls = handle, 0
+
+        def current(self) -> Index:
+            self.calls += 1
+            return old if self.calls == 1 else self.handle.current()
+
+    pinned = Pinned(pipeline.handle)
+    pipeline.handle = pinned  # type: ignore[assignment]
+    passages = pipeline.search(question, 10)
+    assert pinned.calls == 2
+    assert passages and "alpha" not in {p.doc_id for p in passages}
