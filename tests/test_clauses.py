@@ -65,3 +65,24 @@ def test_the_composer_quotes_a_clause_as_an_exact_span(monkeypatch) -> None:  # 
     assert citation.passage.text[citation.quote_start : citation.quote_end] == citation.quote
     assert len(citation.quote) <= 160
     assert "10.7 months" in citation.quote
+    shown = composition.answer
+    assert citation.quote.rstrip(".") in shown and "\u2026" in shown  # a part of a sentence, marked as one
+
+
+def test_a_clause_starts_after_its_conjunction() -> None:
+    sentence = (
+        "Outbreaks of gastroenteritis have been reported on cruise ships, in health care settings, "
+        "in schools and in the military over many years of surveillance in several countries and "
+        "regions of the world, and norovirus is responsible for around 60% of all sporadic diarrhea "
+        "cases in the community."
+    )
+    question = "What share of sporadic diarrhea cases is caused by norovirus?"
+    start, end = best_clause(
+        sentence, 120, term_weights=weights(question), question=analyze(question), analyzer=ANALYZER
+    )
+    clause = sentence[start:end]
+    assert clause.endswith(
+        "norovirus is responsible for around 60% of all sporadic diarrhea cases in the community."
+    )
+    assert len(clause) <= 120 and "cruise ships" not in clause
+    assert not clause.startswith(("and ", "but "))  # a clause starts after its conjunction

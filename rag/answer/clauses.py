@@ -12,9 +12,9 @@ from rag.answer.question import Question
 from rag.text.analyzer import Analyzer, content_terms
 
 # Where a clause may start: after a semicolon, after a comma that is not inside a number
-# ("1,000"), or at a conjunction that starts a new statement; never inside brackets (a
+# ("1,000"), or after a conjunction that starts a new statement; never inside brackets (a
 # parenthesis often holds the value itself: "fever (more than 38°C)").
-CLAUSE_START = re.compile(r"(?<=;)\s+|(?<=,)\s+(?!\d)|\s+(?=(?:and|but|whereas|while)\s)")
+CLAUSE_START = re.compile(r"(?<=;)\s+|(?<=,)\s+(?!\d)|\s(?:and|but|whereas|while)\s+")
 TRIM = " ,;:"
 
 

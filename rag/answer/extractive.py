@@ -252,7 +252,10 @@ class ExtractiveComposer:
             candidate = self._clause(found, evidence)
             text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
-            parts.append(f"{body} [{marker}]{end}")
+            # A clause of a longer sentence is shown as one: "… clause …" (the quote is exact).
+            before = "…" if candidate.start > found.start else ""
+            after = "…" if candidate.end < found.end and end == "." and text[-1:] != "." else ""
+            parts.append(f"{before}{body}{after} [{marker}]{end}")
             citations.append(
                 Citation(
                     marker,
