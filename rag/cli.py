@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rag.cli_filters import add_filter_arguments, filters_from
+from rag.cli_filters import add_filter_arguments, filters_from, text_argument
 from rag.errors import RagError
 from rag.evaluation.suites import SUITES
 from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
@@ -420,17 +420,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _text(what: str) -> Callable[[str], str]:
-    """An argparse type: text that is not blank and not longer than a request may be (a usage
-    error, exit status 2, as over HTTP it is a 422)."""
-
-    def parse(value: str) -> str:
-        if not value.strip():
-            raise argparse.ArgumentTypeError(f"the {what} is empty")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise argparse.ArgumentTypeError(f"the {what} is longer than {MAX_QUESTION_CHARS} characters")
-        return value
-
-    return parse
+    return text_argument(what, MAX_QUESTION_CHARS)
 
 
 def _count(limit: int, low: int = 1) -> Callable[[str], int]:

@@ -90,15 +90,22 @@ def _years(value: str) -> tuple[int | None, int | None]:
     return low, high
 
 
-def _value(what: str) -> Callable[[str], str]:
+def text_argument(what: str, limit: int) -> Callable[[str], str]:
+    """An argparse type: text that is not blank and not longer than `limit` characters (a usage
+    error, exit status 2, as over HTTP it is a 422)."""
+
     def parse(value: str) -> str:
         if not value.strip():
             raise argparse.ArgumentTypeError(f"the {what} is empty")
-        if len(value) > MAX_VALUE_CHARS:
-            raise argparse.ArgumentTypeError(f"the {what} is longer than {MAX_VALUE_CHARS} characters")
+        if len(value) > limit:
+            raise argparse.ArgumentTypeError(f"the {what} is longer than {limit} characters")
         return value
 
     return parse
+
+
+def _value(what: str) -> Callable[[str], str]:
+    return text_argument(what, MAX_VALUE_CHARS)
 
 
 def _file_type(value: str) -> str:
