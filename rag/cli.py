@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from rag.cli_filters import add_filter_arguments, filters_from, text_argument
 from rag.errors import RagError
 from rag.evaluation.suites import SUITES
 from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
@@ -114,6 +115,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
         default=None,
         help="composer (default RAG_GENERATION__DEFAULT_MODE); generative needs RAG_GENERATION__MODEL_PATH",
     )
+    add_filter_arguments(ask)
     ask.set_defaults(handler=cmd_ask)
 
     search = commands.add_parser("search", help="show the passages retrieved for a query")
@@ -121,7 +123,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     search.add_argument(
         "--top-k", type=_count(MAX_SEARCH_TOP_K), default=None, help=f"passages (1-{MAX_SEARCH_TOP_K})"
     )
+    search.add_argument(
+        "--doc-id", action="append", dest="doc_ids", help="only search this document (repeatable)"
+    )
     search.add_argument("--json", action="store_true")
+    add_filter_arguments(search)
     search.set_defaults(handler=cmd_search)
 
     evaluate = commands.add_parser("eval", help="evaluate: the gold set, or the suites")
@@ -261,7 +267,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.serialize import answer_dict, citation_place
 
     pipeline = _pipeline()
-    answer = pipeline.ask(args.question, top_k=args.top_k, doc_ids=args.doc_ids, answer_mode=args.mode)
+    answer = pipeline.ask(
+        args.question,
+        top_k=args.top_k,
+        doc_ids=args.doc_ids,
+        answer_mode=args.mode,
+        filters=filters_from(args),
+    )
     if args.json:
         print(json.dumps(answer_dict(answer), indent=2, ensure_ascii=False))
         return 0
@@ -292,7 +304,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from rag.serialize import passage_dict
 
     pipeline = _pipeline()
-    passages = pipeline.search(args.query, top_k=args.top_k)
+    passages = pipeline.search(args.query, top_k=args.top_k, doc_ids=args.doc_ids, filters=filters_from(args))
     if args.json:
         print(json.dumps({"results": [passage_dict(p) for p in passages]}, indent=2, ensure_ascii=False))
         return 0
@@ -408,17 +420,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _text(what: str) -> Callable[[str], str]:
-    """An argparse type: text that is not blank and not longer than a request may be (a usage
-    error, exit status 2, as over HTTP it is a 422)."""
-
-    def parse(value: str) -> str:
-        if not value.strip():
-            raise argparse.ArgumentTypeError(f"the {what} is empty")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise argparse.ArgumentTypeError(f"the {what} is longer than {MAX_QUESTION_CHARS} characters")
-        return value
-
-    return parse
+    return text_argument(what, MAX_QUESTION_CHARS)
 
 
 def _count(limit: int, low: int = 1) -> Callable[[str], int]:

@@ -35,6 +35,11 @@ class IndexNotFoundError(RagError):
     """There is no index where one was expected."""
 
 
+class IndexChangedError(RagError):
+    """Rows a request's generation of the index holds were purged by later writes while it
+    ran (a request that outlived two writes); a retry reads the current generation."""
+
+
 class IndexMismatchError(RagError):
     """The index on disk was built with a different model or chunking than configured."""
 

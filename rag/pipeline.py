@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.answer.asker import AnswerListener, AnswerMode, Asker
 from rag.answer.evidence import Evidence
@@ -22,6 +22,7 @@ from rag.answer.followup import Turn
 from rag.answer.llm import LanguageModel
 from rag.documents import Answer, Document, DocumentSummary, Passage
 from rag.embed import Embedder, load_embedder
+from rag.errors import IndexChangedError
 from rag.index.handle import IndexHandle
 from rag.index.lexical import ANALYZER
 from rag.index.library import Library
@@ -62,6 +63,9 @@ def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
         index_type=INDEX_TYPE,
         embedding_precision=embedder.precision,
     )
+
+
+Result = TypeVar("Result")
 
 
 class Pipeline:
@@ -124,10 +128,12 @@ class Pipeline:
     ) -> list[Passage]:
         """The passages retrieved for `query`, among `doc_ids` (when given) and what `filters`
         lets through (see `scoped`)."""
-        index = self.index
-        scope = scoped(index, filters, doc_ids)
         vector = self.embedder.embed([query])[0]
-        return self.searcher.search(index, vector, query, top_k, filters=scope, mode=mode)
+        return self._on_current(
+            lambda index: self.searcher.search(
+                index, vector, query, top_k, filters=scoped(index, filters, doc_ids), mode=mode
+            )
+        )
 
     def ask(
         self,
@@ -143,17 +149,31 @@ class Pipeline:
     ) -> Answer:
         """A cited answer (see `Asker.ask`) from `doc_ids` (when given) and what `filters` lets
         through (see `scoped`); `history`: the earlier turns of a conversation."""
-        index = self.index
-        return self.asker.ask(
-            index,
-            question,
-            top_k,
-            scoped(index, filters, doc_ids),
-            mode,
-            answer_mode=answer_mode,
-            listener=listener,
-            history=history,
+        return self._on_current(
+            lambda index: self.asker.ask(
+                index,
+                question,
+                top_k,
+                scoped(index, filters, doc_ids),
+                mode,
+                answer_mode=answer_mode,
+                listener=listener,
+                history=history,
+            )
         )
+
+    def _on_current(self, run: Callable[[Index], Result]) -> Result:
+        """`run` on the current generation, and once more on a newer one when later writes
+        purged rows it needed while it ran (it fails before it reports anything to a listener:
+        the rows are read while the passages are retrieved)."""
+        index = self.index
+        try:
+            return run(index)
+        except IndexChangedError:
+            fresh = self.index
+            if fresh is index:
+                raise
+            return run(fresh)
 
     def evidence(self, question: str, top_k: int | None = None) -> Evidence:
         """What the composer answers `question` from."""

@@ -117,3 +117,58 @@ def test_ingesting_a_path_adds_it_and_removes_nothing_else(tmp_path: Path) -> No
     assert "2 documents" in ingest(str(elsewhere)).stdout  # not without --prune
     pruned = ingest(str(elsewhere), "--prune")
     assert "removed (gone from their files): three\n" in pruned.stdout and "1 documents" in pruned.stdout
+
+
+def test_ask_and_search_take_the_api_filters(corpus_index: Path) -> None:
+    fever_paper = "kuzuya-2016-fever-within-2-weeks"  # Oncology, 2016: the only paper of both
+
+    def search(*options: str) -> list[str]:
+        found = rag(
+            "search",
+            "fever within two weeks of sorafenib",
+            "--top-k",
+            "20",
+            *options,
+            "--json",
+            index=corpus_index,
+        )
+        assert found.returncode == 0, found.stderr
+        return [r["doc_id"] for r in json.loads(found.stdout)["results"]]
+
+    assert fever_paper in search()
+    assert set(search("--doc-id", fever_paper)) == {fever_paper}
+    later = search("--year", "2017-")
+    assert later and fever_paper not in later
+    assert set(search("--year", "2016", "--journal", "ONCOLOGY")) == {fever_paper}
+    asked = rag(
+        "ask",
+        "Did early fever predict the outcome of sorafenib?",
+        "--year",
+        "2017-",
+        "--json",
+        index=corpus_index,
+    )
+    assert asked.returncode == 0, asked.stderr
+    citations = json.loads(asked.stdout)["citations"]
+    assert all(c["year"] is not None and c["year"] >= 2017 for c in citations)
+    none = rag("ask", "What dose of sorafenib was given?", "--year", "1900", "--json", index=corpus_index)
+    assert none.returncode == 0 and json.loads(none.stdout)["abstained"] is True
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--year", "2020-2015", "ends before it starts"),
+        ("--year", "soon", "is not a year"),
+        ("--year", "0999", "between 1000 and 2999"),
+        ("--file-type", "docx", "unknown file type 'docx'"),
+        ("--journal", " ", "the journal is empty"),
+    ],
+)
+def test_a_bad_filter_is_a_one_line_usage_error(
+    corpus_index: Path, option: str, value: str, says: str
+) -> None:
+    result = rag("search", "sorafenib", option, value, index=corpus_index)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: argument") and says in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -8,7 +8,8 @@ import pytest
 
 from rag.errors import DocumentError
 from rag.ingest.loaders import load_paths, parse_file
-from rag.ingest.loaders.pdf_text import clean_pages, heading_name
+from rag.ingest.loaders.pdf_lines import heading_name
+from rag.ingest.loaders.pdf_text import clean_pages
 from tests.support.document_fixtures import (
     ARTICLE_HTML,
     CAPTION,

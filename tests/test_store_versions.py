@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from rag.errors import IndexCorruptError
+from rag.errors import IndexChangedError, IndexCorruptError
 from rag.index.store import Index, verify_index
 from rag.index.vocabulary import Lexicon
 from rag.index.writer import IndexWriter
@@ -129,9 +130,39 @@ def test_a_reader_whose_vocabulary_was_purged_is_told_to_open_the_index_again(pi
         record = {"doc_id": f"more-{number}", "title": "M", "text": "Sorafenib and regorafenib again."}
         pipeline.add_documents([stage_record(record, settings.upload_dir, settings.corpus_dir)])
     queries = np.ones((1, reader.spec.dimension), dtype=np.float32)
-    with pytest.raises(IndexCorruptError, match="no longer holds the vocabulary of generation"):
+    with pytest.raises(IndexChangedError, match="no longer holds the vocabulary of generation"):
         reader.lexicon.nearest(queries)
     reader.close()
     fresh = Index.open(settings.index_dir, pipeline.handle.spec)
     assert fresh.lexicon.nearest(queries)[0][0]  # the current generation's words
     fresh.close()
+
+
+def test_a_request_that_outlived_two_writes_is_told_or_retried(pipeline: Pipeline) -> None:
+    """A request pinned to a generation whose rows two later writes purged gets an error that
+    says so (503 over HTTP), not a KeyError; the pipeline answers it again from the current one."""
+    old = pipeline.index
+    alpha_rows = old.chunks.row_ids_for_documents(["alpha"])
+    pipeline.delete_document("alpha")
+    record = {"doc_id": "delta", "title": "D", "text": "Lenvatinib was compared with sorafenib at 400 mg."}
+    pipeline.add_documents([stage_record(record, pipeline.settings.upload_dir, pipeline.settings.corpus_dir)])
+    with pytest.raises(IndexChangedError, match="removed by later writes"):
+        old.chunks.passages(alpha_rows)
+    question = "What dose of sorafenib was given?"
+    vector = pipeline.embedder.embed([question])[0]
+    with pytest.raises(IndexChangedError):
+        pipeline.searcher.search(old, vector, question, 10)
+
+    class Pinned:  # the handle as a request that took `old` before the writes saw it
+        def __init__(self, handle: Any) -> None:
+            self.handle, self.calls = handle, 0
+
+        def current(self) -> Index:
+            self.calls += 1
+            return old if self.calls == 1 else self.handle.current()
+
+    pinned = Pinned(pipeline.handle)
+    pipeline.handle = pinned  # type: ignore[assignment]
+    passages = pipeline.search(question, 10)
+    assert pinned.calls == 2
+    assert passages and "alpha" not in {p.doc_id for p in passages}

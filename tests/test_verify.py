@@ -124,3 +124,26 @@ def test_every_reason_has_a_kind_and_sentences_are_those_verify_judges() -> None
         "instruction",
     ]
     assert reason_kind("something new") == "other"
+
+
+def test_a_sentence_that_says_an_earlier_one_again_is_removed() -> None:
+    answer = (
+        "The median PFS was 4.4 months [1]. Forty-eight patients were enrolled [1]. "
+        "Thus the median PFS was 4.4 months [1]."
+    )
+    result = verify(answer, PASSAGES, TITLES)
+    assert [k.text for k in result.kept] == [
+        "The median PFS was 4.4 months.",
+        "Forty-eight patients were enrolled.",
+    ]
+    assert [(d.sentence, reason_kind(d.reason)) for d in result.dropped] == [
+        ("Thus the median PFS was 4.4 months [1].", "repetition")
+    ]
+
+
+def test_a_sentence_looping_on_one_phrase_is_removed() -> None:
+    loop = "The median PFS was 4.4 months, the median PFS was 4.4 months, the median PFS was 4.4 months [1]."
+    assert reasons(loop) == {loop: "repeats the phrase 'the median pfs was'"}
+    # Saying a phrase twice is ordinary prose.
+    twice = "The median PFS was 4.4 months and the median PFS was reported with its CI [1]."
+    assert verify(twice, PASSAGES, TITLES).kept

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+from rag.answer.clauses import best_clause
 from rag.answer.evidence import Evidence
 from rag.answer.features import (
     Features,
@@ -116,7 +117,7 @@ class ExtractiveComposer:
         if not chosen or max(c.score for c in chosen) < self._settings.min_support:
             best = max((c.score for c in chosen), default=0.0)
             return abstain(f"weak support (best score {best:.3f})", candidates=candidates)
-        return self._render(chosen, candidates)
+        return self._render(chosen, candidates, evidence)
 
     def candidates(self, evidence: Evidence) -> list[Candidate]:
         """Sentences of the passages, scored against each question part, best first."""
@@ -221,6 +222,8 @@ class ExtractiveComposer:
                 break
             if candidate.passage.doc_id != target_doc or candidate in chosen or _redundant(candidate, chosen):
                 continue
+            if sum(len(c.text) for c in chosen) + len(candidate.text) > self._settings.extra_sentence_chars:
+                continue
             if candidate.score >= self._settings.extra_sentence_ratio * top and all(
                 not p.measure_stems or candidate.reports_measure(i) for i, p in enumerate(evidence.parts)
             ):
@@ -241,12 +244,18 @@ class ExtractiveComposer:
             chosen.append(group[0])  # candidates arrive best first
         return chosen[: self._settings.max_list_sources]
 
-    def _render(self, chosen: list[Candidate], candidates: list[Candidate]) -> Composition:
+    def _render(
+        self, chosen: list[Candidate], candidates: list[Candidate], evidence: Evidence
+    ) -> Composition:
         parts, citations = [], []
-        for marker, candidate in enumerate(chosen, start=1):
+        for marker, found in enumerate(chosen, start=1):
+            candidate = self._clause(found, evidence)
             text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
-            parts.append(f"{body} [{marker}]{end}")
+            # A clause of a longer sentence is shown as one: "… clause …" (the quote is exact).
+            before = "…" if candidate.start > found.start else ""
+            after = "…" if candidate.end < found.end and end == "." and text[-1:] != "." else ""
+            parts.append(f"{before}{body}{after} [{marker}]{end}")
             citations.append(
                 Citation(
                     marker,
@@ -254,10 +263,26 @@ class ExtractiveComposer:
                     candidate.text,
                     candidate.start,
                     candidate.end,
-                    round(candidate.score, 4),
+                    round(found.score, 4),
                 )
             )
         return Composition(" ".join(parts), False, tuple(citations), candidates=tuple(candidates))
+
+    def _clause(self, candidate: Candidate, evidence: Evidence) -> Candidate:
+        """The candidate narrowed to its best clauses when it is longer than the limit."""
+        limit = self._settings.clause_chars
+        if len(candidate.text) <= limit:
+            return candidate
+        part = max(range(len(candidate.scores)), key=lambda i: candidate.scores[i])
+        start, end = best_clause(
+            candidate.text,
+            limit,
+            term_weights=evidence.parts[part].term_weights,
+            question=evidence.parts[part].question,
+            analyzer=self._analyzer,
+            doc_id=candidate.passage.doc_id,
+        )
+        return replace(candidate, start=candidate.start + start, end=candidate.start + end)
 
 
 def _join_or(items: list[str]) -> str:

@@ -6,7 +6,9 @@ A model's citations are not trusted: a sentence is kept only when
   cites, digits and number words alike ("twenty-three" = 23);
 - every name it uses (a capitalized word past the first, an acronym, a code such as S0434)
   appears in a passage it cites or in that passage's title;
-- it does not read as an instruction (text planted in a document to steer the model).
+- it does not read as an instruction (text planted in a document to steer the model);
+- it says something new: not (nearly) an earlier kept sentence again, and not a phrase of
+  its own over and over (a small model's loop).
 Everything here is a pure function of the answer text and the passages.
 """
 
@@ -23,6 +25,9 @@ from rag.text.analyzer import Analyzer
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;\u2013-]\s*\d+)*)\s*\]")
 # "... 4.4 months. [1]" -> "... 4.4 months [1]." so the marker stays with its sentence.
 MARKER_AFTER_END = re.compile(r"([.!?])((?:\s*\[\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*\])+)")
+WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+REPEATED_SHARE = 0.8  # of a sentence's word pairs found in an earlier kept one: a repeat
+LOOP_GRAM, LOOP_TIMES = 4, 3  # a run of 4 words said 3 times in one sentence: a loop
 NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|previous|above|prompt|rules)\b"
@@ -64,8 +69,11 @@ def verify(answer: str, passages: Sequence[str], titles: Sequence[str] = ()) -> 
     dropped: list[Dropped] = []
     for sentence in sentences(answer):
         reason, markers = _problem(sentence, passages, titles)
+        text = _without_markers(sentence)
         if reason is None:
-            kept.append(Supported(_without_markers(sentence), markers))
+            reason = _repetition(text, [k.text for k in kept])
+        if reason is None:
+            kept.append(Supported(text, markers))
         else:
             dropped.append(Dropped(sentence, reason))
     return Verification(tuple(kept), tuple(dropped))
@@ -85,6 +93,7 @@ REASON_KINDS = {
     "cites [": "cites a passage not given",
     "the number ": "number not in the cited passages",
     "the name ": "name not in the cited passages",
+    "repeats ": "repetition",
 }
 
 
@@ -117,6 +126,28 @@ def _problem(
         if name.lower() not in known:
             return f"the name {name!r} is not in the cited passages", markers
     return None, markers
+
+
+def _repetition(text: str, earlier: Sequence[str]) -> str | None:
+    """Why `text` adds nothing: it repeats an earlier kept sentence (most of its words, in the
+    same order), or one phrase of its own again and again."""
+    words = WORD.findall(text.lower())
+    for other in earlier:
+        seen = WORD.findall(other.lower())
+        if words and _shared_grams(words, seen) >= REPEATED_SHARE:
+            return "repeats an earlier sentence"
+    grams = [tuple(words[i : i + LOOP_GRAM]) for i in range(len(words) - LOOP_GRAM + 1)]
+    looping = next((g for g in grams if grams.count(g) >= LOOP_TIMES), None)  # the first, in order
+    return None if looping is None else f"repeats the phrase {' '.join(looping)!r}"
+
+
+def _shared_grams(words: Sequence[str], other: Sequence[str]) -> float:
+    """Share of `words`' word pairs that `other` holds too (1.0 for a one-word sentence in it)."""
+    if len(words) < 2:
+        return 1.0 if set(words) <= set(other) else 0.0
+    mine = {tuple(words[i : i + 2]) for i in range(len(words) - 1)}
+    theirs = {tuple(other[i : i + 2]) for i in range(len(other) - 1)}
+    return len(mine & theirs) / len(mine)
 
 
 def markers_in(sentence: str) -> tuple[int, ...]:

@@ -22,7 +22,7 @@ from rag.documents import (
     SentenceRecord,
     source_file,
 )
-from rag.errors import REBUILD_HINT, IndexCorruptError
+from rag.errors import REBUILD_HINT, IndexChangedError, IndexCorruptError
 from rag.index.chunk_tables import crc, from_blob, live
 
 BATCH = 10_000  # ids per `IN (...)` query, well under SQLite's limit on bound variables
@@ -205,11 +205,12 @@ class ChunkReads:
 
     def passages(self, row_ids: Iterable[int]) -> dict[int, Passage]:
         """The chunks as passages (score 0, rank 0: retrieval fills those in)."""
+        wanted = set(row_ids)
         rows = self._query_in(
             "SELECT c.row_id, c.chunk_id, c.doc_id, c.text, d.title, d.authors, d.journal, d.year, d.source, "
             "c.sections, c.page_breaks, c.crc FROM chunks c JOIN documents d USING (doc_row) "
             f"WHERE {self._live()} AND c.row_id IN",
-            row_ids,
+            wanted,
         )
         passages = {}
         for (
@@ -241,6 +242,14 @@ class ChunkReads:
                 rank=0,
                 sections=tuple((int(o), n) for o, n in json.loads(sections)),
                 page_breaks=tuple((int(o), int(n)) for o, n in json.loads(breaks)),
+            )
+        if len(passages) < len(wanted):
+            # Rows this generation found (in its vectors or postings) are gone from the store:
+            # two later writes purged them while this request ran.
+            raise IndexChangedError(
+                f"{len(wanted) - len(passages)} chunks of generation {self.generation} were removed "
+                "by later writes while this request ran",
+                "retry the request",
             )
         return passages
 
@@ -274,14 +283,14 @@ class ChunkReads:
 
     def vocabulary_vectors(self, words: Sequence[str]) -> NDArray[np.float32]:
         """The vectors of `words` (what `vocabulary_words` returned for this generation), each
-        checked against its CRC; raises IndexCorruptError when the store no longer holds exactly
+        checked against its CRC; raises IndexChangedError when the store no longer holds exactly
         those words for this generation."""
         rows = self._query(
             f"SELECT word, vector, crc FROM vocabulary v WHERE vector IS NOT NULL AND {self._live('v')} "
             "ORDER BY word"
         )
         if len(rows) != len(words) or any(w != found for w, (found, _, _) in zip(words, rows, strict=True)):
-            raise IndexCorruptError(
+            raise IndexChangedError(
                 f"{self._path} no longer holds the vocabulary of generation {self.generation} "
                 "(purged by later writes while this generation was in use); open the index again",
                 "retry the request",

@@ -8,21 +8,22 @@ What a PDF's text layer holds besides the article, and what happens to it:
 - tables (a "Table n" caption and the smaller type under it) keep one row per line, cells
   separated by " | ";
 - lines are wrapped, and words hyphenated across lines: lines are joined into paragraphs, and a
-  line-end hyphen is dropped unless the document itself writes the word with one;
+  line-end hyphen is dropped unless the document itself writes the word with one
+  (`rag.ingest.loaders.pdf_lines`);
 - the front matter (title, authors, affiliations) precedes the abstract: it is kept apart, as
   the source of metadata, not of answers; an abstract without a heading is kept;
 - every reference list (after its heading, or a run of numbered entries) is cut from the
-  answerable text and kept as a list;
+  answerable text and kept as a list (`rag.ingest.loaders.pdf_references`);
 - blocks repeated verbatim (a figure caption printed twice) appear once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from rag.ingest.loaders.base import DOI, REFERENCE_HEADING
+from rag.ingest.loaders.base import DOI
 from rag.ingest.loaders.pdf_layout import (
     EDGE_BAND,
     TextLine,
@@ -32,10 +33,11 @@ from rag.ingest.loaders.pdf_layout import (
     title_and_byline,
     without_running_lines,
 )
+from rag.ingest.loaders.pdf_lines import LIST_ITEM, PARAGRAPH_END, heading_name, join_lines, vocabulary
 from rag.ingest.loaders.pdf_read import PdfPage
+from rag.ingest.loaders.pdf_references import split_references
 
 MIN_REPEAT_CHARS = 40  # shorter blocks may repeat legitimately ("Table 1")
-MAX_REFERENCES = 1000
 MIN_ABSTRACT_WORDS = 50  # a block of prose this long in the front matter is the abstract
 PARAGRAPH_GAP = 0.8  # a vertical gap this many times the type size separates paragraphs
 LIGATURES = str.maketrans(
@@ -51,26 +53,9 @@ LIGATURES = str.maketrans(
         "\u2011": "-",
     }
 )
-_HEADING_WORDS = (
-    r"abstract|summary|background|introduction|methods?|materials and methods|patients and methods|"
-    r"methods and materials|subjects and methods|study design|design|results|findings|discussion|"
-    r"conclusions?|interpretation|case reports?|case presentation|limitations|acknowledge?ments|funding|"
-    r"conflicts? of interest|competing interests|disclosures?|abbreviations|keywords|key words|"
-    r"supporting information|supplementary (?:material|information|data)|supplemental material|appendix"
-)
-KNOWN_HEADING = re.compile(rf"^(?:(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+)?({_HEADING_WORDS})\s*:?$", re.I)
-NUMBERED_HEADING = re.compile(r"^\d+(?:\.\d+)*\.?\s+([A-Z][A-Za-z &/()'-]{2,60})$")
 INLINE_ABSTRACT = re.compile(r"^(abstract|summary)\s*[:.—–-]?\s+(?=\S)", re.I)
 FRONT_ENDS = {"abstract", "summary", "background", "introduction"}
 FRONT_SEARCH_LINES = 80
-REFERENCE_ENTRY = re.compile(r"^\[?(\d{1,4})[.\])]\s+")
-YEAR = re.compile(r"\b(?:1[89]|20)\d\d[a-z]?\b")
-AUTHOR_INITIALS = re.compile(r"\b[A-Z][A-Za-z'’-]+,? (?:[A-Z]\.? ?){1,3}[,.;:]")  # "Cate JH," "Smith, A. B."
-AUTHOR_START = re.compile(r"^[A-Z][A-Za-z'’-]+(?: [A-Z][a-z]+)?,? (?:[A-Z]\.? ?){1,3}[,.]")
-MIN_REFERENCE_RUN = 5  # numbered entries 1, 2, 3, ... without a heading: a reference list
-PARAGRAPH_END = re.compile(r"[.!?:][\"'”’)\]]*(?:\d+(?:[,–-]\d+)*)?$")
-LIST_ITEM = re.compile(r"^(?:[•·▪◦*–-]\s|\(?\d{1,2}[.)]\s)")
-WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
 AFFILIATION = re.compile(
     r"\b(universit|department|hospital|institut|journal|vol\b|received|correspond|e-?mail)", re.I
 )
@@ -106,9 +91,9 @@ def clean_pages(pages: Sequence[str | PdfPage]) -> PdfText:
     front, flat = _front_matter(flat, body)
     title, byline = title_and_byline(front, body)
     abstract, front = _unheaded_abstract(front, title, byline)
-    flat, references = _split_references(abstract + flat, body)
+    flat, references = split_references(abstract + flat, body)
     texts = [line.text for line in flat]
-    paragraphs = _without_repeats(_paragraphs(flat, _vocabulary(texts), body))
+    paragraphs = _without_repeats(_paragraphs(flat, vocabulary(texts), body))
     text, page_starts, sections = _assemble(paragraphs, len(pages))
     front_text = [line.text.replace("\t", " ") for line in front if line.text]
     return PdfText(text, page_starts, sections, references, front_text, title, tuple(byline))
@@ -135,17 +120,6 @@ def _with_breaks(page: list[TextLine]) -> list[TextLine]:
                 out.append(TextLine(line.page, ""))
         out.append(line)
     return out
-
-
-def heading_name(line: str) -> str | None:
-    """The section a heading line opens ("3. RESULTS" -> "Results"), or None for body text."""
-    known = KNOWN_HEADING.match(line)
-    if known:
-        return known.group(1).capitalize()
-    numbered = NUMBERED_HEADING.match(line)
-    if numbered and len(numbered.group(1).split()) <= 6:
-        return numbered.group(1).strip()
-    return None
 
 
 def _front_matter(flat: list[TextLine], body: float) -> tuple[list[TextLine], list[TextLine]]:
@@ -218,134 +192,6 @@ def _unheaded_abstract(
     return [], front
 
 
-def _split_references(flat: list[TextLine], body: float) -> tuple[list[TextLine], list[str]]:
-    """The body, and the entries of every reference list: from a reference heading to the next
-    section (the main article's and a supplement's), or a run of numbered entries 1, 2, 3, ...
-    whose heading was lost."""
-    cut: set[int] = set()
-    for start, line in enumerate(flat):
-        if not REFERENCE_HEADING.match(line.text):
-            continue
-        end = next(
-            (i for i in range(start + 1, len(flat)) if _opens_section(flat[i], body)),
-            len(flat),
-        )
-        if _reference_shaped([other.text for other in flat[start + 1 : end]]):
-            cut.update(range(start, end))
-    cut.update(_numbered_run(flat, cut))
-    region = [
-        flat[i].text.replace("\t", " ")
-        for i in sorted(cut)
-        if flat[i].text and not REFERENCE_HEADING.match(flat[i].text)
-    ]
-    return [line for i, line in enumerate(flat) if i not in cut], _entries(region)[:MAX_REFERENCES]
-
-
-def _entries(lines: list[str]) -> list[str]:
-    """Reference lines as entries: numbered 1, 2, 3, ..., or each starting "Surname AB," after
-    an entry that ended with a full stop; other lines continue the entry before them."""
-    numbered = any((m := REFERENCE_ENTRY.match(text)) and m.group(1) == "1" for text in lines)
-    entries: list[str] = []
-    expected = 1
-    for text in lines:
-        match = REFERENCE_ENTRY.match(text)
-        if numbered:  # 1, 2, 3 ...; a second list (a supplement's) starts again at 1
-            starts = match is not None and int(match.group(1)) in (expected, 1)
-            expected = int(match.group(1)) + 1 if match is not None and starts else expected
-        else:
-            starts = not entries or (entries[-1].endswith(".") and bool(AUTHOR_START.match(text)))
-        if starts or not entries:
-            entries.append(text)
-        else:
-            entries[-1] = _join(entries[-1], text, set())[0]
-    return entries
-
-
-def _opens_section(line: TextLine, body: float) -> bool:
-    return (
-        bool(line.text)
-        and not REFERENCE_HEADING.match(line.text)
-        and (heading_name(line.text) is not None or larger_heading(line, body))
-    )
-
-
-def _reference_shaped(texts: list[str]) -> bool:
-    lines = [text for text in texts if text]
-    if not lines:
-        return False
-    cited = sum(
-        bool(
-            YEAR.search(text)
-            or REFERENCE_ENTRY.match(text)
-            or "et al" in text
-            or AUTHOR_INITIALS.search(text)
-        )
-        for text in lines
-    )
-    return cited >= 0.4 * len(lines)
-
-
-def _numbered_run(flat: list[TextLine], cut: set[int]) -> set[int]:
-    """Lines of a numbered list 1, 2, 3, ... of at least MIN_REFERENCE_RUN entries that cite
-    years, outside any list already found (a reference list whose heading was lost)."""
-    found: set[int] = set()
-    i = 0
-    while i < len(flat):
-        match = REFERENCE_ENTRY.match(flat[i].text)
-        if i in cut or not match or match.group(1) != "1":
-            i += 1
-            continue
-        expected, last, j = 2, i, i + 1
-        while j < len(flat) and j - last <= 6 and not _opens_section(flat[j], 0.0):
-            entry = REFERENCE_ENTRY.match(flat[j].text)
-            if entry and int(entry.group(1)) == expected:
-                expected, last = expected + 1, j
-            j += 1
-        texts = [line.text for line in flat[i : last + 1]]
-        if expected - 1 >= MIN_REFERENCE_RUN and _reference_shaped(texts):
-            end = last + 1
-            while end < len(flat) and flat[end].text and not PARAGRAPH_END.search(flat[end - 1].text):
-                end += 1  # the last entry's wrapped lines
-            found.update(range(i, end))
-            i = end
-        else:
-            i += 1
-    return found
-
-
-def _vocabulary(lines: Iterable[str]) -> set[str]:
-    """Words of the document, without the pieces of words broken across lines."""
-    words: set[str] = set()
-    broken_before = False
-    for line in lines:
-        found = WORD.findall(line.lower())
-        if broken_before and found:
-            found = found[1:]
-        broken_before = line.endswith("-")
-        if broken_before and found:
-            found = found[:-1]
-        for word in found:
-            words.add(word)
-            words.update(word.split("-"))
-    return words
-
-
-def _join(text: str, line: str, vocabulary: set[str]) -> tuple[str, int]:
-    """`text` continued by the next wrapped `line`, and where `line` begins in the result."""
-    if text.endswith("-") and len(text) > 1 and text[-2].isalnum():
-        before = re.search(r"([A-Za-z]+)-$", text)
-        after = re.match(r"[a-z]+", line)
-        if before and after:
-            first, second = before.group(1).lower(), after.group(0)
-            compound = f"{first}-{second}" in vocabulary or (
-                first in vocabulary and second in vocabulary and first + second not in vocabulary
-            )
-            if not compound:
-                return text[:-1] + line, len(text) - 1
-        return text + line, len(text)  # "FLT3-" + "ITD", "anti-" + "VEGF"
-    return f"{text} {line}", len(text) + 1
-
-
 def _ends_paragraph(previous: str, line: str, typical_length: float) -> bool:
     if not PARAGRAPH_END.search(previous):
         return False
@@ -391,7 +237,7 @@ def _paragraphs(body: list[TextLine], vocabulary: set[str], size: float) -> list
             current = _Paragraph(text, [(0, line.page)])
             paragraphs.append(current)
         else:
-            current.text, offset = _join(current.text, text, vocabulary)
+            current.text, offset = join_lines(current.text, text, vocabulary)
             if line.page != current.pages[-1][1]:
                 current.pages.append((offset, line.page))
         previous, previous_line = text, line
@@ -440,7 +286,7 @@ def _table(lines: list[TextLine]) -> list[_Paragraph]:
     first_row = next((i for i, line in enumerate(lines) if "\t" in line.text), len(lines))
     caption = ""
     for line in lines[:first_row]:
-        caption = _join(caption, line.text.replace("\t", " "), set())[0] if caption else line.text
+        caption = join_lines(caption, line.text.replace("\t", " "), set())[0] if caption else line.text
     left = min((line.left for line in lines[first_row:] if line.text), default=0.0)
     rows: list[list[str]] = []
     pending: list[str] = []
