@@ -27,6 +27,8 @@ TRAINING_POINTS_PER_LIST = 32  # FAISS's default asks for 39; spherical k-means 
 MIN_POINTS_PER_LIST = 39
 KMEANS_ITERATIONS = 10
 TRAINING_SEED = 1234
+SAMPLE_BLOCK = 65_536
+SAMPLE_SCALE = 4096.0
 
 
 def structure_for(settings: VectorSettings, n: int, current: Structure | None = None) -> Structure:
@@ -88,9 +90,7 @@ def _trained_ivf(vectors: NDArray[np.float32], nlist: int, nprobe: int) -> faiss
     ivf.cp.spherical = True  # the vectors are unit length: centroids should be too
     ivf.cp.niter = KMEANS_ITERATIONS
     ivf.cp.seed = TRAINING_SEED
-    rng = np.random.default_rng(TRAINING_SEED)
-    sample_size = min(len(vectors), nlist * TRAINING_POINTS_PER_LIST)
-    sample = vectors[np.sort(rng.choice(len(vectors), size=sample_size, replace=False))]
+    sample = vectors[training_sample(vectors, min(len(vectors), nlist * TRAINING_POINTS_PER_LIST))]
     ivf.cp.max_points_per_centroid = TRAINING_POINTS_PER_LIST
     ivf.cp.min_points_per_centroid = TRAINING_POINTS_PER_LIST  # the sample is sized on purpose
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
@@ -98,6 +98,22 @@ def _trained_ivf(vectors: NDArray[np.float32], nlist: int, nprobe: int) -> faiss
     # Deleting and re-adding documents removes ids; a hash table finds them without a scan.
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
     return index
+
+
+def training_sample(vectors: NDArray[np.float32], size: int) -> NDArray[np.int64]:
+    """The positions of `size` vectors to train the lists on, in training order: a pseudo-random
+    choice that depends on the vectors' values only, not on their order or row ids. The same
+    vectors then train the same lists wherever they come from: `rag optimize` merging segments
+    after writes builds the index a fresh build of the same documents builds."""
+    direction = np.random.default_rng(TRAINING_SEED).standard_normal(vectors.shape[1])
+    keys = np.empty(len(vectors), dtype=np.float64)
+    for start in range(0, len(vectors), SAMPLE_BLOCK):  # float64 one block at a time
+        block = np.asarray(vectors[start : start + SAMPLE_BLOCK], dtype=np.float64)
+        keys[start : start + len(block)] = block @ direction
+    # The fractional part of a scaled projection: spread like a uniform draw, unrelated to where
+    # the vector lies, and the same number for the same vector.
+    order = np.argsort(np.modf(np.abs(keys) * SAMPLE_SCALE)[0], kind="stable")
+    return order[:size].astype(np.int64)
 
 
 def contents(index: faiss.Index) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
