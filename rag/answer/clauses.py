@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 
 from rag.answer.features import answer_type_match, coverage
 from rag.answer.question import Question
@@ -34,20 +35,22 @@ def best_clause(
     depth = _bracket_depth(sentence)
     breaks = [m.end() for m in CLAUSE_START.finditer(sentence) if depth[m.start()] == 0]
     starts = sorted({0, *breaks, len(sentence)})
+    # Each clause analysed once; a run of clauses holds the words of its clauses.
+    stems = [set(content_terms(analyzer.tokens(sentence[a:b], doc_id))) for a, b in pairwise(starts)]
     best: tuple[float, int, int, int] | None = None
     for i, start in enumerate(starts[:-1]):
-        for end in starts[i + 1 :]:
+        found: set[str] = set()
+        for j, end in enumerate(starts[i + 1 :], start=i):
+            found |= stems[j]
             start_, end_ = _trimmed(sentence, start, end)
             if end_ - start_ > max_chars:
                 break
             if end_ <= start_:
                 continue
-            text = sentence[start_:end_]
-            stems = set(content_terms(analyzer.tokens(text, doc_id)))
-            score = coverage(term_weights, stems) + answer_type_match(question, text)
+            score = coverage(term_weights, found) + answer_type_match(question, sentence[start_:end_])
             key = (score, end_ - start_, -start_, end_)
             if best is None or key > best:
-                best = (score, end_ - start_, -start_, end_)
+                best = key
     if best is None or best[0] <= 0.0:
         return 0, len(sentence)
     return -best[2], best[3]

@@ -254,7 +254,7 @@ class ExtractiveComposer:
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
             # A clause of a longer sentence is shown as one: "… clause …" (the quote is exact).
             before = "…" if candidate.start > found.start else ""
-            after = "…" if candidate.end < found.end and end == "." and text[-1:] != "." else ""
+            after = "…" if candidate.end < found.end else ""
             parts.append(f"{before}{body}{after} [{marker}]{end}")
             citations.append(
                 Citation(

@@ -229,15 +229,7 @@ class ChunkReads:
         ) in rows:
             self._check(crc(text), check, f"chunk {chunk_id}")
             passages[int(row)] = Passage(
-                row,
-                chunk_id,
-                doc_id,
-                text,
-                title,
-                authors,
-                journal,
-                year,
-                source,
+                *(row, chunk_id, doc_id, text, title, authors, journal, year, source),
                 score=0.0,
                 rank=0,
                 sections=tuple((int(o), n) for o, n in json.loads(sections)),
