@@ -39,6 +39,7 @@ from rag.search.filters import Facets, Filters, check_documents, facet_counts
 from rag.search.retrieval import Mode
 from rag.search.searcher import Searcher
 from rag.settings import Settings
+from rag.text.spelling import spelling_rules_id
 
 
 def scoped(index: Index, filters: Filters | None, doc_ids: Sequence[str] | None) -> Filters | None:
@@ -59,7 +60,7 @@ def index_spec(embedder: Embedder, settings: Settings) -> IndexSpec:
         dimension=embedder.dimension,
         max_seq_length=embedder.max_seq_length,
         chunking=settings.chunking.model_dump(),
-        lexical=dict(ANALYZER),
+        lexical={**ANALYZER, "spelling": spelling_rules_id()},
         index_type=INDEX_TYPE,
         embedding_precision=embedder.precision,
     )

@@ -8,6 +8,7 @@ from functools import lru_cache
 import Stemmer
 
 from rag.documents import Span
+from rag.text.spelling import american
 
 # Lucene's English stop words, as bm25s uses them.
 STOPWORDS = frozenset(
@@ -43,13 +44,14 @@ def _uncached_stemmer() -> Stemmer.Stemmer:
 
 
 def stem(tokens: list[str]) -> list[str]:
-    return list(_stemmer().stemWords(tokens))
+    """Snowball stems of the tokens, British spellings read as American ("tumours" -> "tumor")."""
+    return list(_stemmer().stemWords([american(t) for t in tokens]))
 
 
 def stem_distinct(tokens: list[str]) -> list[str]:
     """`stem` for many distinct words at once (a vocabulary): the stemmer's cache only slows
     such a batch down (50k words: 0.02 s without it, 0.09 s with it)."""
-    return list(_uncached_stemmer().stemWords(tokens))
+    return list(_uncached_stemmer().stemWords([american(t) for t in tokens]))
 
 
 def numbers(text: str) -> list[str]:
