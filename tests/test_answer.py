@@ -101,3 +101,14 @@ def test_weak_support_abstains() -> None:
     composer = ExtractiveComposer(AnswerSettings(min_support=0.99), Abbreviations({}))
     result = composer.compose(evidence("What was the median PFS in renal cell carcinoma?"))
     assert result.abstained and result.reason and "weak support" in result.reason
+
+
+def test_words_of_a_scene_setting_opening_do_not_choose_the_sentence() -> None:
+    whole = evidence("How many patients with refractory renal cell carcinoma were enrolled?").parts[0]
+    assert whole.sentence_weights == whole.term_weights
+    part = evidence(
+        "In the trial of sorafenib in refractory renal cell carcinoma, how many patients were enrolled?"
+    )
+    part = part.parts[0]
+    assert {"renal", "carcinoma", "refractori"} <= set(part.term_weights)  # they still choose the document
+    assert set(part.sentence_weights) == {"patient", "enrol"}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.features import answer_type_match, measure_match, sentence_role
-from rag.answer.question import AnswerType, analyze, split_parts
+from rag.answer.question import AnswerType, analyze, asked_part, split_parts
 from rag.text import stem
 from rag.text.abbreviations import Abbreviations, find_definitions, looks_like_short_form
 
@@ -145,3 +145,22 @@ def test_section_labels_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 )
 def test_what_looks_like_a_short_form(token: str, expected: bool) -> None:
     assert looks_like_short_form(token) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        (
+            "In the randomized trial of RFA plus sorafenib, what were the 1- and 2-year survival rates?",
+            "what were the 1- and 2-year survival rates?",
+        ),
+        ("For cirrhotic patients with a portal vein clot, how many were alive?", "how many were alive?"),
+        ("Among people with relapsed AML, did anyone respond?", "did anyone respond?"),
+        # No scene-setting opening: the whole question is asked.
+        ("In which studies was sorafenib combined with TACE?", None),
+        ("What was the median PFS in the trial, and how many patients were enrolled?", None),
+        ("In 2019, a new coronavirus emerged", None),
+    ],
+)
+def test_a_scene_setting_opening_is_not_what_is_asked(question: str, asked: str | None) -> None:
+    assert asked_part(question) == (asked or question)

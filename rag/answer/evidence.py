@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.answer.abstain import UnknownWord, absent_terms, unknown_words
-from rag.answer.question import QUESTION_WORDS, Question, analyze, split_parts
+from rag.answer.question import QUESTION_WORDS, Question, analyze, asked_part, split_parts
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
 from rag.text import stem
@@ -37,6 +37,14 @@ class QuestionPart:
     term_weights: dict[str, float]
     focus_stems: tuple[str, ...] = ()
     measure_stems: tuple[str, ...] = ()
+    asked_weights: dict[str, float] | None = None
+    """`term_weights` without the words of a scene-setting opening ("In the trial of X, what
+    ..."): they name the document, not the sentence that answers. None: the same."""
+
+    @property
+    def sentence_weights(self) -> dict[str, float]:
+        """The term weights that decide which sentence answers."""
+        return self.term_weights if self.asked_weights is None else self.asked_weights
 
 
 @dataclass(frozen=True)
@@ -99,11 +107,13 @@ def build_evidence(
         QuestionPart(
             part,
             vector,
-            term_weights(part.text, lexicon, abbreviations),
+            weights,
             content_stems(part.focus_words, abbreviations),
             content_stems(part.measure, abbreviations),
+            asked_weights(part.text, weights, abbreviations),
         )
         for part, vector in zip(plan.parts, part_vectors, strict=True)
+        for weights in [term_weights(part.text, lexicon, abbreviations)]
     ]
     return Evidence(
         question=plan.question,
@@ -125,3 +135,16 @@ def term_weights(text: str, lexicon: Lexicon, abbreviations: Abbreviations) -> d
     """Idf weight of each content stem of `text`, short forms expanded."""
     expanded = [w for w in abbreviations.expand(text) if w not in QUESTION_WORDS and len(w) > 1]
     return {term: lexicon.idf(term) for term in dict.fromkeys(stem(expanded))}
+
+
+def asked_weights(
+    text: str, weights: dict[str, float], abbreviations: Abbreviations
+) -> dict[str, float] | None:
+    """`weights` restricted to the terms of the question's asked part; None when the question
+    has no scene-setting opening (or the asked part keeps none of its terms)."""
+    asked = asked_part(text)
+    if asked == text:
+        return None
+    kept = set(stem([w for w in abbreviations.expand(asked) if w not in QUESTION_WORDS and len(w) > 1]))
+    restricted = {t: w for t, w in weights.items() if t in kept}
+    return restricted or None

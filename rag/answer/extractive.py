@@ -143,7 +143,7 @@ class ExtractiveComposer:
         # Words that most candidate sentences share (the drug, the disease) say little about
         # which sentence answers; weigh each question word by how rare it is among them too.
         all_stems = [stems for *_, stems in sentences]
-        part_weights = [local_weights(part.term_weights, all_stems) for part in evidence.parts]
+        part_weights = [local_weights(part.sentence_weights, all_stems) for part in evidence.parts]
         doc_context = {
             doc_id: coverage(evidence.term_weights, terms) for doc_id, terms in context_terms.items()
         }

@@ -195,6 +195,23 @@ PART_BOUNDARY = re.compile(
 )
 
 
+# A scene-setting opening: "In the randomized trial of X, what ...?", "For patients with Y, how
+# many ...?". Its words say which study is meant, not which of its sentences answers.
+SCENE = re.compile(
+    r"^\s*(?:in|for|among|after|during|when|within|across|at|following|with|using|compared with|of)\b"
+    r"[^?]*?,\s*(?=(?:and\s+)?(?:what|which|how|who|whom|when|where|why|did|does|do|was|were|is|are|can|"
+    r"could|has|have|had)\b)",
+    re.IGNORECASE,
+)
+
+
+def asked_part(text: str) -> str:
+    """The question without a scene-setting opening ("In the phase 3 trial of X, what was the
+    median survival?" -> "what was the median survival?"); the whole question when it has none."""
+    match = SCENE.match(text)
+    return text[match.end() :] if match else text
+
+
 def split_parts(text: str) -> list[str]:
     """Sub-questions joined by "and": "How many were enrolled, and what dose was used?" ->
     ["How many were enrolled", "what dose was used?"]. One part when there is no such join."""
