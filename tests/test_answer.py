@@ -106,9 +106,7 @@ def test_weak_support_abstains() -> None:
 def test_words_of_a_scene_setting_opening_do_not_choose_the_sentence() -> None:
     whole = evidence("How many patients with refractory renal cell carcinoma were enrolled?").parts[0]
     assert whole.sentence_weights == whole.term_weights
-    part = evidence(
-        "In the trial of sorafenib in refractory renal cell carcinoma, how many patients were enrolled?"
-    )
-    part = part.parts[0]
+    scene = "In the trial of sorafenib in refractory renal cell carcinoma, how many patients were enrolled?"
+    part = evidence(scene).parts[0]
     assert {"renal", "carcinoma", "refractori"} <= set(part.term_weights)  # they still choose the document
     assert set(part.sentence_weights) == {"patient", "enrol"}
