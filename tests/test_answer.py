@@ -110,3 +110,14 @@ def test_words_of_a_scene_setting_opening_do_not_choose_the_sentence() -> None:
     part = evidence(scene).parts[0]
     assert {"renal", "carcinoma", "refractori"} <= set(part.term_weights)  # they still choose the document
     assert set(part.sentence_weights) == {"patient", "enrol"}
+
+
+def test_a_short_question_gets_one_sentence() -> None:
+    built = evidence("How many patients were enrolled in renal cell carcinoma?")  # 5 content words
+    every_sentence = AnswerSettings(min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0)
+    longer = ExtractiveComposer(every_sentence, Abbreviations({})).compose(built)
+    assert len(longer.citations) > 1
+    short = every_sentence.model_copy(update={"one_sentence_words": 5})
+    result = ExtractiveComposer(short, Abbreviations({})).compose(built)
+    assert len(result.citations) == 1
+    assert result.citations[0].quote == longer.citations[0].quote

@@ -216,6 +216,8 @@ class ExtractiveComposer:
                 chosen.append(best)
         if not chosen:
             return abstain("no part answered", candidates=candidates)
+        if len(evidence.question.content_words) <= self._settings.one_sentence_words:
+            return chosen
         top = max(c.score for c in chosen)
         for candidate in candidates:
             if len(chosen) >= self._settings.max_sentences:
