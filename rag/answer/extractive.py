@@ -217,8 +217,16 @@ class ExtractiveComposer:
         if not chosen:
             return abstain("no part answered", candidates=candidates)
         if len(evidence.question.content_words) <= self._settings.one_sentence_words:
-            return chosen
+            return chosen  # a short question asks for one thing
+        return self._with_further_sentences(chosen, candidates, evidence)
+
+    def _with_further_sentences(
+        self, chosen: list[Candidate], candidates: list[Candidate], evidence: Evidence
+    ) -> list[Candidate]:
+        """`chosen` and the other sentences of its document that score close to its best."""
+        target_doc = chosen[0].passage.doc_id
         top = max(c.score for c in chosen)
+        chosen = list(chosen)
         for candidate in candidates:
             if len(chosen) >= self._settings.max_sentences:
                 break
