@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import pytest
+
+import rag.text
 from rag.text import numbers, split_sentences
 from rag.text.analyzer import Analyzer
 
@@ -69,3 +72,15 @@ def test_numbers_are_normalized() -> None:
         "30%",
         "2.5",
     ]
+
+
+def test_stems_are_the_same_from_the_cache_and_past_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    words_in = ["randomised", "patients", "tumours", "patients", "were", "randomised"]
+    expected = ["random", "patient", "tumor", "patient", "were", "random"]
+    assert rag.text.stem(words_in) == expected  # first time: stemmed and kept
+    assert rag.text.stem(words_in) == expected  # from the cache
+    monkeypatch.setattr(rag.text, "_STEMS", {})
+    monkeypatch.setattr(rag.text, "MAX_CACHED_STEMS", 0)
+    assert rag.text.stem(words_in) == expected  # the cache is full: stemmed each time
+    assert rag.text._STEMS == {}
