@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.embed import Embedder
+from rag.evaluation import suite_runner
 from rag.evaluation.metrics import answer_correct, fact_present
 from rag.evaluation.runner import load_gold
 from rag.evaluation.suite_runner import run_suite, select_items, suite_pipeline, summarize
@@ -180,3 +181,12 @@ def test_follow_ups_on_the_shipped_corpus_stay_answered(pipeline: Pipeline) -> N
     # Measured 0.833 (20 of 24) when the follow-ups were introduced; the same without history: 0.75.
     assert summary["answered"] is not None and summary["answered"] >= 0.79, summary
     assert all(r.markers_valid for r in results)
+
+
+@pytest.mark.integration
+def test_earlier_turns_are_asked_and_carry_what_their_answers_cited(pipeline: Pipeline) -> None:
+    first = "What was the median PFS of sorafenib in renal cancer after bevacizumab or sunitinib?"
+    (turn,) = suite_runner.conversation(pipeline, [first], None)
+    assert turn.question == first
+    assert turn.answer is not None and "4.4 months" in turn.answer
+    assert turn.doc_ids == ("sorafenib-mrcc-refractory-bevacizumab-sunitinib",)

@@ -106,6 +106,17 @@ def suite_pipeline(
     return pipeline
 
 
+def conversation(pipeline: Pipeline, questions: Sequence[str], answer_mode: AnswerMode | None) -> list[Turn]:
+    """The earlier turns as a client of the service holds them: each question asked in its turn,
+    with the answer it got and the documents that answer cited (what the web page sends back)."""
+    history: list[Turn] = []
+    for question in questions:
+        said = pipeline.ask(question, history=history, answer_mode=answer_mode)
+        cited = tuple(dict.fromkeys(c.passage.doc_id for c in said.citations))
+        history.append(Turn(question, said.answer, cited))
+    return history
+
+
 def run_suite(
     pipeline: Pipeline,
     suite: Suite,
@@ -119,8 +130,11 @@ def run_suite(
     metered = pipeline.llm if isinstance(pipeline.llm, MeteredModel) else None
     results = []
     for item in chosen:
+        history = conversation(pipeline, item.history, answer_mode)
+        if metered is not None:
+            metered.take()  # what the earlier turns generated is not this answer's
         clock = time.perf_counter()
-        answer = pipeline.ask(item.question, history=[Turn(q) for q in item.history], answer_mode=answer_mode)
+        answer = pipeline.ask(item.question, history=history, answer_mode=answer_mode)
         latency = (time.perf_counter() - clock) * 1000.0
         generation = record(answer, metered.take()) if metered is not None else None
         passages = pipeline.search(answer.resolved_question or item.question, HIT_DEPTH)
