@@ -28,6 +28,11 @@ def test_questions_are_told_apart() -> None:
     assert classify("And what about regorafenib?") == "fragment"
     assert classify("And what family does MERS reside in?") == "standalone"  # names its own topic
     assert classify("Which grade 3 toxicities were seen in renal cell carcinoma?") == "standalone"
+    # A definite noun with a description of its own names a new study, not the one before.
+    new_study = "How was fever defined in the study of early fever as a predictor of response in HCC?"
+    assert classify(new_study) == "standalone"
+    assert classify("How many patients were enrolled in that study?") == "refers"
+    assert classify("What did the trial of those patients find?") == "refers"  # "those patients"
 
 
 def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:

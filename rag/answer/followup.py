@@ -36,10 +36,12 @@ ANAPHORA = frozenset(
     """it its it's they them their theirs those these this that such same he she his her him
     former latter there""".split()
 )
-# "that study", "the drug": a definite reference to something named before.
+# "that study", "the drug": a definite reference to something named before. Not "the study of
+# early fever as a predictor ...": a noun with its own description names something new.
 DEFINITE = re.compile(
     r"\b(the|that|this|these|those|same)\s+(study|studies|trial|trials|paper|report|drug|treatment|therapy|"
-    r"patients?|cohort|group|population|analysis|virus|vaccine|disease)\b",
+    r"patients?|cohort|group|population|analysis|virus|vaccine|disease)\b"
+    r"(?!\s+(?:of|on|in|with|from|by|comparing|testing|evaluating|using|that|which|where)\s+\w+\s+\w+)",
     re.I,
 )
 # Longest first: "and what about" is one opener, not "and" before a question.
