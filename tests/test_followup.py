@@ -33,6 +33,8 @@ def test_questions_are_told_apart() -> None:
     assert classify(new_study) == "standalone"
     assert classify("How many patients were enrolled in that study?") == "refers"
     assert classify("What did the trial of those patients find?") == "refers"  # "those patients"
+    assert classify("How fast did the man's tumour marker return to normal?") == "refers"
+    assert classify("What were the most common adverse events with the combination?") == "refers"
 
 
 def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:

@@ -40,7 +40,8 @@ ANAPHORA = frozenset(
 # early fever as a predictor ...": a noun with its own description names something new.
 DEFINITE = re.compile(
     r"\b(the|that|this|these|those|same)\s+(study|studies|trial|trials|paper|report|drug|treatment|therapy|"
-    r"patients?|cohort|group|population|analysis|virus|vaccine|disease)\b"
+    r"patients?|cohort|group|population|analysis|virus|vaccine|disease|man|woman|men|women|child|children|"
+    r"case|cases|combination|regimen|procedure|intervention|infection|strain)\b"
     r"(?!\s+(?:of|on|in|with|from|by|comparing|testing|evaluating|using|that|which|where)\s+\w+\s+\w+)",
     re.I,
 )
