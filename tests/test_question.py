@@ -156,6 +156,8 @@ def test_what_looks_like_a_short_form(token: str, expected: bool) -> None:
         ),
         ("For cirrhotic patients with a portal vein clot, how many were alive?", "how many were alive?"),
         ("Among people with relapsed AML, did anyone respond?", "did anyone respond?"),
+        # A follow-up read against the turn before: the earlier topic, a colon, the question.
+        ("RFA plus sorafenib: How many were alive at two years?", "How many were alive at two years?"),
         # No scene-setting opening: the whole question is asked.
         ("In which studies was sorafenib combined with TACE?", None),
         ("What was the median PFS in the trial, and how many patients were enrolled?", None),

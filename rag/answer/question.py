@@ -197,10 +197,12 @@ PART_BOUNDARY = re.compile(
 
 # A scene-setting opening: "In the randomized trial of X, what ...?", "For patients with Y, how
 # many ...?". Its words say which study is meant, not which of its sentences answers.
+# A topic put before a colon ("RFA plus sorafenib: how many were alive?", the form a follow-up
+# takes once read against the turn before) is one too.
 SCENE = re.compile(
-    r"^\s*(?:in|for|among|after|during|when|within|across|at|following|with|using|compared with|of)\b"
-    r"[^?]*?,\s*(?=(?:and\s+)?(?:what|which|how|who|whom|when|where|why|did|does|do|was|were|is|are|can|"
-    r"could|has|have|had)\b)",
+    r"^\s*(?:(?:in|for|among|after|during|when|within|across|at|following|with|using|compared with|of)\b"
+    r"[^?]*?,|[^?:]{1,300}?:)\s*(?=(?:and\s+)?(?:what|which|how|who|whom|when|where|why|did|does|do|was|"
+    r"were|is|are|can|could|has|have|had)\b)",
     re.IGNORECASE,
 )
 
