@@ -29,31 +29,15 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="YEARS",
         help="published in YEAR, or FROM-TO (an end may be left out: 2015-)",
     )
-    group.add_argument("--journal", action="append", dest="journals", type=_value("journal"), metavar="NAME")
-    group.add_argument(
-        "--author",
-        action="append",
-        dest="authors",
-        type=_value("author"),
-        metavar="NAME",
-        help='"Bruix" or "Bruix J"',
-    )
-    group.add_argument(
-        "--section",
-        action="append",
-        dest="sections",
-        type=_value("section"),
-        metavar="NAME",
-        help="e.g. Results",
-    )
-    group.add_argument(
-        "--file-type",
-        action="append",
-        dest="file_types",
-        type=_file_type,
-        metavar="TYPE",
-        help=", ".join(FILE_TYPES),
-    )
+    # Options that may be repeated: (flag, the Filters field it fills, its type, metavar, help).
+    repeated: list[tuple[str, str, Callable[[str], str], str, str | None]] = [
+        ("--journal", "journals", _value("journal"), "NAME", None),
+        ("--author", "authors", _value("author"), "NAME", '"Bruix" or "Bruix J"'),
+        ("--section", "sections", _value("section"), "NAME", "e.g. Results"),
+        ("--file-type", "file_types", _file_type, "TYPE", ", ".join(FILE_TYPES)),
+    ]
+    for flag, dest, kind, metavar, help_text in repeated:
+        group.add_argument(flag, action="append", dest=dest, type=kind, metavar=metavar, help=help_text)
 
 
 def filters_from(args: argparse.Namespace) -> Filters | None:

@@ -104,16 +104,8 @@ def build_evidence(
     nearest = lexicon.nearest(word_vectors)
     similarities = {w.token: similarity for w, (_, similarity) in zip(compared, nearest, strict=True)}
     parts = [
-        QuestionPart(
-            part,
-            vector,
-            weights,
-            content_stems(part.focus_words, abbreviations),
-            content_stems(part.measure, abbreviations),
-            asked_weights(part.text, weights, abbreviations),
-        )
+        question_part(part, vector, lexicon, abbreviations)
         for part, vector in zip(plan.parts, part_vectors, strict=True)
-        for weights in [term_weights(part.text, lexicon, abbreviations)]
     ]
     return Evidence(
         question=plan.question,
@@ -122,6 +114,20 @@ def build_evidence(
         sentences=sentences,
         term_weights=term_weights(plan.text, lexicon, abbreviations),
         absent_terms=absent_terms(plan.unknown, similarities, synonym_similarity),
+    )
+
+
+def question_part(
+    part: Question, vector: NDArray[np.float32], lexicon: Lexicon, abbreviations: Abbreviations
+) -> QuestionPart:
+    weights = term_weights(part.text, lexicon, abbreviations)
+    return QuestionPart(
+        part,
+        vector,
+        weights,
+        content_stems(part.focus_words, abbreviations),
+        content_stems(part.measure, abbreviations),
+        asked_weights(part.text, weights, abbreviations),
     )
 
 
