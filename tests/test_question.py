@@ -166,3 +166,20 @@ def test_what_looks_like_a_short_form(token: str, expected: bool) -> None:
 )
 def test_a_scene_setting_opening_is_not_what_is_asked(question: str, asked: str | None) -> None:
     assert asked_part(question) == (asked or question)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("What dose of sorafenib was given?", "design"),
+        ("How many patients were randomized?", "design"),
+        ("What was the median overall survival?", "findings"),
+        ("Did sorafenib prolong survival?", "verdict"),
+        # The opening names the study (a randomized trial); what is asked is a finding.
+        ("In the randomized trial of RFA plus sorafenib, how many were alive after two years?", "findings"),
+        ("randomized trial RFA HCC sorafenib: How many of those given it alone were alive?", "findings"),
+        ("In the phase 2 trial of sorafenib, what dose was given?", "design"),
+    ],
+)
+def test_the_intent_is_read_from_the_asked_part(question: str, intent: str) -> None:
+    assert analyze(question).intent == intent

@@ -176,7 +176,9 @@ class Question:
         """What kind of sentence answers it: a finding, a verdict (yes/no) or the design."""
         if self.yes_no:
             return "verdict"
-        return "design" if DESIGN_CUES.search(self.text) else "findings"
+        # The asked part alone: a scene or an earlier topic ("randomized trial of X: how many were
+        # alive ...?") names the study, not the kind of sentence that answers.
+        return "design" if DESIGN_CUES.search(asked_part(self.text)) else "findings"
 
     @property
     def measure(self) -> tuple[str, ...]:
