@@ -182,6 +182,13 @@ class DroppedSentence(BaseModel):
     reason: str = Field(description="Why verification removed it.")
 
 
+class SupportEstimate(BaseModel):
+    probability: float = Field(
+        description="How likely the answer is to hold what was asked (calibrated on the development suites)."
+    )
+    model: str = Field(description="The support model that estimated it: version@digest.")
+
+
 class AskResponse(BaseModel):
     answer: str
     abstained: bool = Field(description="True when the documents do not support an answer.")
@@ -194,6 +201,9 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     resolved_question: str | None = Field(
         default=None, description="A follow-up as read against the history (absent: no history was given)."
+    )
+    support: SupportEstimate | None = Field(
+        default=None, description="For an extractive answer: how likely it holds what was asked."
     )
 
 

@@ -23,6 +23,8 @@ from rag.evaluation.suites import SUITES
 from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
 from rag.settings import Settings
 
+# Suites with a gold answer per question (pubmedqa's is a yes/no verdict; follow-ups need turns).
+TRAIN_SUITES = ("covidqa", "gold", "realdocs")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -172,6 +174,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     )
     evaluate.set_defaults(handler=cmd_eval)
 
+    _add_train(commands)
+
+    _add_index_commands(commands)
+    return parser, commands
+
+
+def _add_index_commands(commands: Commands[Parser]) -> None:
+    """stats, verify, optimize: commands on the index itself."""
     stats = commands.add_parser("stats", help="what the index holds")
     stats.set_defaults(handler=cmd_stats)
 
@@ -184,7 +194,30 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
         "optimize", help="merge the index segments into one, dropping deleted rows (a new generation)"
     )
     optimize.set_defaults(handler=cmd_optimize)
-    return parser, commands
+
+
+def _add_train(commands: Commands[Parser]) -> None:
+    train = commands.add_parser(
+        "train", help="fit the support model (how likely an answer holds what was asked) on suites"
+    )
+    train.add_argument("--out", type=Path, required=True, help="the model file to write (JSON)")
+    train.add_argument(
+        "--suites",
+        type=_suite_names,
+        default=TRAIN_SUITES,
+        help="comma-separated suites to learn from (default: %(default)s; their test splits are only scored)",
+    )
+    train.add_argument(
+        "--gold", type=Path, default=Path("eval/gold.jsonl"), help="the gold suite's questions"
+    )
+    train.add_argument(
+        "--data", type=Path, default=Path("../shared/benchmarks"), help="where covidqa/ and realdocs/ are"
+    )
+    train.add_argument(
+        "--cache", type=Path, default=Path(".cache/eval"), help="where the suites' indexes are kept"
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(handler=cmd_train)
 
 
 def settings_with(kind: type[Settings] = Settings, **overrides: Any) -> Any:
@@ -380,6 +413,29 @@ def _eval_suites(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from rag.evaluation.suite_runner import suite_pipeline
+    from rag.evaluation.suites import load_suite
+    from rag.evaluation.training import examples, fit
+    from rag.progress import tqdm_progress
+
+    settings = settings_with()
+    found = []
+    for name in args.suites:
+        suite = load_suite(name, gold=args.gold, data_dir=args.data)
+        pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress)
+        try:
+            found += examples(pipeline, suite, tqdm_progress(f"{name} questions", len(suite.items)))
+        finally:
+            pipeline.close()
+    model, report = fit(found, seed=args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(report)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     print(json.dumps(_pipeline().stats(), indent=2))
     return 0
@@ -421,6 +477,14 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def _text(what: str) -> Callable[[str], str]:
     return text_argument(what, MAX_QUESTION_CHARS)
+
+
+def _suite_names(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in TRAIN_SUITES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"suites to train on: any of {', '.join(TRAIN_SUITES)}")
+    return names
 
 
 def _count(limit: int, low: int = 1) -> Callable[[str], int]:

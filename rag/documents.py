@@ -146,6 +146,14 @@ class Dropped:
 
 
 @dataclass(frozen=True)
+class Support:
+    """How likely an answer is to hold what was asked, by the named support model."""
+
+    probability: float
+    model: str
+
+
+@dataclass(frozen=True)
 class Answer:
     answer: str
     abstained: bool
@@ -157,6 +165,8 @@ class Answer:
     dropped: tuple[Dropped, ...] = ()
     resolved_question: str | None = None
     """A follow-up question as read against the conversation (None: read as asked)."""
+    support: Support | None = None
+    """The support model's probability for an extractive answer (None: abstained or generated)."""
 
 
 MULTI_RECORD_SUFFIXES = (".jsonl", ".xml", ".nbib", ".medline", ".txt")

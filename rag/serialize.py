@@ -50,6 +50,11 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "dropped": [{"sentence": d.sentence, "reason": d.reason} for d in answer.dropped],
         "timings_ms": timings,
         "resolved_question": answer.resolved_question,
+        "support": (
+            {"probability": answer.support.probability, "model": answer.support.model}
+            if answer.support is not None
+            else None
+        ),
     }
 
 

@@ -190,6 +190,19 @@ class AnswerSettings(Section):
         default=0.33,
         description="Abstain when the best sentence's support score is below this.",
     )
+    support_model: Path | None = Field(
+        default=None,
+        description="The support model file (`rag train` writes one); unset: the one shipped "
+        "with rag (rag/answer/data/support-model.json).",
+    )
+    min_support_probability: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the support model gives an extractive answer a lower probability "
+        "of holding what was asked; unset: the threshold stored in the model (chosen on its "
+        "development data), 0: never.",
+    )
     synonym_similarity: float = Field(
         default=0.80,
         description="A question word absent from the corpus counts as a paraphrase of a corpus "

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.schemas import DocumentMetadata
 from api.settings import ServerSettings
+from rag.answer.support import load_support_model
 from rag.documents import CITATION_METADATA
 from rag.pipeline import Pipeline
 from tests.conftest import CORPUS, LOCAL, QUESTION, ROOT
@@ -42,6 +43,9 @@ def test_ask_returns_a_cited_answer(client: TestClient) -> None:
     assert citation["doc_id"] == "sorafenib-mrcc-refractory-bevacizumab-sunitinib"
     assert {"title", "authors", "journal", "year", "source", "chunk_id", "score", "marker"} <= set(citation)
     assert body["timings_ms"]["total"] > 0
+    # How likely the answer holds what was asked, and by which model.
+    assert 0.0 < body["support"]["probability"] < 1.0
+    assert body["support"]["model"] == load_support_model().name
 
 
 def test_ask_abstains_on_absent_topics(client: TestClient) -> None:
@@ -50,7 +54,7 @@ def test_ask_abstains_on_absent_topics(client: TestClient) -> None:
     ).json()
     assert body["abstained"] is True
     assert body["citations"] == []
-    assert "do not" in body["answer"]
+    assert "do not" in body["answer"] and body["support"] is None
 
 
 def test_doc_ids_restrict_the_answer(client: TestClient) -> None:

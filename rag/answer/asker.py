@@ -200,6 +200,7 @@ class Asker:
             reason=composition.reason,
             composer=composition.composer,
             dropped=composition.dropped,
+            support=composition.support,
         )
 
     def require_llm(self) -> LanguageModel:

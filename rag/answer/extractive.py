@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from rag.answer.clauses import best_clause
 from rag.answer.evidence import Evidence
@@ -27,14 +27,12 @@ from rag.answer.features import (
     measure_match,
     sentence_role,
 )
-from rag.documents import Citation, Dropped, Passage, SentenceRecord
+from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
+from rag.documents import Citation, Dropped, Passage, SentenceRecord, Support
 from rag.settings import AnswerSettings
 from rag.text import stem
 from rag.text.abbreviations import Abbreviations
 from rag.text.analyzer import Analyzer, content_terms
-
-if TYPE_CHECKING:
-    pass
 
 NOT_FOUND = "The documents do not contain an answer to this question."
 MIN_WORDS = 4
@@ -81,6 +79,10 @@ class Composition:
     generate_ms: float | None = None
     """Time the language model spent writing (generative composer only)."""
     candidates: tuple[Candidate, ...] = field(default=(), repr=False)
+    support: Support | None = None
+    """The support model's probability that the answer holds what was asked (extractive)."""
+    support_features: dict[str, float] | None = field(default=None, repr=False)
+    """What the support model read (extractive answers; what `rag train` learns from)."""
 
 
 class Composer(Protocol):
@@ -93,11 +95,27 @@ def abstain(reason: str, detail: str = "", candidates: Sequence[Candidate] = ())
 
 class ExtractiveComposer:
     def __init__(
-        self, settings: AnswerSettings, abbreviations: Abbreviations, weights: Weights | None = None
+        self,
+        settings: AnswerSettings,
+        abbreviations: Abbreviations,
+        weights: Weights | None = None,
+        *,
+        score_support: bool = True,
     ) -> None:
+        """`score_support`: False leaves answers without a support probability (what `rag
+        train` composes with, before there is a model to score with)."""
         self._settings = settings
         self._analyzer = Analyzer(abbreviations)
         self._weights = weights or Weights()
+        self._support_model: SupportModel | None = None
+        self._min_probability = 0.0
+        if score_support:
+            self._support_model = load_support_model(settings.support_model or SHIPPED_MODEL)
+            self._min_probability = (
+                self._support_model.threshold
+                if settings.min_support_probability is None
+                else settings.min_support_probability
+            )
 
     def compose(self, evidence: Evidence) -> Composition:
         if evidence.absent_terms:
@@ -117,7 +135,18 @@ class ExtractiveComposer:
         if not chosen or max(c.score for c in chosen) < self._settings.min_support:
             best = max((c.score for c in chosen), default=0.0)
             return abstain(f"weak support (best score {best:.3f})", candidates=candidates)
-        return self._render(chosen, candidates, evidence)
+        features = support_features(chosen, candidates, evidence)
+        composition = replace(self._render(chosen, candidates, evidence), support_features=features)
+        model = self._support_model
+        if model is None:
+            return composition
+        probability = model.probability(features)
+        if probability < self._min_probability:
+            return abstain(
+                f"unlikely support (probability {probability:.2f} < {self._min_probability:.2f})",
+                candidates=candidates,
+            )
+        return replace(composition, support=Support(round(probability, 4), model.name))
 
     def candidates(self, evidence: Evidence) -> list[Candidate]:
         """Sentences of the passages, scored against each question part, best first."""

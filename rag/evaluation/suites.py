@@ -68,6 +68,9 @@ class Suite:
     answered: Callable[[SuiteItem, Answer], bool | None]
     refusals_expected: bool = False
     """Real files hold records the loaders rightly refuse (a PubMed record without an abstract)."""
+    holds: Callable[[SuiteItem, Answer], bool | None] | None = None
+    """Whether an answer's text holds the gold answer, whatever its length (what the support
+    model learns); None: the same as `answered`."""
 
 
 def collapse(text: str) -> str:
@@ -81,12 +84,14 @@ def tokens(text: str) -> list[str]:
 def covidqa_answered(gold: str, answer: str) -> bool:
     """COVID-QA's `answered`: at least 60% of the gold answer's tokens in the answer, and the
     answer short (at most max(300, 1.5 x the gold answer's length) characters)."""
-    wanted = set(tokens(gold))
-    if not wanted:
-        return False
-    found = set(tokens(answer))
     limit = max(SHORT_ANSWER_CHARS, SHORT_ANSWER_FACTOR * len(gold))
-    return len(wanted & found) / len(wanted) >= ANSWERED_TOKEN_SHARE and len(answer) <= limit
+    return len(answer) <= limit and covidqa_holds(gold, answer)
+
+
+def covidqa_holds(gold: str, answer: str) -> bool:
+    """At least 60% of the gold answer's tokens in the answer (`answered` without its length limit)."""
+    wanted = set(tokens(gold))
+    return bool(wanted) and len(wanted & set(tokens(answer))) / len(wanted) >= ANSWERED_TOKEN_SHARE
 
 
 def contains_gold(gold: str, text: str) -> bool:
@@ -165,6 +170,9 @@ def covidqa_suite(data_dir: Path) -> Suite:
     def answered(item: SuiteItem, answer: Answer) -> bool | None:
         return not answer.abstained and covidqa_answered(item.gold_answer or "", answer.answer)
 
+    def holds(item: SuiteItem, answer: Answer) -> bool | None:
+        return not answer.abstained and covidqa_holds(item.gold_answer or "", answer.answer)
+
     return Suite(
         "covidqa",
         items,
@@ -172,6 +180,7 @@ def covidqa_suite(data_dir: Path) -> Suite:
         lambda item, p: contains_gold(item.gold_answer or "", p.text),
         cited,
         answered,
+        holds=holds,
     )
 
 
