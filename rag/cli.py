@@ -133,19 +133,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     search.set_defaults(handler=cmd_search)
 
     evaluate = commands.add_parser("eval", help="evaluate: the gold set, or the suites")
-    evaluate.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
     evaluate.add_argument(
         "--suite",
         choices=[*SUITES, "all"],
         default=None,
         help="run evaluation suites (each over its own corpus) instead of the retriever comparison",
     )
-    evaluate.add_argument(
-        "--data", type=Path, default=Path("../shared/benchmarks"), help="where covidqa/ and pubmedqa/ are"
-    )
-    evaluate.add_argument(
-        "--cache", type=Path, default=Path(".cache/eval"), help="where the suites' indexes are kept"
-    )
+    _add_suite_sources(evaluate)
     evaluate.add_argument("--limit", type=_count(1_000_000), default=None, help="first N questions per suite")
     evaluate.add_argument(
         "--sample",
@@ -196,6 +190,22 @@ def _add_index_commands(commands: Commands[Parser]) -> None:
     optimize.set_defaults(handler=cmd_optimize)
 
 
+def _add_suite_sources(command: Parser) -> None:
+    """Where the suites' questions, data and indexes are (eval and train)."""
+    command.add_argument(
+        "--gold", type=Path, default=Path("eval/gold.jsonl"), help="the gold suite's questions"
+    )
+    command.add_argument(
+        "--data",
+        type=Path,
+        default=Path("../shared/benchmarks"),
+        help="where covidqa/, pubmedqa/ and realdocs/ are",
+    )
+    command.add_argument(
+        "--cache", type=Path, default=Path(".cache/eval"), help="where the suites' indexes are kept"
+    )
+
+
 def _add_train(commands: Commands[Parser]) -> None:
     train = commands.add_parser(
         "train", help="fit the support model (how likely an answer holds what was asked) on suites"
@@ -205,17 +215,10 @@ def _add_train(commands: Commands[Parser]) -> None:
         "--suites",
         type=_suite_names,
         default=TRAIN_SUITES,
-        help="comma-separated suites to learn from (default: %(default)s; their test splits are only scored)",
+        help="comma-separated suites to learn from (default: " + ",".join(TRAIN_SUITES) + "; their test "
+        "splits are only scored)",
     )
-    train.add_argument(
-        "--gold", type=Path, default=Path("eval/gold.jsonl"), help="the gold suite's questions"
-    )
-    train.add_argument(
-        "--data", type=Path, default=Path("../shared/benchmarks"), help="where covidqa/ and realdocs/ are"
-    )
-    train.add_argument(
-        "--cache", type=Path, default=Path(".cache/eval"), help="where the suites' indexes are kept"
-    )
+    _add_suite_sources(train)
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(handler=cmd_train)
 
