@@ -58,7 +58,8 @@ def support_features(
     part = max(range(len(best.scores)), key=lambda i: best.scores[i])
     parts = best.features[part]
     doc = best.passage.doc_id
-    same = [c.score for c in candidates if c.passage.doc_id == doc and c not in chosen]
+    quoted = {id(c) for c in chosen}  # by identity: comparing candidates field by field is slow
+    same = [c.score for c in candidates if c.passage.doc_id == doc and id(c) not in quoted]
     other = [c.score for c in candidates if c.passage.doc_id != doc]
     return {
         "score": best.score,
