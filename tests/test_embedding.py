@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.embed import Embedder
 from rag.embed.torch import SentenceTransformerEmbedder
 from rag.embed.weights import bundled_model_dir, locate_model, verify_weights
 from rag.errors import ModelError
@@ -46,3 +47,14 @@ def test_real_model_embeds_offline(real_embedder: SentenceTransformerEmbedder) -
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     assert real_embedder.max_seq_length == 256
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["default", "torch"])
+def test_ligatures_embed_as_the_plain_word(
+    backend: str, real_embedder: Embedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    # The model's vocabulary has no "ﬂ": unfolded, "inﬂuenza" would be an unknown word.
+    embedder = real_embedder if backend == "default" else torch_embedder
+    folded, plain, other = embedder.embed(["inﬂuenza pandemic", "influenza pandemic", "a recipe for bread"])
+    assert folded @ plain > 0.999 > folded @ other

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 import rag.text
-from rag.text import numbers, split_sentences
+from rag.text import fold_ligatures, numbers, split_sentences, words
 from rag.text.analyzer import Analyzer
 
 
@@ -84,3 +84,27 @@ def test_stems_are_the_same_from_the_cache_and_past_its_limit(monkeypatch: pytes
     monkeypatch.setattr(rag.text, "MAX_CACHED_STEMS", 0)
     assert rag.text.stem(words_in) == expected  # the cache is full: stemmed each time
     assert rag.text._STEMS == {}
+
+
+def test_hard_wrapped_text_joins_lines_that_run_on_in_upper_case() -> None:
+    # An OCR of a two-column paper: every line ends where the column did, whatever comes next.
+    line = "Filler words keep each line of this column about as wide as the rest of them"
+    text = "\n".join([line] * 20) + (
+        ".\nThus in 2006, two major descendant lineages of the famous 1918\n"
+        "H1N1 virus persist naturally in humans and pigs around the\n"
+        "world.\n\nTable 2\nResults by year"
+    )
+    found = sentences(text)
+    assert (
+        "Thus in 2006, two major descendant lineages of the famous 1918\n"
+        "H1N1 virus persist naturally in humans and pigs around the\nworld." in found
+    )
+    assert found[-2:] == ["Table 2", "Results by year"]  # short lines still stand alone
+    # Text whose lines are paragraphs: a line break before a capital still ends the block.
+    prose = "\n".join(["A sentence that fills a line and says nothing more at all"] * 3) + "\nTable 2"
+    assert len(sentences(prose)) == 4
+
+
+def test_ligatures_read_as_plain_letters() -> None:
+    assert words("Inﬂuenza speciﬁc ﬁndings") == ["influenza", "specific", "findings"]
+    assert fold_ligatures("inﬂuenza") == "influenza"

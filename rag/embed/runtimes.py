@@ -19,6 +19,7 @@ import numpy as np
 from rag.embed.model_files import ModelLayout
 from rag.embed.weights import ModelLocation, VerifiedModel
 from rag.errors import ModelError
+from rag.text import fold_ligatures
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -132,7 +133,7 @@ class ExportedEmbedder(VerifiedModel):
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> NDArray[np.float32]:
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        encodings = self._encoder.encode_batch(list(texts))
+        encodings = self._encoder.encode_batch([fold_ligatures(text) for text in texts])
         for rows in length_batches([len(e.ids) for e in encodings], self._batch_size):
             vectors[rows] = self._embed_encoded([encodings[i] for i in rows])
         return vectors

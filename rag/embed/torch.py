@@ -13,6 +13,7 @@ import numpy as np
 from rag.embed.weights import ModelLocation, VerifiedModel, locate_model, verify_weights
 from rag.errors import ModelError
 from rag.settings import EmbeddingSettings
+from rag.text import fold_ligatures
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -84,7 +85,7 @@ class SentenceTransformerEmbedder(VerifiedModel):
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                list(texts),
+                [fold_ligatures(text) for text in texts],
                 batch_size=self._batch_size,
                 show_progress_bar=progress,
                 convert_to_numpy=True,

@@ -25,6 +25,11 @@ ABBREVIATIONS = frozenset(
 WORD = re.compile(r"[^\W_]+(?:[.·][0-9]+)?", re.UNICODE)
 SECTION_LABEL = re.compile(r"^([A-Z][A-Z0-9 ,/&()'-]{2,60}?)\s*:\s+")
 SENTENCE_END = re.compile(r"([.!?])([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9α-ωΑ-Ω])")
+# A text is hard-wrapped when 90% of its lines (at least MIN_WRAPPED_LINES of them) are at most
+# MAX_WRAP_WIDTH characters; a line of at least FULL_LINE_SHARE of that width ran on to the next.
+MIN_WRAPPED_LINES = 20
+MAX_WRAP_WIDTH = 130
+FULL_LINE_SHARE = 0.75
 NUMBER = re.compile(r"(?<![\w.])[-−–]?\d+(?:[.,·]\d+)*(?:\s?%)?")
 
 
@@ -33,9 +38,33 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+# Typographic ligatures and non-breaking hyphens as plain letters: text extracted from a PDF
+# or an OCR ("inﬂuenza") reads as the word a question types ("influenza").
+LIGATURES = str.maketrans(
+    {
+        "ﬀ": "ff",
+        "ﬁ": "fi",
+        "ﬂ": "fl",
+        "ﬃ": "ffi",
+        "ﬄ": "ffl",
+        "ﬅ": "st",
+        "ﬆ": "st",
+        "\u2010": "-",
+        "\u2011": "-",
+    }
+)
+
+
+def fold_ligatures(text: str) -> str:
+    """`text` with its ligatures spelled out (what is matched and embedded; quotes keep the
+    document's own characters)."""
+    return text.translate(LIGATURES)
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens; decimals stay whole ("4.4", "0·63" -> "0.63")."""
-    return [w.replace("·", ".") for w in WORD.findall(text.lower())]
+    """Lower-cased word tokens; decimals stay whole ("4.4", "0·63" -> "0.63"), ligatures
+    spelled out ("ﬂ" -> "fl")."""
+    return [w.replace("·", ".") for w in WORD.findall(text.lower().translate(LIGATURES))]
 
 
 @lru_cache(maxsize=1)
@@ -104,6 +133,7 @@ def split_sentences(text: str) -> list[Span]:
 def _blocks(text: str) -> list[tuple[int, int]]:
     """Line-level blocks that cannot share a sentence."""
     lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    width = _wrap_width([text[start:end].strip() for start, end in lines])
     blocks: list[tuple[int, int]] = []
     for i, (start, end) in enumerate(lines):
         line = text[start:end].strip()
@@ -113,7 +143,7 @@ def _blocks(text: str) -> list[tuple[int, int]]:
             blocks
             and i > 0
             and text[lines[i - 1][1] : start].count("\n") == 1
-            and _is_wrapped(text[lines[i - 1][0] : lines[i - 1][1]].strip(), line)
+            and _is_wrapped(text[lines[i - 1][0] : lines[i - 1][1]].strip(), line, width)
         )
         if joins_previous:
             blocks[-1] = (blocks[-1][0], end)
@@ -122,14 +152,28 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     return blocks
 
 
-def _is_wrapped(previous: str, line: str) -> bool:
+def _wrap_width(lines: list[str]) -> int | None:
+    """The width a hard-wrapped text (an OCR or a plain-text export of a paper) was wrapped at:
+    the 90th percentile of its line lengths, when that is short; None for text whose lines are
+    paragraphs."""
+    lengths = sorted(len(line) for line in lines if line)
+    if len(lengths) < MIN_WRAPPED_LINES:
+        return None
+    width = lengths[int(0.9 * (len(lengths) - 1))]
+    return width if width <= MAX_WRAP_WIDTH else None
+
+
+def _is_wrapped(previous: str, line: str, width: int | None = None) -> bool:
     """True when `line` continues a hard-wrapped sentence from `previous`.
 
-    Only a line that starts in lower case (or follows a comma or hyphen) is taken as a
-    continuation; table rows, list items and headings start their own block.
+    A line that starts in lower case (or follows a comma or hyphen) is taken as a continuation;
+    so is any line after a full-width line of a hard-wrapped text ("... lineages of the 1918" /
+    "H1N1 virus ..."). Table rows, list items and headings start their own block.
     """
     if SECTION_LABEL.match(line) or previous.endswith((".", "!", "?", ":", ";")):
         return False
+    if width is not None and len(previous) >= FULL_LINE_SHARE * width and previous[-1:].isalnum():
+        return True
     return line[:1].islower() or previous.endswith((",", "-", "("))
 
 

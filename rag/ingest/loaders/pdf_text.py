@@ -36,23 +36,11 @@ from rag.ingest.loaders.pdf_layout import (
 from rag.ingest.loaders.pdf_lines import LIST_ITEM, PARAGRAPH_END, heading_name, join_lines, vocabulary
 from rag.ingest.loaders.pdf_read import PdfPage
 from rag.ingest.loaders.pdf_references import split_references
+from rag.text import LIGATURES
 
 MIN_REPEAT_CHARS = 40  # shorter blocks may repeat legitimately ("Table 1")
 MIN_ABSTRACT_WORDS = 50  # a block of prose this long in the front matter is the abstract
 PARAGRAPH_GAP = 0.8  # a vertical gap this many times the type size separates paragraphs
-LIGATURES = str.maketrans(
-    {
-        "ﬀ": "ff",
-        "ﬁ": "fi",
-        "ﬂ": "fl",
-        "ﬃ": "ffi",
-        "ﬄ": "ffl",
-        "ﬅ": "st",
-        "ﬆ": "st",
-        "\u2010": "-",
-        "\u2011": "-",
-    }
-)
 INLINE_ABSTRACT = re.compile(r"^(abstract|summary)\s*[:.—–-]?\s+(?=\S)", re.I)
 FRONT_ENDS = {"abstract", "summary", "background", "introduction"}
 FRONT_SEARCH_LINES = 80
