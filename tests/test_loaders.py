@@ -123,3 +123,27 @@ def test_content_hash_changes_with_metadata(tmp_path: Path) -> None:
     before = load_paths([tmp_path]).documents[0].content_hash
     write(path, "---\ntitle: Two\n---\ntext")
     assert load_paths([tmp_path]).documents[0].content_hash != before
+
+
+def test_reference_list_of_a_text_paper_is_cut_and_kept(tmp_path: Path) -> None:
+    body = (
+        "# Influenza in 1918\n\nThe pandemic killed about 50 million people.\n\n"
+        "## References\n\n"
+        "1. Frost WH. Statistics of influenza morbidity. Public Health Rep. 1920;35:584-97.\n"
+        "2. Taubenberger JK, Reid AH. Initial genetic characterization of the 1918 influenza\n"
+        "virus. Science. 1997;275:1793-6.\n\n"
+        "## Acknowledgments\n\nWe thank the archive.\n"
+    )
+    write(tmp_path / "paper.md", body)
+    write(tmp_path / "notes.txt", "Reading list\nReferences\nWe still need to read these papers soon.\n")
+    docs = {d.doc_id: d for d in load_paths([tmp_path]).documents}
+    paper = docs["paper"]
+    assert "Initial genetic characterization" not in paper.text
+    assert paper.text.startswith("# Influenza in 1918") and paper.text.endswith("We thank the archive.")
+    assert paper.extra["references"] == [
+        "1. Frost WH. Statistics of influenza morbidity. Public Health Rep. 1920;35:584-97.",
+        "2. Taubenberger JK, Reid AH. Initial genetic characterization of the 1918 influenza virus. "
+        "Science. 1997;275:1793-6.",
+    ]
+    # A "References" line followed by prose that cites nothing is left alone.
+    assert "We still need to read" in docs["notes"].text and "references" not in docs["notes"].extra

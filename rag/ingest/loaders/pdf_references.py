@@ -40,6 +40,40 @@ def split_references(flat: list[TextLine], body: float) -> tuple[list[TextLine],
     return [line for i, line in enumerate(flat) if i not in cut], _entries(region)[:MAX_REFERENCES]
 
 
+def split_text_references(text: str) -> tuple[str, list[str]]:
+    """Plain text (a .txt or Markdown paper) without its reference lists, and their entries: a
+    reference heading line and what follows it up to the next heading, when that is
+    reference-shaped. Its entries cite other work: quoting them would answer from a title."""
+    lines = text.split("\n")
+    cut: set[int] = set()
+    for start, line in enumerate(lines):
+        if not REFERENCE_HEADING.match(line.lstrip("#").strip()):
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if _opens_text_section(lines[i])), len(lines))
+        if _reference_shaped([other.strip() for other in lines[start + 1 : end]]):
+            cut.update(range(start, end))
+    if not cut:
+        return text, []
+    region = [
+        lines[i].strip()
+        for i in sorted(cut)
+        if lines[i].strip() and not REFERENCE_HEADING.match(lines[i].lstrip("#").strip())
+    ]
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in cut).strip()
+    numbered = any(REFERENCE_ENTRY.match(line) for line in region)
+    # Unnumbered entries of plain text are one per line; numbered ones may wrap.
+    return kept, (_entries(region) if numbered else region)[:MAX_REFERENCES]
+
+
+def _opens_text_section(line: str) -> bool:
+    text = line.strip()
+    return (
+        bool(text)
+        and not REFERENCE_HEADING.match(text.lstrip("#").strip())
+        and (text.startswith("#") or heading_name(text) is not None)
+    )
+
+
 def _entries(lines: list[str]) -> list[str]:
     """Reference lines as entries: numbered 1, 2, 3, ..., or each starting "Surname AB," after
     an entry that ended with a full stop; other lines continue the entry before them."""

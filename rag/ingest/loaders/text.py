@@ -18,6 +18,7 @@ import yaml
 from rag.documents import Document
 from rag.errors import DocumentError
 from rag.ingest.loaders.base import ParsedFile, decode_text, first_line_title, make_document
+from rag.ingest.loaders.pdf_references import split_text_references
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -55,7 +56,9 @@ def parse_text(raw: str, default_id: str, origin: str, *, markdown: bool = True)
             raise DocumentError(f"{origin}: front matter must be a mapping of field: value")
         meta = loaded or {}
         body = raw[match.end() :]
-    body = body.strip()
+    body, references = split_text_references(body.strip())
+    if references and "references" not in meta:
+        meta["references"] = references
     if "title" not in meta:
         meta["title"] = first_line_title(body, markdown=markdown)
     return make_document({**meta, "text": body}, default_id, origin)
