@@ -30,6 +30,8 @@ SENTENCE_END = re.compile(r"([.!?])([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0
 MIN_WRAPPED_LINES = 20
 MAX_WRAP_WIDTH = 130
 FULL_LINE_SHARE = 0.75
+# A table row, list item or Markdown heading starts its own block even after a full line.
+LINE_OPENS_BLOCK = re.compile(r"[|#]|[•·▪◦*–-]\s|\(?\d{1,2}[.)]\s")
 NUMBER = re.compile(r"(?<![\w.])[-−–]?\d+(?:[.,·]\d+)*(?:\s?%)?")
 
 
@@ -172,7 +174,12 @@ def _is_wrapped(previous: str, line: str, width: int | None = None) -> bool:
     """
     if SECTION_LABEL.match(line) or previous.endswith((".", "!", "?", ":", ";")):
         return False
-    if width is not None and len(previous) >= FULL_LINE_SHARE * width and previous[-1:].isalnum():
+    if (
+        width is not None
+        and len(previous) >= FULL_LINE_SHARE * width
+        and previous[-1:].isalnum()
+        and not LINE_OPENS_BLOCK.match(line)
+    ):
         return True
     return line[:1].islower() or previous.endswith((",", "-", "("))
 
