@@ -60,13 +60,13 @@ LIGATURES = str.maketrans(
 def fold_ligatures(text: str) -> str:
     """`text` with its ligatures spelled out (what is matched and embedded; quotes keep the
     document's own characters)."""
-    return text.translate(LIGATURES)
+    return text if text.isascii() else text.translate(LIGATURES)  # isascii: a flag, no scan
 
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens; decimals stay whole ("4.4", "0·63" -> "0.63"), ligatures
     spelled out ("ﬂ" -> "fl")."""
-    return [w.replace("·", ".") for w in WORD.findall(text.lower().translate(LIGATURES))]
+    return [w.replace("·", ".") for w in WORD.findall(fold_ligatures(text.lower()))]
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-from rag.text import LIGATURES, WORD, words
+from rag.text import WORD, fold_ligatures, words
 
 # Common clinical-literature abbreviations, used where a text does not define its own: data,
 # not code (data/abbreviations.json), so another field can bring its own.
@@ -114,7 +114,7 @@ class Abbreviations:
         cached = self._cache.get(key)
         if cached is None:
             expanded: list[str] = []
-            for token in WORD.findall(text.translate(LIGATURES)):
+            for token in WORD.findall(fold_ligatures(text)):
                 meaning = self.meaning(token, doc_id) if looks_like_short_form(token) else None
                 expanded.extend(meaning or [token.lower().replace("·", ".")])
             cached = tuple(expanded)

@@ -1,5 +1,6 @@
 """Reference lists in a PDF's text: found after a reference heading, or as a run of numbered
-entries whose heading was lost, cut from the answerable text and kept as entries (pure functions)."""
+entries whose heading was lost, cut from the answerable text and kept as entries; and in a
+plain-text or Markdown paper, after a reference heading (pure functions)."""
 
 from __future__ import annotations
 
