@@ -121,3 +121,18 @@ def test_a_short_question_gets_one_sentence() -> None:
     result = ExtractiveComposer(short, Abbreviations({})).compose(built)
     assert len(result.citations) == 1
     assert result.citations[0].quote == longer.citations[0].quote
+
+
+def test_a_question_asking_for_a_description_gets_one_sentence() -> None:
+    described = evidence("Which adverse events did sorafenib cause in renal cell carcinoma patients?")
+    counted = evidence("How many patients were enrolled in renal cell carcinoma?")
+    assert not described.question.answer_type.numeric and counted.question.answer_type.numeric
+    every_sentence = AnswerSettings(
+        min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0, one_sentence_words_descriptive=0
+    )
+    for built in (described, counted):
+        assert len(ExtractiveComposer(every_sentence, Abbreviations({})).compose(built).citations) > 1
+    limited = every_sentence.model_copy(update={"one_sentence_words_descriptive": 10})
+    composer = ExtractiveComposer(limited, Abbreviations({}))
+    assert len(composer.compose(described).citations) == 1
+    assert len(composer.compose(counted).citations) > 1  # a number asked for may need the next sentence

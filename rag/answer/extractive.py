@@ -245,8 +245,12 @@ class ExtractiveComposer:
                 chosen.append(best)
         if not chosen:
             return abstain("no part answered", candidates=candidates)
-        if len(evidence.question.content_words) <= self._settings.one_sentence_words:
-            return chosen  # a short question asks for one thing
+        question = evidence.question
+        one_sentence = self._settings.one_sentence_words
+        if not question.answer_type.numeric:
+            one_sentence = max(one_sentence, self._settings.one_sentence_words_descriptive)
+        if len(question.content_words) <= one_sentence:
+            return chosen  # a short question, or a description asked for, wants one thing
         return self._with_further_sentences(chosen, candidates, evidence)
 
     def _with_further_sentences(
