@@ -94,18 +94,22 @@ def test_hard_wrapped_text_joins_lines_that_run_on_in_upper_case() -> None:
         "H1N1 virus persist naturally in humans and pigs around the\n"
         "world.\n\nTable 2\nResults by year\n"
         "The lineages were counted in the following table of sequences from\n"
-        "| year | lineages |"
+        "| year | lineages |\n"
+        "Human H1N1 lineage        circulating since 1977 in people\n"
+        "Porcine H1N1 lineage      circulating since 1918 in pigs"
     )
     found = sentences(text)
     assert (
         "Thus in 2006, two major descendant lineages of the famous 1918\n"
         "H1N1 virus persist naturally in humans and pigs around the\nworld." in found
     )
-    assert found[-4:] == [  # short lines still stand alone, and so does a table row
+    assert found[-6:] == [  # short lines still stand alone, and so do table rows
         "Table 2",
         "Results by year",
         "The lineages were counted in the following table of sequences from",
         "| year | lineages |",
+        "Human H1N1 lineage        circulating since 1977 in people",
+        "Porcine H1N1 lineage      circulating since 1918 in pigs",
     ]
     # Text whose lines are paragraphs: a line break before a capital still ends the block.
     prose = "\n".join(["A sentence that fills a line and says nothing more at all"] * 3) + "\nTable 2"

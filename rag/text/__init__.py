@@ -32,6 +32,7 @@ MAX_WRAP_WIDTH = 130
 FULL_LINE_SHARE = 0.75
 # A table row, list item or Markdown heading starts its own block even after a full line.
 LINE_OPENS_BLOCK = re.compile(r"[|#]|[•·▪◦*–-]\s|\(?\d{1,2}[.)]\s")
+COLUMN_GAP = re.compile(r"\S(?: {3,}|\t)\S")  # columns of a plain-text table: its rows stay apart
 NUMBER = re.compile(r"(?<![\w.])[-−–]?\d+(?:[.,·]\d+)*(?:\s?%)?")
 
 
@@ -179,6 +180,7 @@ def _is_wrapped(previous: str, line: str, width: int | None = None) -> bool:
         and len(previous) >= FULL_LINE_SHARE * width
         and previous[-1:].isalnum()
         and not LINE_OPENS_BLOCK.match(line)
+        and not (COLUMN_GAP.search(previous) or COLUMN_GAP.search(line))
     ):
         return True
     return line[:1].islower() or previous.endswith((",", "-", "("))
