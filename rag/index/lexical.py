@@ -35,6 +35,9 @@ ANALYZER = {
     "stopwords": "lucene-en",
     "stemmer": "snowball-en",
     "abbreviations": "expanded when written",
+    # Since ligatures are folded ("ﬂ" -> "fl") and hard-wrapped lines rejoined: an index built
+    # before reads those documents differently and is rebuilt (`rag serve --ingest` does it).
+    "text": "ligatures folded, hard-wrapped lines joined",
 }
 
 
