@@ -1,6 +1,6 @@
 """Reference lists in a PDF's text: found after a reference heading, or as a run of numbered
-entries whose heading was lost, cut from the answerable text and kept as entries; and in a
-plain-text or Markdown paper, after a reference heading (pure functions)."""
+entries whose heading was lost, cut from the answerable text and kept as entries (pure
+functions; the shape tests and the entry splitting serve plain-text papers too)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def split_references(flat: list[TextLine], body: float) -> tuple[list[TextLine],
             (i for i in range(start + 1, len(flat)) if _opens_section(flat[i], body)),
             len(flat),
         )
-        if _reference_shaped([other.text for other in flat[start + 1 : end]]):
+        if reference_shaped([other.text for other in flat[start + 1 : end]]):
             cut.update(range(start, end))
     cut.update(_numbered_run(flat, cut))
     region = [
@@ -38,44 +38,10 @@ def split_references(flat: list[TextLine], body: float) -> tuple[list[TextLine],
         for i in sorted(cut)
         if flat[i].text and not REFERENCE_HEADING.match(flat[i].text)
     ]
-    return [line for i, line in enumerate(flat) if i not in cut], _entries(region)[:MAX_REFERENCES]
+    return [line for i, line in enumerate(flat) if i not in cut], reference_entries(region)[:MAX_REFERENCES]
 
 
-def split_text_references(text: str) -> tuple[str, list[str]]:
-    """Plain text (a .txt or Markdown paper) without its reference lists, and their entries: a
-    reference heading line and what follows it up to the next heading, when that is
-    reference-shaped. Its entries cite other work: quoting them would answer from a title."""
-    lines = text.split("\n")
-    cut: set[int] = set()
-    for start, line in enumerate(lines):
-        if not REFERENCE_HEADING.match(line.lstrip("#").strip()):
-            continue
-        end = next((i for i in range(start + 1, len(lines)) if _opens_text_section(lines[i])), len(lines))
-        if _reference_shaped([other.strip() for other in lines[start + 1 : end]]):
-            cut.update(range(start, end))
-    if not cut:
-        return text, []
-    region = [
-        lines[i].strip()
-        for i in sorted(cut)
-        if lines[i].strip() and not REFERENCE_HEADING.match(lines[i].lstrip("#").strip())
-    ]
-    kept = "\n".join(line for i, line in enumerate(lines) if i not in cut).strip()
-    numbered = any(REFERENCE_ENTRY.match(line) for line in region)
-    # Unnumbered entries of plain text are one per line; numbered ones may wrap.
-    return kept, (_entries(region) if numbered else region)[:MAX_REFERENCES]
-
-
-def _opens_text_section(line: str) -> bool:
-    text = line.strip()
-    return (
-        bool(text)
-        and not REFERENCE_HEADING.match(text.lstrip("#").strip())
-        and (text.startswith("#") or heading_name(text) is not None)
-    )
-
-
-def _entries(lines: list[str]) -> list[str]:
+def reference_entries(lines: list[str]) -> list[str]:
     """Reference lines as entries: numbered 1, 2, 3, ..., or each starting "Surname AB," after
     an entry that ended with a full stop; other lines continue the entry before them."""
     numbered = any((m := REFERENCE_ENTRY.match(text)) and m.group(1) == "1" for text in lines)
@@ -103,7 +69,7 @@ def _opens_section(line: TextLine, body: float) -> bool:
     )
 
 
-def _reference_shaped(texts: list[str]) -> bool:
+def reference_shaped(texts: list[str]) -> bool:
     lines = [text for text in texts if text]
     if not lines:
         return False
@@ -136,7 +102,7 @@ def _numbered_run(flat: list[TextLine], cut: set[int]) -> set[int]:
                 expected, last = expected + 1, j
             j += 1
         texts = [line.text for line in flat[i : last + 1]]
-        if expected - 1 >= MIN_REFERENCE_RUN and _reference_shaped(texts):
+        if expected - 1 >= MIN_REFERENCE_RUN and reference_shaped(texts):
             end = last + 1
             while end < len(flat) and flat[end].text and not PARAGRAPH_END.search(flat[end - 1].text):
                 end += 1  # the last entry's wrapped lines

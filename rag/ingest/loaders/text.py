@@ -17,8 +17,20 @@ import yaml
 
 from rag.documents import Document
 from rag.errors import DocumentError
-from rag.ingest.loaders.base import ParsedFile, decode_text, first_line_title, make_document
-from rag.ingest.loaders.pdf_references import split_text_references
+from rag.ingest.loaders.base import (
+    REFERENCE_HEADING,
+    ParsedFile,
+    decode_text,
+    first_line_title,
+    make_document,
+)
+from rag.ingest.loaders.pdf_lines import heading_name
+from rag.ingest.loaders.pdf_references import (
+    MAX_REFERENCES,
+    REFERENCE_ENTRY,
+    reference_entries,
+    reference_shaped,
+)
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -82,3 +94,37 @@ def parse_jsonl(raw: str, default_id: str, origin: str) -> list[Document]:
             record["text"] = record["text"].strip()
         documents.append(make_document(record, f"{default_id}-{number}", f"{origin}:{number}"))
     return documents
+
+
+def split_text_references(text: str) -> tuple[str, list[str]]:
+    """Plain text (a .txt or Markdown paper) without its reference lists, and their entries: a
+    reference heading line and what follows it up to the next heading, when that is
+    reference-shaped. Its entries cite other work: quoting them would answer from a title."""
+    lines = text.split("\n")
+    cut: set[int] = set()
+    for start, line in enumerate(lines):
+        if not REFERENCE_HEADING.match(line.lstrip("#").strip()):
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if _opens_text_section(lines[i])), len(lines))
+        if reference_shaped([other.strip() for other in lines[start + 1 : end]]):
+            cut.update(range(start, end))
+    if not cut:
+        return text, []
+    region = [
+        lines[i].strip()
+        for i in sorted(cut)
+        if lines[i].strip() and not REFERENCE_HEADING.match(lines[i].lstrip("#").strip())
+    ]
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in cut).strip()
+    numbered = any(REFERENCE_ENTRY.match(line) for line in region)
+    # Unnumbered entries of plain text are one per line; numbered ones may wrap.
+    return kept, (reference_entries(region) if numbered else region)[:MAX_REFERENCES]
+
+
+def _opens_text_section(line: str) -> bool:
+    text = line.strip()
+    return (
+        bool(text)
+        and not REFERENCE_HEADING.match(text.lstrip("#").strip())
+        and (text.startswith("#") or heading_name(text) is not None)
+    )
