@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 from rag.answer.evidence import Evidence, build_evidence, plan_question
-from rag.answer.extractive import NOT_FOUND, ExtractiveComposer
+from rag.answer.extractive import NOT_FOUND, ExtractiveComposer, _is_heading
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
 from rag.settings import AnswerSettings
@@ -136,3 +136,18 @@ def test_a_question_asking_for_a_description_gets_one_sentence() -> None:
     composer = ExtractiveComposer(limited, Abbreviations({}))
     assert len(composer.compose(described).citations) == 1
     assert len(composer.compose(counted).citations) > 1  # a number asked for may need the next sentence
+
+
+def test_a_heading_is_not_quoted_as_an_answer(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    heading = "Adverse Events of Sorafenib in Refractory Renal Cell Carcinoma Patients"
+    text = PASSAGES["mrcc"][1].replace("RESULTS: ", f"{heading}\n\nRESULTS: ")
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    question = "What adverse events of sorafenib were seen in refractory renal cell carcinoma patients?"
+    built = evidence(question)
+    assert any(text[s.start : s.end] == heading for s in built.sentences)  # it is a candidate's text
+    result = compose(question)
+    assert result.citations and all(heading not in c.quote for c in result.citations)
+    # A table row in title case holds a value and stays an answer sentence.
+    assert not _is_heading("Median Overall Survival 10.7 months") and not _is_heading("United Kingdom 2.7%")
+    assert _is_heading("4 Conclusion and Limitations") and _is_heading("Were the Waves Caused by One Virus?")
+    assert not _is_heading("The study was approved by the National Bioethics Committee in Iceland.")

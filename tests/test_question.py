@@ -101,6 +101,11 @@ def test_answer_type_match_and_roles() -> None:
     question = analyze("What was the median PFS?")
     assert answer_type_match(question, "The median PFS was 4.4 months.") == 1.0
     assert answer_type_match(question, "Patients were treated with sorafenib.") == 0.0
+    counted = analyze("How many people were infected on the cruise ship?")
+    assert answer_type_match(counted, "Of 3711 people on board, 619 were infected.") == 1.0
+    # A reference mark or the digits of a name ("COVID-19", "2019-nCoV") is not a count.
+    assert answer_type_match(counted, "COVID-19 (2019-nCoV) broke out on a cruise ship [1].") == 0.0
+    assert answer_type_match(counted, "People were infected on the ship [3, 4].") == 0.0
     assert sentence_role("RESULTS", "The rate was 30%.") == 1.0
     assert sentence_role("METHODS", "To assess the efficacy of sorafenib in HCC.") == 0.0
     assert sentence_role("BACKGROUND", "HCC is common.") == 0.0

@@ -42,6 +42,16 @@ ON_TARGET_MARGIN = 0.12
 # A quoted sentence's own bracketed numbers (reference marks like "[9]", or text planted to look
 # like a citation) are shown as "(9)", so every [n] in an answer is one of ours.
 MARKER_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]")
+# What an answer adds to a quote it shows: an ellipsis each side and " [n]." (n < 100).
+SHOWN_EXTRA_CHARS = 8
+# A heading or a title ("4 Conclusion and Limitations", "Were the 3 Waves Caused by the Same
+# Virus?"): most of its longer words capitalized and no full stop. A sentence full of names
+# ("approved by the National Bioethics Committee in Iceland.") ends with one, and a table row
+# holds a measured value ("United Kingdom 2.7% [1.2%-5.4%]", "Median Overall Survival 10.7").
+TABLE_VALUE = re.compile(r"\d(?:\s?%|[.·]\d)")
+HEADING_CAPITALIZED_SHARE = 0.6
+HEADING_MIN_WORDS = 2
+LONG_WORD = re.compile(r"\b[^\W\d_]{4,}")
 
 
 @dataclass(frozen=True)
@@ -312,8 +322,9 @@ class ExtractiveComposer:
         return Composition(" ".join(parts), False, tuple(citations), candidates=tuple(candidates))
 
     def _clause(self, candidate: Candidate, evidence: Evidence) -> Candidate:
-        """The candidate narrowed to its best clauses when it is longer than the limit."""
-        limit = self._settings.clause_chars
+        """The candidate narrowed to its best clauses when it is longer than the limit, which
+        counts the sentence as shown: with its ellipses and its marker ("… [1].")."""
+        limit = self._settings.clause_chars - SHOWN_EXTRA_CHARS
         if len(candidate.text) <= limit:
             return candidate
         part = max(range(len(candidate.scores)), key=lambda i: candidate.scores[i])
@@ -337,7 +348,15 @@ def _is_answer_sentence(text: str, section: str | None) -> bool:
     if is_non_content_section(section):
         return False
     words = text.split()
-    return len(words) >= MIN_WORDS and any(c.islower() for c in text)
+    return len(words) >= MIN_WORDS and any(c.islower() for c in text) and not _is_heading(text)
+
+
+def _is_heading(text: str) -> bool:
+    if text.rstrip().endswith(".") or TABLE_VALUE.search(text):
+        return False
+    long_words = LONG_WORD.findall(text)
+    capitalized = sum(1 for word in long_words if word[0].isupper())
+    return len(long_words) >= HEADING_MIN_WORDS and capitalized >= HEADING_CAPITALIZED_SHARE * len(long_words)
 
 
 def _redundant(candidate: Candidate, chosen: list[Candidate]) -> bool:

@@ -70,12 +70,20 @@ def local_weights(term_weights: Mapping[str, float], sentence_stems: Sequence[se
     return weights
 
 
+# Digits that are not a value the sentence reports: a reference mark ("[12]", "[3, 4]") or
+# part of a name ("COVID-19", "SARS-CoV-2", "2019-nCoV"; "5-year" and "3-fold" stay values).
+NOT_A_VALUE = re.compile(
+    r"\[\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*\]|\b[A-Za-z]*[A-Z][A-Za-z]*-\d+\b|\b\d+-[a-z]*[A-Z][A-Za-z]*\b"
+)
+
+
 def answer_type_match(question: Question, sentence: str) -> float:
     """1.0 when the sentence holds a new number with the unit the question asks for."""
     kind = question.answer_type
     if not kind.numeric:
         return 0.0
-    new_numbers = [n for n in numbers(sentence) if n.rstrip("%") not in question.numbers]
+    values = NOT_A_VALUE.sub(" ", sentence)
+    new_numbers = [n for n in numbers(values) if n.rstrip("%") not in question.numbers]
     has_number_word = bool(
         re.search(
             r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|none|no)\b",
