@@ -55,17 +55,25 @@ def names_a_thing(token: str, following: str) -> bool:
     """Whether a word the corpus lacks names a specific drug, disease, trial or gene."""
     cues = entity_cues()
     lower = token.lower()
-    has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
-    mixed_case = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
-    if has_digit or (mixed_case and not is_acronym(token)):
-        return True
-    if lower.endswith(cues.drug_suffixes + cues.disease_suffixes):
-        return True
-    if following in cues.study_heads and (is_acronym(token) or token[:1].isupper()):
+    if names_drug_or_trial(token, following) or lower.endswith(cues.disease_suffixes):
         return True
     # "pancreatic cancer", "prostate tumours", "bladder carcinoma": an organ or adjective
     # qualifying a disease; verbs before one ("help carcinomas") do not count.
     return following in cues.entity_heads and lower.endswith(cues.organ_endings)
+
+
+def names_drug_or_trial(token: str, following: str) -> bool:
+    """Whether a word names a drug (by its INN stem), a trial or a gene (with digits, in mixed
+    case, or qualifying "trial" or "study"): names a paper on something else does not use.
+    A disease has other names ("liver cancer" is "hepatocellular carcinoma")."""
+    cues = entity_cues()
+    has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    mixed_case = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
+    if has_digit or (mixed_case and not is_acronym(token)):
+        return True
+    if token.lower().endswith(cues.drug_suffixes):
+        return True
+    return following in cues.study_heads and (is_acronym(token) or token[:1].isupper())
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,35 @@ class UnknownWord:
 
 def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations) -> list[UnknownWord]:
     """Words of the question the corpus does not contain, in question order."""
-    tokens = WORD.findall(question)
     found: list[UnknownWord] = []
+    for token, following in _content_words(question):
+        if lexicon.contains(token) or _written_apart(token, lexicon):
+            continue
+        meaning = abbreviations.meaning(token) if is_acronym(token) else None
+        if meaning and all(lexicon.contains(w) for w in meaning if w not in QUESTION_WORDS):
+            continue
+        found.append(
+            UnknownWord(token, names_a_thing(token, following), needs_similarity=not is_acronym(token))
+        )
+    return found
+
+
+def named_words(question: str, lexicon: Lexicon) -> tuple[str, ...]:
+    """Words of the question that name a drug, trial or gene the corpus mentions
+    ("regorafenib", "T20", "SHARP trial"): an answer must come from a document that names them all."""
+    words = _content_words(question)
+    named = [token for token, following in words if names_drug_or_trial(token, following)]
+    return tuple(dict.fromkeys(t for t in named if not ORDINAL.fullmatch(t) and lexicon.contains(t)))
+
+
+# "11th", "2nd": a date or a rank, not a name.
+ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.I)
+
+
+def _content_words(question: str) -> list[tuple[str, str]]:
+    """(word, the word after it, lowercased) for the question's words that may name something."""
+    tokens = WORD.findall(question)
+    words = []
     for position, token in enumerate(tokens):
         lower = token.lower()
         if (
@@ -87,16 +122,9 @@ def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations)
             or (len(lower) < 3 and not is_acronym(token))
         ):
             continue
-        if lexicon.contains(token) or _written_apart(token, lexicon):
-            continue
-        meaning = abbreviations.meaning(token) if is_acronym(token) else None
-        if meaning and all(lexicon.contains(w) for w in meaning if w not in QUESTION_WORDS):
-            continue
         following = tokens[position + 1].lower() if position + 1 < len(tokens) else ""
-        found.append(
-            UnknownWord(token, names_a_thing(token, following), needs_similarity=not is_acronym(token))
-        )
-    return found
+        words.append((token, following))
+    return words
 
 
 # Letters and digits written together ("COVID19", "HIV1", "IL6") or a name run into a word

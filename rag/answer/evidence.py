@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.answer.abstain import UnknownWord, absent_terms, unknown_words
+from rag.answer.abstain import UnknownWord, absent_terms, named_words, unknown_words
 from rag.answer.question import QUESTION_WORDS, Question, analyze, asked_part, split_parts
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
@@ -57,6 +57,8 @@ class Evidence:
     sentences: Sequence[SentenceRecord]
     term_weights: dict[str, float]  # the whole question's words: they decide the document
     absent_terms: tuple[str, ...] = ()
+    named: tuple[str, ...] = ()
+    """Words of the question naming a drug, trial or gene: the answer's document names them all."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class QuestionPlan:
     parts: list[Question]
     unknown: list[UnknownWord]
     """Words of the question that name a thing the corpus never mentions."""
+    named: tuple[str, ...] = ()
+    """Words of the question that name a thing the corpus mentions (abstain.named_words)."""
 
     @property
     def compared(self) -> list[UnknownWord]:
@@ -83,7 +87,8 @@ class QuestionPlan:
 
 def plan_question(question: str, lexicon: Lexicon, abbreviations: Abbreviations) -> QuestionPlan:
     unknown = [w for w in unknown_words(question, lexicon, abbreviations) if w.names_thing]
-    return QuestionPlan(question, analyze(question), [analyze(t) for t in split_parts(question)], unknown)
+    parts = [analyze(t) for t in split_parts(question)]
+    return QuestionPlan(question, analyze(question), parts, unknown, named_words(question, lexicon))
 
 
 def build_evidence(
@@ -114,6 +119,7 @@ def build_evidence(
         sentences=sentences,
         term_weights=term_weights(plan.text, lexicon, abbreviations),
         absent_terms=absent_terms(plan.unknown, similarities, synonym_similarity),
+        named=plan.named,
     )
 
 

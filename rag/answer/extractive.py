@@ -28,6 +28,7 @@ from rag.answer.features import (
     sentence_role,
 )
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
+from rag.answer.topic import DocumentTerms, context_scores, document_terms, documents_naming
 from rag.documents import Citation, Dropped, Passage, SentenceRecord, Support
 from rag.settings import AnswerSettings
 from rag.text import stem
@@ -129,9 +130,14 @@ class ExtractiveComposer:
 
     def compose(self, evidence: Evidence) -> Composition:
         if evidence.absent_terms:
-            terms = _join_or([f"'{t}'" for t in evidence.absent_terms])
-            return abstain(f"absent: {terms}", f"The documents do not mention {terms}.")
-        candidates = self.candidates(evidence)
+            absent = _join_or([f"'{t}'" for t in evidence.absent_terms])
+            return abstain(f"absent: {absent}", f"The documents do not mention {absent}.")
+        terms = document_terms(evidence.passages, self._analyzer)
+        naming = documents_naming(evidence, terms, self._analyzer)
+        if not naming and len(evidence.named) > 1:
+            named = _join_and([f"'{w}'" for w in evidence.named])
+            return abstain(f"named apart: {named}", f"No passage discusses {named} together.")
+        candidates = self.candidates(evidence, terms, naming or None)
         if not candidates:
             return abstain("no passages")
         selection = (
@@ -158,15 +164,13 @@ class ExtractiveComposer:
             )
         return replace(composition, support=Support(round(probability, 4), model.name))
 
-    def candidates(self, evidence: Evidence) -> list[Candidate]:
-        """Sentences of the passages, scored against each question part, best first."""
-        by_row = {p.row_id: p for p in evidence.passages}
-        # What a document is about: its title and every passage of it at hand.
-        context_terms: dict[str, set[str]] = {}
-        for p in evidence.passages:
-            if p.doc_id not in context_terms:
-                context_terms[p.doc_id] = self._analyzer.term_set(p.title, p.doc_id)
-            context_terms[p.doc_id] |= self._analyzer.term_set(p.text, p.doc_id)
+    def candidates(
+        self, evidence: Evidence, terms: DocumentTerms | None = None, documents: set[str] | None = None
+    ) -> list[Candidate]:
+        """Sentences of the passages (of `documents` only, when given), scored against each
+        question part, best first."""
+        by_row = {p.row_id: p for p in evidence.passages if documents is None or p.doc_id in documents}
+        terms = terms or document_terms(evidence.passages, self._analyzer)
         sentences: list[tuple[SentenceRecord, Passage, str, list[str], set[str]]] = []
         seen: set[tuple[str, str]] = set()
         for record in evidence.sentences:
@@ -183,9 +187,7 @@ class ExtractiveComposer:
         # which sentence answers; weigh each question word by how rare it is among them too.
         all_stems = [stems for *_, stems in sentences]
         part_weights = [local_weights(part.sentence_weights, all_stems) for part in evidence.parts]
-        doc_context = {
-            doc_id: coverage(evidence.term_weights, terms) for doc_id, terms in context_terms.items()
-        }
+        doc_context = context_scores(evidence, terms)
         top_score = max((p.score for p in evidence.passages), default=0.0) or 1.0
         doc_retrieval: dict[str, float] = {}
         for p in evidence.passages:
@@ -341,6 +343,10 @@ class ExtractiveComposer:
 
 def _join_or(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _join_and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _is_answer_sentence(text: str, section: str | None) -> bool:

@@ -1,0 +1,71 @@
+"""Which documents a question is about: the topic words in a title, and the drugs and trials
+a question names (rag.answer.topic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.extractive import ExtractiveComposer
+from rag.answer.features import coverage
+from rag.answer.topic import context_scores, document_terms, documents_naming, topic_weights
+from rag.settings import AnswerSettings
+from rag.text.abbreviations import Abbreviations
+from rag.text.analyzer import Analyzer
+from tests.test_answer import PASSAGES, evidence
+
+ANALYZER = Analyzer(Abbreviations({}))
+MYELOMA = (
+    "Sorafenib in myeloma",
+    "RESULTS: Grade 3 toxicities were seen in 8 patients, and renal failure in three. "
+    "No responses were observed, unlike in renal cell carcinoma.",
+)
+
+
+@pytest.fixture
+def myeloma_toxicities(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PASSAGES, "myeloma", MYELOMA)
+
+
+@pytest.mark.usefixtures("myeloma_toxicities")
+def test_the_document_whose_title_names_the_topic_is_what_the_question_is_about() -> None:
+    built = evidence("What were the grade 3 toxicities in renal cell carcinoma?")
+    assert {"grade", "toxic"} <= set(built.parts[0].focus_stems)
+    assert set(topic_weights(built)) == {"renal", "cell", "carcinoma"}
+    terms = document_terms(built.passages, ANALYZER)
+    scores = context_scores(built, terms)
+    assert scores["mrcc"] > scores["myeloma"]
+    # Counting every question word found anywhere, the myeloma trial's passing mentions win.
+    whole = {doc: coverage(built.term_weights, text) for doc, text in terms.text.items()}
+    assert whole["myeloma"] > whole["mrcc"]
+
+
+@pytest.mark.usefixtures("myeloma_toxicities")
+def test_an_answer_comes_from_a_document_naming_the_drug_asked_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    mrcc_title, mrcc_text = PASSAGES["mrcc"]
+    dosed = "Sorafenib was given at a dose of 400 mg twice daily, and the dose was escalated. "
+    monkeypatch.setitem(PASSAGES, "mrcc", (mrcc_title, mrcc_text.replace("RESULTS: ", "RESULTS: " + dosed)))
+    monkeypatch.setitem(
+        PASSAGES,
+        "resorce",
+        ("Regorafenib in liver cancer", "RESULTS: Regorafenib was used. Median OS was 10.6 months."),
+    )
+    built = evidence("What dose of regorafenib was given?")
+    assert built.named == ("regorafenib",)
+    assert documents_naming(built, document_terms(built.passages, ANALYZER), ANALYZER) == {"resorce"}
+    composer = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({}))
+    result = composer.compose(built)
+    assert not result.abstained and {c.passage.doc_id for c in result.citations} == {"resorce"}
+    # Two named things that no document discusses together: the documents do not answer.
+    apart = composer.compose(evidence("What dose of regorafenib was given with sorafenib?"))
+    assert apart.abstained and apart.reason == "named apart: 'regorafenib' and 'sorafenib'"
+    assert "No passage discusses 'regorafenib' and 'sorafenib' together." in apart.answer
+
+
+def test_named_words_are_drugs_trials_and_genes_the_corpus_mentions() -> None:
+    from rag.answer.abstain import named_words
+    from tests.test_answer import lexicon
+
+    words = lexicon()
+    question = "Did sorafenib in the PFS trial work in myeloma by the 11th month, unlike imatinib?"
+    # Not the disease (it has other names), not an ordinal, not a drug the corpus lacks.
+    assert named_words(question, words) == ("sorafenib", "PFS")
