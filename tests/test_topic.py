@@ -61,11 +61,13 @@ def test_an_answer_comes_from_a_document_naming_the_drug_asked_about(monkeypatch
     assert "No passage discusses 'regorafenib' and 'sorafenib' together." in apart.answer
 
 
-def test_named_words_are_drugs_trials_and_genes_the_corpus_mentions() -> None:
-    from rag.answer.abstain import named_words
+def test_named_words_are_drugs_and_genes_the_corpus_mentions() -> None:
+    from rag.answer.abstain import named_words, names_drug_or_gene
     from tests.test_answer import lexicon
 
-    words = lexicon()
-    question = "Did sorafenib in the PFS trial work in myeloma by the 11th month, unlike imatinib?"
-    # Not the disease (it has other names), not an ordinal, not a drug the corpus lacks.
-    assert named_words(question, words) == ("sorafenib", "PFS")
+    question = "Did sorafenib in the phase II trial work in myeloma by the 11th month, unlike imatinib?"
+    # Not the disease or the study (they have other names), not an ordinal, not a drug the
+    # corpus lacks.
+    assert named_words(question, lexicon()) == ("sorafenib",)
+    assert all(map(names_drug_or_gene, ["FLT3", "H1N1", "rAd5", "imatinib", "etanercept"]))
+    assert not any(map(names_drug_or_gene, ["concept", "accept", "II", "HCC", "Myeloma"]))

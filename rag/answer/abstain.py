@@ -55,25 +55,30 @@ def names_a_thing(token: str, following: str) -> bool:
     """Whether a word the corpus lacks names a specific drug, disease, trial or gene."""
     cues = entity_cues()
     lower = token.lower()
-    if names_drug_or_trial(token, following) or lower.endswith(cues.disease_suffixes):
+    if names_drug_or_gene(token) or lower.endswith(cues.drug_suffixes + cues.disease_suffixes):
+        return True
+    if following in cues.study_heads and (is_acronym(token) or token[:1].isupper()):
         return True
     # "pancreatic cancer", "prostate tumours", "bladder carcinoma": an organ or adjective
     # qualifying a disease; verbs before one ("help carcinomas") do not count.
     return following in cues.entity_heads and lower.endswith(cues.organ_endings)
 
 
-def names_drug_or_trial(token: str, following: str) -> bool:
-    """Whether a word names a drug (by its INN stem), a trial or a gene (with digits, in mixed
-    case, or qualifying "trial" or "study"): names a paper on something else does not use.
-    A disease has other names ("liver cancer" is "hepatocellular carcinoma")."""
-    cues = entity_cues()
+# The shortest word taken for a drug by its INN stem when the corpus has it: "concept" and
+# "accept" end like etanercept; "imatinib" is long enough.
+MIN_DRUG_NAME = 8
+
+
+def names_drug_or_gene(token: str) -> bool:
+    """Whether a word names a drug (by its INN stem) or a gene, strain or trial (with digits
+    or in mixed case: "FLT3", "H1N1", "rAd5"): names that a paper on something else does not
+    use. Diseases have other names ("liver cancer" is "hepatocellular carcinoma"), and so do
+    studies ("the phase II trial")."""
     has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
     mixed_case = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
     if has_digit or (mixed_case and not is_acronym(token)):
         return True
-    if token.lower().endswith(cues.drug_suffixes):
-        return True
-    return following in cues.study_heads and (is_acronym(token) or token[:1].isupper())
+    return len(token) >= MIN_DRUG_NAME and token.lower().endswith(entity_cues().drug_suffixes)
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,10 @@ def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations)
 
 
 def named_words(question: str, lexicon: Lexicon) -> tuple[str, ...]:
-    """Words of the question that name a drug, trial or gene the corpus mentions
-    ("regorafenib", "T20", "SHARP trial"): an answer must come from a document that names them all."""
+    """Words of the question that name a drug, gene or strain the corpus mentions
+    ("regorafenib", "FLT3", "H1N1"): an answer must come from a document that names them all."""
     words = _content_words(question)
-    named = [token for token, following in words if names_drug_or_trial(token, following)]
+    named = [token for token, _ in words if names_drug_or_gene(token)]
     return tuple(dict.fromkeys(t for t in named if not ORDINAL.fullmatch(t) and lexicon.contains(t)))
 
 

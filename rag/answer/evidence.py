@@ -58,7 +58,7 @@ class Evidence:
     term_weights: dict[str, float]  # the whole question's words: they decide the document
     absent_terms: tuple[str, ...] = ()
     named: tuple[str, ...] = ()
-    """Words of the question naming a drug, trial or gene: the answer's document names them all."""
+    """Words of the question naming a drug, gene or strain: the answer's document names them all."""
 
 
 @dataclass(frozen=True)

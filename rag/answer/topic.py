@@ -7,7 +7,7 @@ answers, not which document: every trial reports toxicities. So a document's con
 is the share of the question's topic words (the question less its focus) found in its title,
 averaged with the share found in its title and passages at hand.
 
-A question that names things (a drug, a trial, a gene: `Evidence.named`) is
+A question that names things (a drug, a gene, a strain: `Evidence.named`) is
 answered from a document that names them all; when no document at hand does, the documents
 do not discuss them together ("the dose of regorafenib in colorectal cancer" when one paper is
 on regorafenib and another on colorectal cancer).
