@@ -71,3 +71,48 @@ def test_named_words_are_drugs_and_genes_the_corpus_mentions() -> None:
     assert named_words(question, lexicon()) == ("sorafenib",)
     assert all(map(names_drug_or_gene, ["FLT3", "H1N1", "rAd5", "imatinib", "etanercept"]))
     assert not any(map(names_drug_or_gene, ["concept", "accept", "II", "HCC", "Myeloma"]))
+
+
+def test_disease_names_and_their_shorter_forms() -> None:
+    from rag.answer.diseases import disease_names, name_variants
+
+    assert disease_names("What is the dose of regorafenib in colorectal cancer?") == ("colorectal cancer",)
+    assert disease_names("Sorafenib in advanced differentiated thyroid carcinoma") == ("thyroid carcinoma",)
+    assert disease_names("Among people with FLT3-mutated leukaemia given sorafenib") == ("leukemia",)
+    # A stage alone, a place and a generic head without a qualifier name no disease.
+    assert disease_names("Does it work in advanced cancer at the Fudan Cancer Center?") == ()
+    assert name_variants("drug prevents colon cancer") == [
+        "drug prevents colon cancer",
+        "prevents colon cancer",
+        "colon cancer",
+    ]
+    assert name_variants("multiple myeloma") == ["multiple myeloma", "myeloma"]
+
+
+def test_names_of_one_disease_are_close_and_of_others_far(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from rag.answer.diseases import OTHER_DISEASE, DiseaseMatcher
+
+    matcher = DiseaseMatcher(real_embedder.embed)
+    titles = {
+        "rcc": "Sorafenib in metastatic renal cell carcinoma refractory to bevacizumab",
+        "myeloma": "A phase II trial of sorafenib in relapsing multiple myeloma",
+        "aml": "Sorafenib in FLT3-ITD-positive acute myeloid leukemia",
+        "methods": "Sorafenib pharmacokinetics in mice",  # names no disease: no say either way
+    }
+    asked = ["kidney cancer"]
+    similarity = matcher.similarities(asked, list(real_embedder.embed(asked)), titles)
+    assert set(similarity) == {"rcc", "myeloma", "aml"}
+    assert similarity["rcc"] >= OTHER_DISEASE > max(similarity["myeloma"], similarity["aml"])
+    leukemia = matcher.similarities(["leukemia"], list(real_embedder.embed(["leukemia"])), titles)
+    assert leukemia["aml"] == 1.0  # the same specific head: one disease, whatever its qualifiers
+
+
+def test_a_question_on_a_disease_no_document_is_about_is_declined(pipeline) -> None:  # type: ignore[no-untyped-def]
+    near_miss = pipeline.ask("What is the dose of regorafenib in colorectal cancer?")
+    assert near_miss.abstained and near_miss.reason == "other disease: 'colorectal cancer'"
+    renal = pipeline.ask("Which grade 3 toxicities were seen in renal cell carcinoma?")
+    assert not renal.abstained
+    assert {c.passage.doc_id for c in renal.citations} <= {
+        "oya-2016-little-impact-renal-function",
+        "sorafenib-mrcc-refractory-bevacizumab-sunitinib",
+    }

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
+from rag.answer.diseases import DiseaseMatcher
 from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import Composer, Composition, ExtractiveComposer
 from rag.answer.followup import Turn, resolve
@@ -60,6 +61,7 @@ class Asker:
         self._settings = settings
         self._embedder = embedder
         self._searcher = searcher
+        self._diseases = DiseaseMatcher(embedder.embed)
         self.llm = llm
         self._composer = composer or (lambda index: ExtractiveComposer(settings.answer, index.abbreviations))
 
@@ -96,6 +98,9 @@ class Asker:
             sentences = [
                 s for s in sentences if filters.allows_section(by_row[s.chunk_row].section_at(s.start))
             ]
+        disease_similarity = self._diseases.similarities(
+            plan.diseases, plan.disease_vectors(vectors), {p.doc_id: p.title for p in passages}
+        )
         timings["retrieve"] = _ms(clock)
         return build_evidence(
             plan,
@@ -105,6 +110,7 @@ class Asker:
             lexicon=index.lexicon,
             abbreviations=index.abbreviations,
             synonym_similarity=self._settings.answer.synonym_similarity,
+            disease_similarity=disease_similarity,
         )
 
     def ask(

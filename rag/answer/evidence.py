@@ -3,17 +3,18 @@ eval/tune.py): the question read into its parts, the words it uses that the corp
 the retrieved passages and their sentences.
 
 `plan_question` reads the question and says which texts to embed (one batch: the question, its
-parts when it has several, the unknown words to look up near-synonyms for); `build_evidence`
-puts the vectors, passages and sentences together.
+parts when it has several, the diseases it names, the unknown words to look up near-synonyms
+for); `build_evidence` puts the vectors, passages and sentences together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.answer.abstain import UnknownWord, absent_terms, named_words, unknown_words
+from rag.answer.diseases import disease_names, name_variants
 from rag.answer.question import QUESTION_WORDS, Question, analyze, asked_part, split_parts
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
@@ -59,6 +60,11 @@ class Evidence:
     absent_terms: tuple[str, ...] = ()
     named: tuple[str, ...] = ()
     """Words of the question naming a drug, gene or strain: the answer's document names them all."""
+    diseases: tuple[str, ...] = ()
+    """The diseases the question names ("colorectal cancer")."""
+    disease_similarity: Mapping[str, float] = field(default_factory=dict)
+    """For each document whose title names a disease, how close the nearest is to one the
+    question names (diseases.DiseaseMatcher); empty when the question names none."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class QuestionPlan:
     """Words of the question that name a thing the corpus never mentions."""
     named: tuple[str, ...] = ()
     """Words of the question that name a thing the corpus mentions (abstain.named_words)."""
+    diseases: tuple[str, ...] = ()
+    """The diseases the question names (diseases.disease_names)."""
 
     @property
     def compared(self) -> list[UnknownWord]:
@@ -80,15 +88,31 @@ class QuestionPlan:
 
     @property
     def texts(self) -> list[str]:
-        """What to embed, in one batch: the question, its parts (if several), the compared words."""
+        """What to embed, in one batch: the question, its parts (if several), the diseases it
+        names, the compared words."""
         parts = [p.text if len(p.content_words) >= MIN_PART_CONTENT_WORDS else self.text for p in self.parts]
-        return [self.text, *(parts if len(self.parts) > 1 else []), *(w.token.lower() for w in self.compared)]
+        return [
+            self.text,
+            *(parts if len(self.parts) > 1 else []),
+            *self.disease_texts,
+            *(w.token.lower() for w in self.compared),
+        ]
+
+    def disease_vectors(self, vectors: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        """The vectors of the diseases the question names (`disease_texts`), from those of `texts`."""
+        start = 1 + (len(self.parts) if len(self.parts) > 1 else 0)
+        return list(vectors[start : start + len(self.disease_texts)])
+
+    @property
+    def disease_texts(self) -> list[str]:
+        return [variant for name in self.diseases for variant in name_variants(name)]
 
 
 def plan_question(question: str, lexicon: Lexicon, abbreviations: Abbreviations) -> QuestionPlan:
     unknown = [w for w in unknown_words(question, lexicon, abbreviations) if w.names_thing]
     parts = [analyze(t) for t in split_parts(question)]
-    return QuestionPlan(question, analyze(question), parts, unknown, named_words(question, lexicon))
+    named = named_words(question, lexicon)
+    return QuestionPlan(question, analyze(question), parts, unknown, named, disease_names(question))
 
 
 def build_evidence(
@@ -100,6 +124,7 @@ def build_evidence(
     lexicon: Lexicon,
     abbreviations: Abbreviations,
     synonym_similarity: float,
+    disease_similarity: Mapping[str, float] | None = None,
 ) -> Evidence:
     """The evidence for `plan`, given the vectors of `plan.texts` (in that order)."""
     several = len(plan.parts) > 1
@@ -120,6 +145,8 @@ def build_evidence(
         term_weights=term_weights(plan.text, lexicon, abbreviations),
         absent_terms=absent_terms(plan.unknown, similarities, synonym_similarity),
         named=plan.named,
+        diseases=plan.diseases,
+        disease_similarity=dict(disease_similarity or {}),
     )
 
 

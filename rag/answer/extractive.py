@@ -28,7 +28,13 @@ from rag.answer.features import (
     sentence_role,
 )
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
-from rag.answer.topic import DocumentTerms, context_scores, document_terms, documents_naming
+from rag.answer.topic import (
+    DocumentTerms,
+    about_other_disease,
+    context_scores,
+    document_terms,
+    documents_naming,
+)
 from rag.documents import Citation, Dropped, Passage, SentenceRecord, Support
 from rag.settings import AnswerSettings
 from rag.text import stem
@@ -137,7 +143,13 @@ class ExtractiveComposer:
         if not naming and len(evidence.named) > 1:
             named = _join_and([f"'{w}'" for w in evidence.named])
             return abstain(f"named apart: {named}", f"No passage discusses {named} together.")
-        candidates = self.candidates(evidence, terms, naming or None)
+        documents = (naming or set(terms.text)) - about_other_disease(evidence)
+        if not documents:
+            asked = _join_or([f"'{d}'" for d in evidence.diseases])
+            return abstain(
+                f"other disease: {asked}", f"The passages found are about other diseases than {asked}."
+            )
+        candidates = self.candidates(evidence, terms, documents)
         if not candidates:
             return abstain("no passages")
         selection = (

@@ -9,8 +9,10 @@ averaged with the share found in its title and passages at hand.
 
 A question that names things (a drug, a gene, a strain: `Evidence.named`) is
 answered from a document that names them all; when no document at hand does, the documents
-do not discuss them together ("the dose of regorafenib in colorectal cancer" when one paper is
-on regorafenib and another on colorectal cancer).
+do not discuss them together ("regorafenib with bevacizumab" when one paper is on regorafenib
+and another on bevacizumab). And a document whose title is about another disease than the one
+the question names (rag.answer.diseases) does not answer it: "the dose of regorafenib in
+colorectal cancer" is not answered from the regorafenib trial in liver cancer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from rag.answer.diseases import OTHER_DISEASE
 from rag.answer.evidence import Evidence
 from rag.answer.features import coverage
 from rag.documents import Passage
@@ -73,3 +76,10 @@ def documents_naming(evidence: Evidence, terms: DocumentTerms, analyzer: Analyze
     named = [analyzer.term_set(word) for word in evidence.named]
     named = [stems for stems in named if stems]
     return {doc_id for doc_id, text in terms.text.items() if all(stems <= text for stems in named)}
+
+
+def about_other_disease(evidence: Evidence) -> set[str]:
+    """The documents whose titles name only diseases other than those the question names."""
+    return {
+        doc_id for doc_id, similarity in evidence.disease_similarity.items() if similarity < OTHER_DISEASE
+    }
