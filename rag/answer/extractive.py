@@ -143,13 +143,13 @@ class ExtractiveComposer:
         if not naming and len(evidence.named) > 1:
             named = _join_and([f"'{w}'" for w in evidence.named])
             return abstain(f"named apart: {named}", f"No passage discusses {named} together.")
-        documents = (naming or set(terms.text)) - about_other_disease(evidence)
-        if not documents:
+        documents = naming or set(terms.text)
+        other_disease = about_other_disease(evidence)
+        if documents and documents <= other_disease:
             asked = _join_or([f"'{d}'" for d in evidence.diseases])
-            return abstain(
-                f"other disease: {asked}", f"The passages found are about other diseases than {asked}."
-            )
-        candidates = self.candidates(evidence, terms, documents)
+            detail = f"The passages found are about other diseases than {asked}."
+            return abstain(f"other disease: {asked}", detail)
+        candidates = self.candidates(evidence, terms, documents - other_disease)
         if not candidates:
             return abstain("no passages")
         selection = (
