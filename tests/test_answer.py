@@ -151,3 +151,25 @@ def test_a_heading_is_not_quoted_as_an_answer(monkeypatch) -> None:  # type: ign
     assert not _is_heading("Median Overall Survival 10.7 months") and not _is_heading("United Kingdom 2.7%")
     assert _is_heading("4 Conclusion and Limitations") and _is_heading("Were the Waves Caused by One Virus?")
     assert not _is_heading("The study was approved by the National Bioethics Committee in Iceland.")
+
+
+def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag.answer.extractive import _is_answer_sentence
+    from rag.answer.features import is_non_content_section
+
+    for disclosure in (
+        "This work was supported by the Deutsche Forschungsgemeinschaft (KFO210).",
+        "Contribution: A.B. and A.N. designed the research and analyzed the data.",
+        "The authors have no conflicts of interest to disclose.",
+    ):
+        assert not _is_answer_sentence(disclosure, None)
+    assert _is_answer_sentence("This hypothesis is supported by the finding that cells divide.", None)
+    assert is_non_content_section("Author contributions") and is_non_content_section("Funding")
+    assert not is_non_content_section("The contribution of ILC2 to asthma")
+    # "one-sided" does not answer a question about side effects.
+    text = "RESULTS: Sorafenib improved survival (one-sided p=0.001) in renal cell carcinoma."
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    composer = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({}))
+    built = evidence("What were the side effects?")
+    survival = [c for c in composer.candidates(built) if "one-sided" in c.text]
+    assert survival and survival[0].features[0].words == 0.0

@@ -18,6 +18,7 @@ from typing import Protocol
 from rag.answer.clauses import best_clause
 from rag.answer.evidence import Evidence
 from rag.answer.features import (
+    BOILERPLATE,
     Features,
     Weights,
     answer_type_match,
@@ -49,6 +50,9 @@ ON_TARGET_MARGIN = 0.12
 # A quoted sentence's own bracketed numbers (reference marks like "[9]", or text planted to look
 # like a citation) are shown as "(9)", so every [n] in an answer is one of ours.
 MARKER_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]")
+# How a statistical test was run ("one-sided p<0.001", "two-tailed", "one-way ANOVA"): its words
+# are not the sentence's subject ("side" is not what "side effects" asks about).
+TEST_DESCRIPTOR = re.compile(r"\b(?:one|two|1|2)[- ](?:sided|tailed|way)\b", re.I)
 # What an answer adds to a quote it shows: an ellipsis each side and " [n]." (n < 100).
 SHOWN_EXTRA_CHARS = 8
 # A heading or a title ("4 Conclusion and Limitations", "Were the 3 Waves Caused by the Same
@@ -193,7 +197,7 @@ class ExtractiveComposer:
             if (passage.doc_id, text) in seen or not _is_answer_sentence(text, record.section):
                 continue
             seen.add((passage.doc_id, text))
-            tokens = self._analyzer.tokens(text, passage.doc_id)
+            tokens = self._analyzer.tokens(TEST_DESCRIPTOR.sub(" ", text), passage.doc_id)
             sentences.append((record, passage, text, tokens, set(content_terms(tokens))))
         # Words that most candidate sentences share (the drug, the disease) say little about
         # which sentence answers; weigh each question word by how rare it is among them too.
@@ -362,11 +366,17 @@ def _join_and(items: list[str]) -> str:
 
 
 def _is_answer_sentence(text: str, section: str | None) -> bool:
-    """A sentence, not a heading, a table row label, a stray fragment or a keyword list."""
+    """A sentence, not a heading, a table row label, a stray fragment, a keyword list or a
+    disclosure (funding, rights, conflicts of interest)."""
     if is_non_content_section(section):
         return False
     words = text.split()
-    return len(words) >= MIN_WORDS and any(c.islower() for c in text) and not _is_heading(text)
+    return (
+        len(words) >= MIN_WORDS
+        and any(c.islower() for c in text)
+        and not _is_heading(text)
+        and not BOILERPLATE.search(text.strip())
+    )
 
 
 def _is_heading(text: str) -> bool:

@@ -158,9 +158,14 @@ PURPOSE = re.compile(
     r"(aimed|sought|examined|investigated|evaluated|assessed|studied|tested|hypothesi[sz]ed)\b)",
     re.I,
 )
+# Not what a paper found: disclosures, rights, funding ("This work was supported by ..."),
+# who did what ("Contribution: A.B. designed the research").
 BOILERPLATE = re.compile(
     r"financial relationships|competing interests|conflicts? of interest|all rights reserved|copyright|"
-    r"^FUNDING|no .{0,20}to disclose",
+    r"^FUNDING|no .{0,20}to disclose"
+    r"|\b(?:work|study|research|project)s? (?:was|were|is|are) (?:\w+ )?(?:supported|funded)\b"
+    r"|\bsupported by (?:a |the )?(?:grants?|funding)\b|\bfunded by\b"
+    r"|^(?:authors?'? )?contributions?\s*:|^acknowledge?ments?\s*:|^authorship\b",
     re.I,
 )
 # How well each part of an abstract answers each intent of question: findings ("what was
