@@ -116,3 +116,10 @@ def test_a_question_on_a_disease_no_document_is_about_is_declined(pipeline) -> N
         "oya-2016-little-impact-renal-function",
         "sorafenib-mrcc-refractory-bevacizumab-sunitinib",
     }
+
+
+def test_a_text_naming_many_diseases_is_read_for_its_first_few() -> None:
+    from rag.answer.diseases import MAX_NAMES, disease_names
+
+    flood = " ".join(f"organ{chr(97 + i // 26)}{chr(97 + i % 26)} cancer and" for i in range(300))
+    assert len(disease_names(flood)) == MAX_NAMES

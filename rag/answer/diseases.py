@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 # Below this similarity to every disease the question names, a disease is another one (see above).
 OTHER_DISEASE = 0.6
 MAX_QUALIFIERS = 3
+# The most disease names read from one text: a question or title that lists more (one made to
+# slow the service down) is compared by its first few.
+MAX_NAMES = 4
 CACHED_NAMES = 4096
 
 
@@ -84,7 +87,7 @@ def disease_names(text: str) -> tuple[str, ...]:
             qualifiers.insert(0, american(before.lower()))
         if qualifiers or head in words.specific:
             names.append(" ".join([*qualifiers, head]))
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))[:MAX_NAMES]
 
 
 def name_variants(name: str) -> list[str]:
