@@ -74,11 +74,13 @@ def test_the_entity_cues_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     changed = tmp_path / "entities.json"
     changed.write_text(json.dumps(data), encoding="utf-8")
     monkeypatch.setattr(abstain, "ENTITIES_FILE", changed)
+    abstain.entities_data.cache_clear()
     abstain.entity_cues.cache_clear()
     try:
         assert names_a_thing("virophage", "")
     finally:
         monkeypatch.undo()
+        abstain.entities_data.cache_clear()
         abstain.entity_cues.cache_clear()
     assert not names_a_thing("virophage", "")
 

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from rag.answer.question import QUESTION_WORDS
 from rag.index.vocabulary import Lexicon
@@ -40,8 +41,15 @@ class EntityCues:
 
 
 @cache
+def entities_data() -> dict[str, Any]:
+    """The parsed data/entities.json (read once per process)."""
+    data: dict[str, Any] = json.loads(ENTITIES_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+@cache
 def entity_cues() -> EntityCues:
-    data = json.loads(ENTITIES_FILE.read_text(encoding="utf-8"))
+    data = entities_data()
     return EntityCues(
         frozenset(data["entity_heads"]),
         frozenset(data["study_heads"]),

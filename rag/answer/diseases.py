@@ -16,14 +16,13 @@ Which words end a disease's name, and which qualifiers are a stage rather than a
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from rag.answer.abstain import ENTITIES_FILE, names_drug_or_gene
+from rag.answer.abstain import entities_data, names_drug_or_gene
 from rag.answer.question import QUESTION_WORDS
 from rag.text import WORD
 from rag.text.spelling import american
@@ -57,7 +56,7 @@ class DiseaseWords:
 
 @cache
 def disease_words() -> DiseaseWords:
-    data = json.loads(ENTITIES_FILE.read_text(encoding="utf-8"))
+    data = entities_data()
     heads = data["disease_heads"]
     return DiseaseWords(
         frozenset(heads["generic"]),
