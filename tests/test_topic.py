@@ -123,3 +123,23 @@ def test_a_text_naming_many_diseases_is_read_for_its_first_few() -> None:
 
     flood = " ".join(f"organ{chr(97 + i // 26)}{chr(97 + i % 26)} cancer and" for i in range(300))
     assert len(disease_names(flood)) == MAX_NAMES
+
+
+def test_a_name_a_document_defines_as_a_short_form_counts_as_named_there() -> None:
+    from types import SimpleNamespace
+
+    from rag.answer.topic import DocumentTerms
+
+    # Two documents define it differently, so the corpus as a whole gives it no one meaning.
+    abbreviations = Abbreviations(
+        {"aml": [("FLT3", "fms like tyrosine kinase")], "other": [("FLT3", "fetal liver test")]}
+    )
+    analyzer = Analyzer(abbreviations)
+    text = "Fms like tyrosine kinase (FLT3) mutations were found. FLT3 inhibitors work."
+    terms = DocumentTerms(
+        {"aml": set(), "other": set()},
+        {"aml": analyzer.term_set(text, "aml"), "other": analyzer.term_set("Sorafenib in HCC.", "other")},
+    )
+    asked = SimpleNamespace(named=("FLT3",))
+    assert "flt3" not in terms.text["aml"]  # the document reads its short form as the long one
+    assert documents_naming(asked, terms, analyzer) == {"aml"}  # type: ignore[arg-type]

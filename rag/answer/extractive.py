@@ -380,6 +380,7 @@ def _is_answer_sentence(text: str, section: str | None) -> bool:
 
 
 def _is_heading(text: str) -> bool:
+    """A title or heading line, not a sentence (see HEADING_CAPITALIZED_SHARE)."""
     if text.rstrip().endswith(".") or TABLE_VALUE.search(text):
         return False
     long_words = LONG_WORD.findall(text)

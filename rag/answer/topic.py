@@ -72,10 +72,13 @@ def context_scores(evidence: Evidence, terms: DocumentTerms) -> dict[str, float]
 
 def documents_naming(evidence: Evidence, terms: DocumentTerms, analyzer: Analyzer) -> set[str]:
     """The documents at hand that name every thing the question names (all of them when it
-    names nothing)."""
-    named = [analyzer.term_set(word) for word in evidence.named]
-    named = [stems for stems in named if stems]
-    return {doc_id for doc_id, text in terms.text.items() if all(stems <= text for stems in named)}
+    names nothing). A name is read as each document reads it: one that a document defines as a
+    short form ("FLT3") stands there for its long form's words."""
+    return {
+        doc_id
+        for doc_id, text in terms.text.items()
+        if all(analyzer.term_set(word, doc_id) <= text for word in evidence.named)
+    }
 
 
 def about_other_disease(evidence: Evidence) -> set[str]:
