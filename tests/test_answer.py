@@ -7,7 +7,8 @@ from collections import Counter
 import numpy as np
 
 from rag.answer.evidence import Evidence, build_evidence, plan_question
-from rag.answer.extractive import NOT_FOUND, ExtractiveComposer, _is_heading
+from rag.answer.extractive import NOT_FOUND, ExtractiveComposer
+from rag.answer.sentences import is_answer_sentence, is_heading
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
 from rag.settings import AnswerSettings
@@ -148,13 +149,12 @@ def test_a_heading_is_not_quoted_as_an_answer(monkeypatch) -> None:  # type: ign
     result = compose(question)
     assert result.citations and all(heading not in c.quote for c in result.citations)
     # A table row in title case holds a value and stays an answer sentence.
-    assert not _is_heading("Median Overall Survival 10.7 months") and not _is_heading("United Kingdom 2.7%")
-    assert _is_heading("4 Conclusion and Limitations") and _is_heading("Were the Waves Caused by One Virus?")
-    assert not _is_heading("The study was approved by the National Bioethics Committee in Iceland.")
+    assert not is_heading("Median Overall Survival 10.7 months") and not is_heading("United Kingdom 2.7%")
+    assert is_heading("4 Conclusion and Limitations") and is_heading("Were the Waves Caused by One Virus?")
+    assert not is_heading("The study was approved by the National Bioethics Committee in Iceland.")
 
 
 def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from rag.answer.extractive import _is_answer_sentence
     from rag.answer.features import is_non_content_section
 
     for disclosure in (
@@ -162,8 +162,8 @@ def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> 
         "Contribution: A.B. and A.N. designed the research and analyzed the data.",
         "The authors have no conflicts of interest to disclose.",
     ):
-        assert not _is_answer_sentence(disclosure, None)
-    assert _is_answer_sentence("This hypothesis is supported by the finding that cells divide.", None)
+        assert not is_answer_sentence(disclosure, None)
+    assert is_answer_sentence("This hypothesis is supported by the finding that cells divide.", None)
     assert is_non_content_section("Author contributions") and is_non_content_section("Funding")
     assert not is_non_content_section("The contribution of ILC2 to asthma")
     # "one-sided" does not answer a question about side effects.

@@ -18,16 +18,15 @@ from typing import Protocol
 from rag.answer.clauses import best_clause
 from rag.answer.evidence import Evidence
 from rag.answer.features import (
-    BOILERPLATE,
     Features,
     Weights,
     answer_type_match,
     coverage,
-    is_non_content_section,
     local_weights,
     measure_match,
     sentence_role,
 )
+from rag.answer.sentences import is_answer_sentence
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
 from rag.answer.topic import (
     DocumentTerms,
@@ -43,7 +42,6 @@ from rag.text.abbreviations import Abbreviations
 from rag.text.analyzer import Analyzer, content_terms
 
 NOT_FOUND = "The documents do not contain an answer to this question."
-MIN_WORDS = 4
 REDUNDANT_OVERLAP = 0.6
 # A document is "what the question is about" when its context score is this close to the best.
 ON_TARGET_MARGIN = 0.12
@@ -55,14 +53,6 @@ MARKER_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]")
 TEST_DESCRIPTOR = re.compile(r"\b(?:one|two|1|2)[- ](?:sided|tailed|way)\b", re.I)
 # What an answer adds to a quote it shows: an ellipsis each side and " [n]." (n < 100).
 SHOWN_EXTRA_CHARS = 8
-# A heading or a title ("4 Conclusion and Limitations", "Were the 3 Waves Caused by the Same
-# Virus?"): most of its longer words capitalized and no full stop. A sentence full of names
-# ("approved by the National Bioethics Committee in Iceland.") ends with one, and a table row
-# holds a measured value ("United Kingdom 2.7% [1.2%-5.4%]", "Median Overall Survival 10.7").
-TABLE_VALUE = re.compile(r"\d(?:\s?%|[.·]\d)")
-HEADING_CAPITALIZED_SHARE = 0.6
-HEADING_MIN_WORDS = 2
-LONG_WORD = re.compile(r"\b[^\W\d_]{4,}")
 
 
 @dataclass(frozen=True)
@@ -194,7 +184,7 @@ class ExtractiveComposer:
             if passage is None:
                 continue
             text = passage.text[record.start : record.end]
-            if (passage.doc_id, text) in seen or not _is_answer_sentence(text, record.section):
+            if (passage.doc_id, text) in seen or not is_answer_sentence(text, record.section):
                 continue
             seen.add((passage.doc_id, text))
             tokens = self._analyzer.tokens(TEST_DESCRIPTOR.sub(" ", text), passage.doc_id)
@@ -363,29 +353,6 @@ def _join_or(items: list[str]) -> str:
 
 def _join_and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _is_answer_sentence(text: str, section: str | None) -> bool:
-    """A sentence, not a heading, a table row label, a stray fragment, a keyword list or a
-    disclosure (funding, rights, conflicts of interest)."""
-    if is_non_content_section(section):
-        return False
-    words = text.split()
-    return (
-        len(words) >= MIN_WORDS
-        and any(c.islower() for c in text)
-        and not _is_heading(text)
-        and not BOILERPLATE.search(text.strip())
-    )
-
-
-def _is_heading(text: str) -> bool:
-    """A title or heading line, not a sentence (see HEADING_CAPITALIZED_SHARE)."""
-    if text.rstrip().endswith(".") or TABLE_VALUE.search(text):
-        return False
-    long_words = LONG_WORD.findall(text)
-    capitalized = sum(1 for word in long_words if word[0].isupper())
-    return len(long_words) >= HEADING_MIN_WORDS and capitalized >= HEADING_CAPITALIZED_SHARE * len(long_words)
 
 
 def _redundant(candidate: Candidate, chosen: list[Candidate]) -> bool:

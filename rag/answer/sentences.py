@@ -1,0 +1,41 @@
+"""Which sentences of a paper may answer a question: sentences of its content, not a
+heading, a table row's label, a stray fragment, a keyword list or a disclosure."""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.features import BOILERPLATE, is_non_content_section
+
+MIN_WORDS = 4
+# A heading or a title ("4 Conclusion and Limitations", "Were the 3 Waves Caused by the Same
+# Virus?"): most of its longer words capitalized and no full stop. A sentence full of names
+# ("approved by the National Bioethics Committee in Iceland.") ends with one, and a table row
+# holds a measured value ("United Kingdom 2.7% [1.2%-5.4%]", "Median Overall Survival 10.7").
+TABLE_VALUE = re.compile(r"\d(?:\s?%|[.·]\d)")
+HEADING_CAPITALIZED_SHARE = 0.6
+HEADING_MIN_WORDS = 2
+LONG_WORD = re.compile(r"\b[^\W\d_]{4,}")
+
+
+def is_answer_sentence(text: str, section: str | None) -> bool:
+    """A sentence, not a heading, a table row label, a stray fragment, a keyword list or a
+    disclosure (funding, rights, conflicts of interest)."""
+    if is_non_content_section(section):
+        return False
+    words = text.split()
+    return (
+        len(words) >= MIN_WORDS
+        and any(c.islower() for c in text)
+        and not is_heading(text)
+        and not BOILERPLATE.search(text.strip())
+    )
+
+
+def is_heading(text: str) -> bool:
+    """A title or heading line, not a sentence (see HEADING_CAPITALIZED_SHARE)."""
+    if text.rstrip().endswith(".") or TABLE_VALUE.search(text):
+        return False
+    long_words = LONG_WORD.findall(text)
+    capitalized = sum(1 for word in long_words if word[0].isupper())
+    return len(long_words) >= HEADING_MIN_WORDS and capitalized >= HEADING_CAPITALIZED_SHARE * len(long_words)
