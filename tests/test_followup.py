@@ -126,3 +126,15 @@ def test_chat_completions_read_the_last_message_against_the_earlier_ones(client:
             "content"
         ]
     )
+
+
+@pytest.mark.integration
+def test_a_follow_up_on_a_disease_no_document_is_about_is_declined(client: TestClient) -> None:
+    first = "What dose of regorafenib was given in the RESORCE trial?"
+    answered = client.post("/ask", json={"question": first}).json()
+    assert "160 mg" in answered["answer"]
+    history = [{"question": first, "doc_ids": [c["doc_id"] for c in answered["citations"]]}]
+    body = client.post("/ask", json={"question": "And in colorectal cancer?", "history": history}).json()
+    assert body["abstained"] is True and body["citations"] == []
+    assert body["reason"] == "other disease: 'colorectal cancer'"
+    assert "regorafenib" in body["resolved_question"]
