@@ -143,3 +143,25 @@ def test_a_name_a_document_defines_as_a_short_form_counts_as_named_there() -> No
     asked = SimpleNamespace(named=("FLT3",))
     assert "flt3" not in terms.text["aml"]  # the document reads its short form as the long one
     assert documents_naming(asked, terms, analyzer) == {"aml"}  # type: ignore[arg-type]
+
+
+def test_a_generated_answer_is_prompted_only_with_documents_the_extractive_one_could_quote() -> None:
+    import dataclasses
+    from types import SimpleNamespace
+
+    from rag.answer.generative import GenerativeComposer
+    from rag.settings import GenerationSettings
+
+    built = dataclasses.replace(
+        evidence("What was the median PFS with sorafenib in renal cell carcinoma?"),
+        diseases=("renal cell carcinoma",),
+        disease_similarity={"mrcc": 1.0, "myeloma": 0.3},  # the myeloma paper: another disease
+    )
+    baseline = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({})).compose(built)
+    assert not baseline.abstained
+    model = SimpleNamespace(count_tokens=lambda text: len(text.split()))
+    generative = GenerativeComposer(
+        model, ExtractiveComposer(AnswerSettings(), Abbreviations({})), GenerationSettings()
+    )  # type: ignore[arg-type]
+    assert {p.doc_id for p in built.passages} == {"mrcc", "myeloma"}
+    assert {p.doc_id for p in generative.prompt_passages(built, baseline)} == {"mrcc"}

@@ -3,9 +3,9 @@
 It first asks the extractive composer. When that abstains (the documents do not say), so does
 this one, without generating: abstention does not depend on what a model would make up. Else
 the passages the extractive answer quotes come first in the prompt, then the other retrieved
-ones, up to the prompt budget. The generated text is verified sentence by sentence
-(`rag.answer.verify`); sentences that fail are dropped and reported. If none survives, the
-extractive answer is returned, marked `extractive-fallback`.
+ones of the documents it could have quoted, up to the prompt budget. The generated text is
+verified sentence by sentence (`rag.answer.verify`); sentences that fail are dropped and
+reported. If none survives, the extractive answer is returned, marked `extractive-fallback`.
 """
 
 from __future__ import annotations
@@ -63,9 +63,13 @@ class GenerativeComposer:
         )
 
     def prompt_passages(self, evidence: Evidence, baseline: Composition) -> list[Passage]:
-        """The passages the extractive answer quotes, then the rest by rank, within the budget."""
+        """The passages the extractive answer quotes, then the rest by rank, within the budget;
+        only of the documents it could have quoted (not one about another disease, or one not
+        naming the drug the question names: rag.answer.topic)."""
         quoted = [c.passage for c in baseline.citations]
-        ordered = list({p.row_id: p for p in [*quoted, *evidence.passages]}.values())
+        allowed = {c.passage.doc_id for c in baseline.candidates} | {p.doc_id for p in quoted}
+        others = [p for p in evidence.passages if p.doc_id in allowed]
+        ordered = list({p.row_id: p for p in [*quoted, *others]}.values())
         chosen: list[Passage] = []
         budget = self._settings.max_prompt_tokens - self._model.count_tokens(SYSTEM + evidence.question.text)
         for passage in ordered[: self._settings.max_passages]:
