@@ -18,6 +18,7 @@ from typing import Protocol
 from rag.answer.clauses import best_clause
 from rag.answer.evidence import Evidence
 from rag.answer.features import (
+    REFERENCE_MARK,
     Features,
     Weights,
     answer_type_match,
@@ -47,7 +48,7 @@ REDUNDANT_OVERLAP = 0.6
 ON_TARGET_MARGIN = 0.12
 # A quoted sentence's own bracketed numbers (reference marks like "[9]", or text planted to look
 # like a citation) are shown as "(9)", so every [n] in an answer is one of ours.
-MARKER_LIKE = re.compile(r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]")
+MARKER_LIKE = re.compile(REFERENCE_MARK)
 # How a statistical test was run ("one-sided p<0.001", "two-tailed", "one-way ANOVA"): its words
 # are not the sentence's subject ("side" is not what "side effects" asks about).
 TEST_DESCRIPTOR = re.compile(r"\b(?:one|two|1|2)[- ](?:sided|tailed|way)\b", re.I)

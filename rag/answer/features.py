@@ -72,9 +72,9 @@ def local_weights(term_weights: Mapping[str, float], sentence_stems: Sequence[se
 
 # Digits that are not a value the sentence reports: a reference mark ("[12]", "[3, 4]") or
 # part of a name ("COVID-19", "SARS-CoV-2", "2019-nCoV"; "5-year" and "3-fold" stay values).
-NOT_A_VALUE = re.compile(
-    r"\[\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*\]|\b[A-Za-z]*[A-Z][A-Za-z]*-\d+\b|\b\d+-[a-z]*[A-Z][A-Za-z]*\b"
-)
+# A bracketed reference mark ("[9]", "[3, 4]", "[12-14]"), its numbers in group 1.
+REFERENCE_MARK = r"\[(\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*)\]"
+NOT_A_VALUE = re.compile(REFERENCE_MARK + r"|\b[A-Za-z]*[A-Z][A-Za-z]*-\d+\b|\b\d+-[a-z]*[A-Z][A-Za-z]*\b")
 
 
 def answer_type_match(question: Question, sentence: str) -> float:
