@@ -173,3 +173,23 @@ def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> 
     built = evidence("What were the side effects?")
     survival = [c for c in composer.candidates(built) if "one-sided" in c.text]
     assert survival and survival[0].features[0].words == 0.0
+
+
+def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag.answer.sentences import announces
+
+    lead = "Sorafenib had a number of adverse events in refractory renal cell carcinoma."
+    follows = "Hand-foot skin reaction and diarrhea were the most common."
+    text = f"RESULTS: Forty-eight patients were enrolled. {lead} {follows} The median PFS was 4.4 months."
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    question = "Which adverse events did sorafenib have in refractory renal cell carcinoma?"
+    result = compose(question)
+    quote = result.citations[0].quote
+    assert quote == f"{lead} {follows}"  # one exact quote of both sentences
+    assert text[result.citations[0].quote_start : result.citations[0].quote_end] == quote
+    # Only when both fit the clause limit; a sentence that names its items is quoted alone.
+    tight_limit = AnswerSettings(min_support=0.0, clause_chars=len(lead) + 20)
+    tight = ExtractiveComposer(tight_limit, Abbreviations({}))
+    assert follows not in tight.compose(evidence(question)).citations[0].quote
+    assert announces("The four most used methods are:") and announces("NDV has several appealing qualities.")
+    assert not announces("Two cases were asymptomatic.") and not announces("The handsome dog was seen.")

@@ -27,7 +27,7 @@ from rag.answer.features import (
     measure_match,
     sentence_role,
 )
-from rag.answer.sentences import is_answer_sentence
+from rag.answer.sentences import announces, is_answer_sentence, next_sentence
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
 from rag.answer.topic import (
     DocumentTerms,
@@ -311,7 +311,7 @@ class ExtractiveComposer:
     ) -> Composition:
         parts, citations = [], []
         for marker, found in enumerate(chosen, start=1):
-            candidate = self._clause(found, evidence)
+            candidate = self._clause(self._continued(found, evidence), evidence)
             text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
             # A clause of a longer sentence is shown as one: "… clause …" (the quote is exact).
@@ -329,6 +329,17 @@ class ExtractiveComposer:
                 )
             )
         return Composition(" ".join(parts), False, tuple(citations), candidates=tuple(candidates))
+
+    def _continued(self, candidate: Candidate, evidence: Evidence) -> Candidate:
+        """A sentence that announces what follows ("Baculoviruses have a number of advantages
+        as vaccine vectors.") quoted with the sentence that does, when both fit the clause limit."""
+        if not announces(candidate.text):
+            return candidate
+        following = next_sentence(evidence.sentences, candidate.passage, candidate.end)
+        limit = self._settings.clause_chars - SHOWN_EXTRA_CHARS
+        if following is None or following.end - candidate.start > limit:
+            return candidate
+        return replace(candidate, end=following.end)
 
     def _clause(self, candidate: Candidate, evidence: Evidence) -> Candidate:
         """The candidate narrowed to its best clauses when it is longer than the limit, which

@@ -3,9 +3,14 @@ heading, a table row's label, a stray fragment, a keyword list or a disclosure."
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 from rag.answer.features import BOILERPLATE, is_non_content_section
+from rag.documents import Passage, SentenceRecord
 
 MIN_WORDS = 4
 # A heading or a title ("4 Conclusion and Limitations", "Were the 3 Waves Caused by the Same
@@ -16,6 +21,8 @@ TABLE_VALUE = re.compile(r"\d(?:\s?%|[.·]\d)")
 HEADING_CAPITALIZED_SHARE = 0.6
 HEADING_MIN_WORDS = 2
 LONG_WORD = re.compile(r"\b[^\W\d_]{4,}")
+# Quantifiers that name no item ("a number of advantages"): data, not code.
+LEAD_INS_FILE = Path(__file__).with_name("data") / "lead_ins.json"
 
 
 def is_answer_sentence(text: str, section: str | None) -> bool:
@@ -39,3 +46,27 @@ def is_heading(text: str) -> bool:
     long_words = LONG_WORD.findall(text)
     capitalized = sum(1 for word in long_words if word[0].isupper())
     return len(long_words) >= HEADING_MIN_WORDS and capitalized >= HEADING_CAPITALIZED_SHARE * len(long_words)
+
+
+@cache
+def _lead_in() -> re.Pattern[str]:
+    phrases = json.loads(LEAD_INS_FILE.read_text(encoding="utf-8"))["quantifiers"]
+    words = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
+    return re.compile(rf":\s*$|\b(?:{words})\b", re.I)
+
+
+def announces(text: str) -> bool:
+    """A sentence that announces what follows ("NDV has a number of appealing qualities as a
+    vaccine vector.", "The four methods are:"): it ends with a colon or holds a quantifier that
+    names no item (data/lead_ins.json)."""
+    return bool(_lead_in().search(text.strip()))
+
+
+def next_sentence(records: Sequence[SentenceRecord], passage: Passage, end: int) -> SentenceRecord | None:
+    """The answer sentence of `passage` that starts right after `end` (only white space between)."""
+    after = [r for r in records if r.chunk_row == passage.row_id and r.start >= end]
+    following = min(after, key=lambda r: r.start, default=None)
+    if following is None or passage.text[end : following.start].strip():
+        return None
+    text = passage.text[following.start : following.end]
+    return following if is_answer_sentence(text, following.section) else None
