@@ -193,3 +193,15 @@ def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None: 
     assert follows not in tight.compose(evidence(question)).citations[0].quote
     assert announces("The four most used methods are:") and announces("NDV has several appealing qualities.")
     assert not announces("Two cases were asymptomatic.") and not announces("The handsome dog was seen.")
+
+
+def test_a_definition_question_is_answered_by_the_sentence_defining_the_term(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    use = "Sorafenib was given to patients whose renal cell carcinoma was refractory to sunitinib."
+    definition = "Sunitinib is a multikinase inhibitor approved in renal cell carcinoma."
+    text = f"RESULTS: Forty-eight patients were enrolled. {use} {definition}"
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    built = evidence("What is sunitinib?")
+    by_score = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({})).candidates(built)
+    assert by_score[0].text == use  # the plain score prefers the sentence using the word
+    result = compose("What is sunitinib?")
+    assert result.citations[0].quote == definition

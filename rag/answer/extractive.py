@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from rag.answer.clauses import best_clause
+from rag.answer.definitions import defined_term, defines
 from rag.answer.evidence import Evidence
 from rag.answer.features import (
     REFERENCE_MARK,
@@ -258,6 +259,9 @@ class ExtractiveComposer:
                     continue
             else:
                 pool = [c for c in on_target if target_doc is None or c.passage.doc_id == target_doc]
+                term = defined_term(part.question.text)
+                if term:
+                    pool = [c for c in pool if defines(c.text, term)] or pool
             best = max(pool, key=lambda c: (c.scores[index], -c.passage.rank))
             target_doc = target_doc or best.passage.doc_id
             if best not in chosen:
