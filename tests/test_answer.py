@@ -205,3 +205,10 @@ def test_a_definition_question_is_answered_by_the_sentence_defining_the_term(mon
     assert by_score[0].text == use  # the plain score prefers the sentence using the word
     result = compose("What is sunitinib?")
     assert result.citations[0].quote == definition
+
+
+def test_a_table_row_with_a_value_is_an_answer_sentence() -> None:
+    assert is_answer_sentence("Austria 1.1% [0.36%-3.1%]", None)
+    assert is_answer_sentence("Median OS 10.7", None)
+    assert not is_answer_sentence("Austria Belgium", None)  # a label without a value
+    assert not is_answer_sentence("Table 2", None)

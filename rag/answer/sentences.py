@@ -32,7 +32,7 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
         return False
     words = text.split()
     return (
-        len(words) >= MIN_WORDS
+        (len(words) >= MIN_WORDS or (len(words) >= 2 and bool(TABLE_VALUE.search(text))))
         and any(c.islower() for c in text)
         and not is_heading(text)
         and not BOILERPLATE.search(text.strip())
