@@ -64,6 +64,18 @@ def test_a_name_written_together_counts_when_the_corpus_writes_it_apart() -> Non
     assert "IMbrave150" in unknown  # "IMbrave" is not in the corpus either
 
 
+def test_a_name_mistyped_by_one_slip_is_not_absent() -> None:
+    words = [*WORDS, "CEACAM1", "rAd5", "FLT3", "IL6"]
+    found = Lexicon(words, np.ones(len(words), dtype=np.int64), np.eye(len(words), 16, dtype=np.float32), 10)
+    assert found.slip_of("CEAMCAM1") == "CEACAM1" and found.slip_of("rdA5") == "rAd5"
+    question = "Do CEAMCAM1, rdA5, FLT4 and IL6R matter?"
+    unknown = [w.token for w in unknown_words(question, found, Abbreviations({})) if w.names_thing]
+    # Another number is another name, and a short name with a letter more is another name too.
+    assert unknown == ["FLT4", "IL6R"]
+    grown = found.updated([("HER2", 1, np.ones(16, dtype=np.float32))], 11)  # a word added by a write
+    assert grown.slip_of("HRE2") == "HER2" and found.slip_of("HRE2") is None
+
+
 def test_the_entity_cues_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rag.answer import abstain
 

@@ -100,7 +100,7 @@ def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations)
     """Words of the question the corpus does not contain, in question order."""
     found: list[UnknownWord] = []
     for token, following in _content_words(question):
-        if lexicon.contains(token) or _written_apart(token, lexicon):
+        if lexicon.contains(token) or _written_apart(token, lexicon) or lexicon.slip_of(token):
             continue
         meaning = abbreviations.meaning(token) if is_acronym(token) else None
         if meaning and all(lexicon.contains(w) for w in meaning if w not in QUESTION_WORDS):

@@ -13,6 +13,7 @@ import numpy as np
 
 from rag.text import stem, stem_distinct
 from rag.text.analyzer import is_acronym
+from rag.text.typos import digit_signature, one_slip
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,6 +48,15 @@ class _Base:
     def position(self) -> dict[str, int]:
         """Each word's row (what a write or a comparison needs; a question alone does not)."""
         return {w: i for i, w in enumerate(self.words)}
+
+    @cached_property
+    def by_digits(self) -> dict[str, list[int]]:
+        """Rows of the words that carry digits, by their digits (what a name's slip is sought in)."""
+        rows: dict[str, list[int]] = {}
+        for row, word in enumerate(self.words):
+            if any(c.isdigit() for c in word):
+                rows.setdefault(digit_signature(word), []).append(row)
+        return rows
 
     @property
     def vectors(self) -> NDArray[np.float32]:
@@ -128,6 +138,18 @@ class Lexicon:
         if is_acronym(word):
             return self._df(word) > 0
         return self._df(word.lower()) > 0 or self._stem(stem([word.lower()])[0]) > 0
+
+    def slip_of(self, word: str) -> str | None:
+        """The corpus name that `word` is one typing slip from (rag/text/typos.py): "CEACAM1" for
+        "CEAMCAM1". Only names with digits are sought: a word without is compared by meaning."""
+        signature = digit_signature(word)
+        if not signature:
+            return None
+        base = self._base
+        rows = base.by_digits.get(signature, [])
+        known = [base.words[r] for r in rows if self._alive[r]]
+        known += [w for w, (df, _) in self._changed.items() if df > 0 and digit_signature(w) == signature]
+        return next((w for w in known if one_slip(word, w)), None)
 
     def _stem(self, stemmed: str) -> int:
         return self._base.stem_df.get(stemmed, 0) + self._stem_delta.get(stemmed, 0)
