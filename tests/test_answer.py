@@ -212,3 +212,13 @@ def test_a_table_row_with_a_value_is_an_answer_sentence() -> None:
     assert is_answer_sentence("Median OS 10.7", None)
     assert not is_answer_sentence("Austria Belgium", None)  # a label without a value
     assert not is_answer_sentence("Table 2", None)
+
+
+def test_a_sentence_holding_every_word_asked_answers_alone() -> None:
+    every_sentence = AnswerSettings(min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0)
+    composer = ExtractiveComposer(every_sentence, Abbreviations({}))
+    # "Forty-eight patients were enrolled." holds every word the question asks with.
+    whole = composer.compose(evidence("How many patients were enrolled?"))
+    assert [c.quote for c in whole.citations] == ["Forty-eight patients were enrolled."]
+    # One that lacks some of them ("refractory") is followed by the next best sentences.
+    assert len(composer.compose(evidence("How many refractory patients were enrolled?")).citations) > 1

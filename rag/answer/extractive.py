@@ -274,6 +274,8 @@ class ExtractiveComposer:
             one_sentence = max(one_sentence, self._settings.one_sentence_words_descriptive)
         if len(question.content_words) <= one_sentence:
             return chosen  # a short question, or a description asked for, wants one thing
+        if len(evidence.parts) == 1 and chosen[0].features[0].words >= 1.0:
+            return chosen  # the sentence holds every word the question asks with: it answers alone
         return self._with_further_sentences(chosen, candidates, evidence)
 
     def _with_further_sentences(
