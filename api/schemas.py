@@ -200,7 +200,10 @@ class AskResponse(BaseModel):
     dropped: list[DroppedSentence] = Field(description="Generated sentences that verification removed.")
     timings_ms: dict[str, float]
     resolved_question: str | None = Field(
-        default=None, description="A follow-up as read against the history (absent: no history was given)."
+        default=None,
+        description="The question as it was read, when not as typed: a follow-up resolved against the "
+        "history, or a word the corpus lacks read as the corpus word one typing slip away ('bacteial' as "
+        "'bacterial').",
     )
     support: SupportEstimate | None = Field(
         default=None, description="For an extractive answer: how likely it holds what was asked."

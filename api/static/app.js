@@ -146,7 +146,7 @@ function renderConversation(response) {
   $("conversation-turns").textContent = earlier.length === 1 ? "1 earlier question" : `${earlier.length} earlier questions`;
   const readAs = $("read-as");
   readAs.hidden = !response.resolved_question || response.resolved_question === state.history.at(-1).question;
-  readAs.textContent = readAs.hidden ? "" : `Read as a follow-up: “${response.resolved_question}”`;
+  readAs.textContent = readAs.hidden ? "" : `Read as: “${response.resolved_question}”`;
 }
 
 function newConversation() {

@@ -14,6 +14,7 @@ from rag.answer.extractive import Composer, Composition, ExtractiveComposer
 from rag.answer.followup import Turn, resolve
 from rag.answer.generative import GenerativeComposer
 from rag.answer.llm import LanguageModel
+from rag.answer.misspellings import corrected
 from rag.documents import Answer, Passage
 from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError
@@ -161,8 +162,13 @@ class Asker:
         )
         return self._with(answer, resolved.query)
 
+    def _is_word(self, word: str) -> bool:
+        """A word of the embedding model's own vocabulary (one piece): a real word, not a slip."""
+        return self._embedder.count_pieces(word) == 1
+
     def _with(self, answer: Answer, query: str) -> Answer:
-        return dataclasses.replace(answer, resolved_question=query)
+        """`answer` naming the question it read: the follow-up as resolved, and corrected."""
+        return dataclasses.replace(answer, resolved_question=answer.resolved_question or query)
 
     def _top_documents(self, index: Index, query: str, filters: Filters | None) -> tuple[str, ...]:
         """The document of the best passage for `query`: what an earlier answer was most likely from."""
@@ -188,7 +194,8 @@ class Asker:
         if filters is not None and allowed is not None and not len(allowed):
             return no_match(filters, listener)
         timings: dict[str, float] = {}
-        evidence = self.evidence(index, question, top_k, filters=filters, mode=mode, timings=timings)
+        read_as = corrected(question, index.lexicon, self._is_word)
+        evidence = self.evidence(index, read_as, top_k, filters=filters, mode=mode, timings=timings)
         clock = time.perf_counter()
         if listener is not None:
             listener.passages(evidence.passages)
@@ -207,6 +214,7 @@ class Asker:
             composer=composition.composer,
             dropped=composition.dropped,
             support=composition.support,
+            resolved_question=read_as if read_as != question else None,
         )
 
     def require_llm(self) -> LanguageModel:

@@ -13,7 +13,7 @@ import numpy as np
 
 from rag.text import stem, stem_distinct
 from rag.text.analyzer import is_acronym
-from rag.text.typos import digit_signature, one_slip
+from rag.text.typos import one_slip, slip_key, slip_keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,12 +50,13 @@ class _Base:
         return {w: i for i, w in enumerate(self.words)}
 
     @cached_property
-    def by_digits(self) -> dict[str, list[int]]:
-        """Rows of the words that carry digits, by their digits (what a name's slip is sought in)."""
-        rows: dict[str, list[int]] = {}
+    def slip_keys(self) -> dict[tuple[str, int], list[int]]:
+        """Rows by where a typing slip of a word is sought (`slip_key`): built on the first
+        misspelled question, not when the index opens."""
+        rows: dict[tuple[str, int], list[int]] = {}
         for row, word in enumerate(self.words):
-            if any(c.isdigit() for c in word):
-                rows.setdefault(digit_signature(word), []).append(row)
+            for key in slip_keys(word):
+                rows.setdefault(key, []).append(row)
         return rows
 
     @property
@@ -140,16 +141,14 @@ class Lexicon:
         return self._df(word.lower()) > 0 or self._stem(stem([word.lower()])[0]) > 0
 
     def slip_of(self, word: str) -> str | None:
-        """The corpus name that `word` is one typing slip from (rag/text/typos.py): "CEACAM1" for
-        "CEAMCAM1". Only names with digits are sought: a word without is compared by meaning."""
-        signature = digit_signature(word)
-        if not signature:
-            return None
-        base = self._base
-        rows = base.by_digits.get(signature, [])
-        known = [base.words[r] for r in rows if self._alive[r]]
-        known += [w for w, (df, _) in self._changed.items() if df > 0 and digit_signature(w) == signature]
-        return next((w for w in known if one_slip(word, w)), None)
+        """The corpus word that `word` is one typing slip from (rag/text/typos.py), the most
+        frequent when several are: "CEACAM1" for "CEAMCAM1", "bacterial" for "bacteial"."""
+        base, key = self._base, slip_key(word)
+        known = [base.words[r] for r in base.slip_keys.get(key, []) if self._alive[r]]
+        known += [w for w, (df, _) in self._changed.items() if df > 0 and key in slip_keys(w)]
+        slips = [w for w in known if one_slip(word, w)]
+        # The form written like `word` first (an acronym as an acronym), then the most frequent.
+        return max(slips, key=lambda w: (is_acronym(w) == is_acronym(word), self._df(w), w), default=None)
 
     def _stem(self, stemmed: str) -> int:
         return self._base.stem_df.get(stemmed, 0) + self._stem_delta.get(stemmed, 0)

@@ -33,3 +33,22 @@ def one_slip(typed: str, known: str) -> bool:
         return False
     short, long = (a, b) if len(a) < len(b) else (b, a)
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def slip_key(word: str) -> tuple[str, int]:
+    """Where the words one slip from `word` are sought: a name with digits among the words
+    with the same digits; another word among those of its first letter and its length, give
+    or take one (a slip in the first letter is not sought)."""
+    signature = digit_signature(word)
+    if signature:
+        return (signature, -1)
+    return (word[:1].lower(), len(word))
+
+
+def slip_keys(word: str) -> list[tuple[str, int]]:
+    """The keys under which `word` is filed, so that `slip_key` of any slip of it finds it."""
+    signature = digit_signature(word)
+    if signature:
+        return [(signature, -1)]
+    first = word[:1].lower()
+    return [(first, len(word) - 1), (first, len(word)), (first, len(word) + 1)]
