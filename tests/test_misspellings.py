@@ -13,11 +13,11 @@ from rag.index.vocabulary import Lexicon
 from rag.pipeline import Pipeline
 from tests.conftest import LOCAL
 
-WORDS = ["bacterial", "isolated", "fibular", "staged", "CEACAM1", "ceacam1", "vectors", "states"]
+WORDS = ["bacterial", "isolated", "fibular", "staged", "CEACAM1", "ceacam1", "vectors", "states", "rad5"]
 
 
 def lexicon() -> Lexicon:
-    dfs = np.array([3, 2, 1, 5, 2, 1, 4, 9], dtype=np.int64)
+    dfs = np.array([3, 2, 1, 5, 2, 1, 4, 9, 1], dtype=np.int64)
     return Lexicon(WORDS, dfs, np.eye(len(WORDS), 16, dtype=np.float32), 10)
 
 
@@ -25,6 +25,8 @@ def test_a_misspelled_word_is_read_as_the_corpus_word() -> None:
     question = "Which bacteial vectors were isilated with CEAMCAM1?"
     assert corrected(question, lexicon()) == "Which bacterial vectors were isolated with CEACAM1?"
     assert corrected("Which Bacteial vectors?", lexicon()) == "Which Bacterial vectors?"
+    # A short name with digits is read by two swapped letters only, keeping its digits.
+    assert corrected("Was rdA5 tested, or rd5?", lexicon()) == "Was rad5 tested, or rd5?"
 
 
 def test_real_words_and_other_forms_are_left_as_typed() -> None:

@@ -1,7 +1,7 @@
-"""One typing slip between two names: "CEAMCAM1" for "CEACAM1", "rdA5" for "rAd5". A name is
-compared only with names that carry the same digits, so "FLT3" is never "FLT4", nor "H1N1"
-"H5N1"; a short name only by two swapped letters, since one letter more or less makes another
-name ("IL6R" is not "IL6")."""
+"""One typing slip between two words or names: "bacteial" for "bacterial", "CEAMCAM1" for
+"CEACAM1", "rdA5" for "rAd5". A name is compared only with names that carry the same digits, so
+"FLT3" is never "FLT4", nor "H1N1" "H5N1"; a short one only by two swapped letters, since one
+letter more or less makes another name ("IL6R" is not "IL6")."""
 
 from __future__ import annotations
 
