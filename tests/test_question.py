@@ -37,6 +37,9 @@ def test_answer_types(question: str, kind: AnswerType) -> None:
         ("What adverse events were reported in the renal cell carcinoma studies?", True),
         ("What was the toxicity in the Christie series?", False),
         ("What did the RESORCE trial report?", False),
+        ("What studies were excluded?", True),
+        ("What do the studies suggest?", False),  # what they found, not which they are
+        ("What did the studies reveal about transmission?", False),
     ],
 )
 def test_list_questions(question: str, is_list: bool) -> None:

@@ -43,8 +43,10 @@ TYPE_NOUNS = frozenset(
     option options patient patients study studies trial trials thing things""".split()
 )
 _STUDIES = r"(studies|trials|reports|papers|publications|articles|documents)"
+# "What do/did/have the studies ...?" asks what the studies found, not which they are.
+_AUXILIARY = r"(?:do|does|did|have|has|had|is|are|was|were)\b"
 LIST_CUES = re.compile(
-    rf"\b(which|what)\s+(?:[\w-]+\s+){{0,3}}{_STUDIES}\b"
+    rf"\b(which|what)\s+(?:(?!{_AUXILIARY})[\w-]+\s+){{0,3}}{_STUDIES}\b"
     rf"|\bin which {_STUDIES}\b|\b(across|among) (the |these |all )?{_STUDIES}\b"
     rf"|\b{_STUDIES}\?\s*$|^\s*(list|name)\b",
     re.IGNORECASE,
