@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rag.answer.abstain import absent_terms, names_a_thing, unknown_words
+from rag.answer.misspellings import corrected
 from rag.index.vocabulary import Lexicon
 from rag.text.abbreviations import Abbreviations
 
@@ -65,10 +66,11 @@ def test_a_name_written_together_counts_when_the_corpus_writes_it_apart() -> Non
 
 
 def test_a_name_mistyped_by_one_slip_is_not_absent() -> None:
-    words = [*WORDS, "CEACAM1", "rAd5", "FLT3", "IL6"]
+    words = [*WORDS, "CEACAM1", "rad5", "FLT3", "IL6"]  # a mixed-case word is kept lower-cased
     found = Lexicon(words, np.ones(len(words), dtype=np.int64), np.eye(len(words), 16, dtype=np.float32), 10)
-    assert found.slip_of("CEAMCAM1") == "CEACAM1" and found.slip_of("rdA5") == "rAd5"
-    question = "Do CEAMCAM1, rdA5, FLT4 and IL6R matter?"
+    assert found.slip_of("CEAMCAM1") == "CEACAM1" and found.slip_of("rdA5") == "rad5"
+    question = corrected("Do CEAMCAM1, rdA5, FLT4 and IL6R matter?", found)  # as the asker reads it
+    assert question == "Do CEACAM1, rad5, FLT4 and IL6R matter?"
     unknown = [w.token for w in unknown_words(question, found, Abbreviations({})) if w.names_thing]
     # Another number is another name, and a short name with a letter more is another name too.
     assert unknown == ["FLT4", "IL6R"]

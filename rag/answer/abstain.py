@@ -20,7 +20,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rag.answer.misspellings import correction
 from rag.answer.question import QUESTION_WORDS
 from rag.index.vocabulary import Lexicon
 from rag.text import WORD
@@ -101,7 +100,7 @@ def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations)
     """Words of the question the corpus does not contain, in question order."""
     found: list[UnknownWord] = []
     for token, following in _content_words(question):
-        if lexicon.contains(token) or _written_apart(token, lexicon) or correction(token, lexicon):
+        if lexicon.contains(token) or _written_apart(token, lexicon):
             continue
         meaning = abbreviations.meaning(token) if is_acronym(token) else None
         if meaning and all(lexicon.contains(w) for w in meaning if w not in QUESTION_WORDS):

@@ -77,9 +77,12 @@ class Asker:
         timings: dict[str, float] | None = None,
     ) -> Evidence:
         """What a composer answers `question` from: passages `filters` lets through, and of
-        them only the sentences of the sections it names (when it names any)."""
+        them only the sentences of the sections it names (when it names any). A word the corpus
+        lacks is read as the corpus word one typing slip from it (`evidence.question.text` is
+        the question as read: rag/answer/misspellings.py)."""
         timings = {} if timings is None else timings
         clock = time.perf_counter()
+        question = corrected(question, index.lexicon, self._is_word)
         plan = plan_question(question, index.lexicon, index.abbreviations)
         vectors = self._embedder.embed(plan.texts)
         timings["embed"] = _ms(clock)
@@ -194,8 +197,8 @@ class Asker:
         if filters is not None and allowed is not None and not len(allowed):
             return no_match(filters, listener)
         timings: dict[str, float] = {}
-        read_as = corrected(question, index.lexicon, self._is_word)
-        evidence = self.evidence(index, read_as, top_k, filters=filters, mode=mode, timings=timings)
+        evidence = self.evidence(index, question, top_k, filters=filters, mode=mode, timings=timings)
+        read_as = evidence.question.text
         clock = time.perf_counter()
         if listener is not None:
             listener.passages(evidence.passages)
