@@ -202,8 +202,9 @@ class AskResponse(BaseModel):
     resolved_question: str | None = Field(
         default=None,
         description="The question as it was read, when not as typed: a follow-up resolved against the "
-        "history, or a word the corpus lacks read as the corpus word one typing slip away ('bacteial' as "
-        "'bacterial').",
+        "history, a word the corpus lacks read as the corpus word one typing slip away ('bacteial' as "
+        "'bacterial'), or a lay phrase read as the clinical term the corpus uses ('side effects' as "
+        "'adverse events').",
     )
     support: SupportEstimate | None = Field(
         default=None, description="For an extractive answer: how likely it holds what was asked."

@@ -47,6 +47,25 @@ def test_gold_set_is_well_formed(gold: list[GoldItem]) -> None:
             assert any(fact_present(fact, evidence) for evidence in item.evidence), (item.id, fact)
 
 
+def test_clinical_set_is_well_formed() -> None:
+    """eval/clinical.jsonl: questions in lay words, the same rules as the gold set."""
+    bodies = {d.doc_id: d.text for d in load_paths([CORPUS]).documents}
+    clinical = load_gold(GOLD.with_name("clinical.jsonl"))
+    kinds = Counter(item.type for item in clinical)
+    assert len(clinical) >= 40 and kinds["unanswerable"] >= 8 and kinds["list"] >= 5
+    assert len({item.id for item in clinical}) == len(clinical)
+    assert Counter(item.split for item in clinical) == {"tune": 20, "test": 20}
+    for item in clinical:
+        if not item.answerable:
+            assert not item.facts and not item.doc_ids and not item.evidence, item.id
+            continue
+        assert all(doc in bodies for doc in item.doc_ids), item.id
+        for evidence in item.evidence:
+            assert any(evidence in bodies[doc] for doc in item.doc_ids), (item.id, evidence)
+        for fact in item.facts:
+            assert any(fact_present(fact, evidence) for evidence in item.evidence), (item.id, fact)
+
+
 @pytest.fixture(scope="module")
 def report(pipeline: Pipeline, gold: list[GoldItem]) -> EvalReport:
     return evaluate(pipeline, gold)

@@ -13,6 +13,7 @@ from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import Composer, Composition, ExtractiveComposer
 from rag.answer.followup import Turn, resolve
 from rag.answer.generative import GenerativeComposer
+from rag.answer.lay_terms import clinical_reading
 from rag.answer.llm import LanguageModel
 from rag.answer.misspellings import corrected
 from rag.documents import Answer, Passage
@@ -78,11 +79,13 @@ class Asker:
     ) -> Evidence:
         """What a composer answers `question` from: passages `filters` lets through, and of
         them only the sentences of the sections it names (when it names any). A word the corpus
-        lacks is read as the corpus word one typing slip from it (`evidence.question.text` is
-        the question as read: rag/answer/misspellings.py)."""
+        lacks is read as the corpus word one typing slip from it (rag/answer/misspellings.py), and
+        a lay phrase as the clinical term the corpus uses (rag/answer/lay_terms.py);
+        `evidence.question.text` is the question as read."""
         timings = {} if timings is None else timings
         clock = time.perf_counter()
         question = corrected(question, index.lexicon, self._is_word)
+        question = clinical_reading(question, index.lexicon)
         plan = plan_question(question, index.lexicon, index.abbreviations)
         vectors = self._embedder.embed(plan.texts)
         timings["embed"] = _ms(clock)

@@ -26,8 +26,10 @@ from rag.evaluation.pubmedqa import load_dataset, write_corpus
 from rag.evaluation.runner import load_gold
 from rag.text import split_sentences
 
-SUITES = ("gold", "covidqa", "pubmedqa", "realdocs", "followups", "covidqa-followups")
+SUITES = ("gold", "clinical", "covidqa", "pubmedqa", "realdocs", "followups", "covidqa-followups")
 FOLLOWUPS_FILE = "followups.jsonl"
+# Questions in lay words, as a patient or a general practitioner would ask them (eval/README.md).
+CLINICAL_FILE = "clinical.jsonl"
 COVIDQA_FILE = Path("covidqa") / "covidqa_dev.json"
 PUBMEDQA_FILE = Path("pubmedqa") / "ori_pqal.json"
 REALDOCS_DIR = Path("realdocs")
@@ -98,7 +100,7 @@ def contains_gold(gold: str, text: str) -> bool:
     return collapse(gold)[:GOLD_PREFIX_CHARS] in collapse(text)
 
 
-def gold_suite(path: Path) -> Suite:
+def gold_suite(path: Path, name: str = "gold") -> Suite:
     items = [
         SuiteItem(
             g.id,
@@ -124,7 +126,7 @@ def gold_suite(path: Path) -> Suite:
             return None
         return not answer.abstained and answer_correct(item.gold.facts, answer.answer)
 
-    return Suite("gold", items, None, lambda item, p: p.doc_id in item.doc_ids, cited, answered)
+    return Suite(name, items, None, lambda item, p: p.doc_id in item.doc_ids, cited, answered)
 
 
 def covidqa_doc_id(document_id: int | str) -> str:
@@ -311,13 +313,16 @@ def realdocs_suite(data_dir: Path) -> Suite:
 
 
 def load_suite(name: str, *, gold: Path, data_dir: Path) -> Suite:
-    """A suite by name; the follow-up suites read eval/followups.jsonl beside the gold set."""
+    """A suite by name; the clinical and follow-up suites read eval/clinical.jsonl and
+    eval/followups.jsonl beside the gold set."""
     if name == "followups":
         return followup_suite(gold.with_name(FOLLOWUPS_FILE), "gold", gold_suite(gold))
     if name == "covidqa-followups":
         return followup_suite(gold.with_name(FOLLOWUPS_FILE), "covidqa", covidqa_suite(data_dir))
     if name == "gold":
         return gold_suite(gold)
+    if name == "clinical":
+        return gold_suite(gold.with_name(CLINICAL_FILE), "clinical")
     if name == "covidqa":
         return covidqa_suite(data_dir)
     if name == "pubmedqa":

@@ -1,0 +1,66 @@
+"""Everyday words for medical things read as the clinical terms the corpus uses ("side effects"
+as "adverse events", "kidney cancer" as "renal cell carcinoma", "high blood pressure" as
+"hypertension"): clinical papers rarely use the lay words, so a question in them finds passages
+by the wrong words ("blood" finds blood counts). The phrases are data (data/lay_terms.json),
+general medicine rather than one corpus's; a corpus that uses the lay words keeps them.
+
+Replacing measured better than adding the clinical term in brackets: the lay words, rare in
+such a corpus, kept most of the question's weight (docs/evaluation.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from rag.index.vocabulary import Lexicon
+from rag.text import STOPWORDS, stem, words
+
+LAY_TERMS_FILE = Path(__file__).with_name("data") / "lay_terms.json"
+# A clinical phrase whose every word is in half of the passages or more (the BM25 idf of a term
+# in exactly half) tells no passage from another: adding it only dilutes the question ("liver
+# cancer" read as "hepatocellular carcinoma" in a corpus on liver cancer).
+UBIQUITOUS_RARITY = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class LayTerms:
+    pattern: re.Pattern[str]  # every lay phrase, longest first, whole words, case-insensitive
+    clinical: dict[str, tuple[str, ...]]  # lower-cased lay phrase -> its clinical alternatives
+
+
+@cache
+def lay_terms() -> LayTerms:
+    """The parsed data/lay_terms.json."""
+    data = json.loads(LAY_TERMS_FILE.read_text(encoding="utf-8"))
+    clinical = {lay.lower(): tuple(t["clinical"]) for t in data["terms"] for lay in t["lay"]}
+    alternatives = "|".join(re.escape(p) for p in sorted(clinical, key=len, reverse=True))
+    # A hyphen joins a lay word to another one ("flu-like"): that is not the phrase.
+    return LayTerms(re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.I), clinical)
+
+
+def clinical_reading(question: str, lexicon: Lexicon) -> str:
+    """`question` with each lay phrase read as its clinical alternative: the first in the data's
+    order that the corpus uses more than the lay phrase and that is not in half of its passages.
+    A phrase with no such alternative stays as typed (a corpus in lay words keeps its questions)."""
+    terms = lay_terms()
+
+    def read(match: re.Match[str]) -> str:
+        lay = match.group(0)
+        rarity = _rarity(lay, lexicon)
+        for phrase in terms.clinical[lay.lower()]:
+            if UBIQUITOUS_RARITY < _rarity(phrase, lexicon) < rarity:
+                return phrase
+        return lay
+
+    return terms.pattern.sub(read, question)
+
+
+def _rarity(phrase: str, lexicon: Lexicon) -> float:
+    """How rare the phrase is in the corpus, by its rarest word (the inverse document frequency
+    of its stem; a word the corpus lacks has the largest)."""
+    content = [w for w in words(phrase) if w not in STOPWORDS]
+    return max((lexicon.idf(s) for s in stem(content)), default=math.inf)
