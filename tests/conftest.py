@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from rag.embed import Embedder, load_embedder
 from rag.embed.torch import SentenceTransformerEmbedder
 from rag.pipeline import Pipeline
@@ -64,3 +66,11 @@ def pipeline(corpus_index: Path, real_embedder: Embedder) -> Iterator[Pipeline]:
     loaded = Pipeline(Settings(corpus_dir=CORPUS, index_dir=corpus_index), real_embedder, None)
     yield loaded
     loaded.close()
+
+
+@pytest.fixture(scope="module")
+def client(pipeline: Pipeline) -> Iterator[TestClient]:
+    """The HTTP app over the shipped corpus's index, one per test module (a module that needs
+    another app defines its own `client`)."""
+    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
+        yield test_client

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,12 +23,6 @@ from tests.conftest import CORPUS, LOCAL, QUESTION, ROOT
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def client(pipeline: Pipeline) -> Iterator[TestClient]:
-    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
-        yield test_client
 
 
 def test_ask_returns_a_cited_answer(client: TestClient) -> None:

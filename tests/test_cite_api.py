@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from rag.limits import MAX_CITE_DOCUMENTS
-from rag.pipeline import Pipeline
-from tests.conftest import LOCAL
 from tests.support.app_clients import AUTH, KEY, make_client
 from tests.support.citations import parse_bibtex, parse_ris
 
 MEDLINE_AUTHOR = re.compile(r"(?P<family>\S.*) (?P<initials>[A-Z]{1,3})")
-
-
-@pytest.fixture(scope="module")
-def client(pipeline: Pipeline) -> Iterator[TestClient]:
-    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
-        yield test_client
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import pytest
 from fastapi.testclient import TestClient
 from mcp import Client
 
-from api.app import create_app
 from api.mcp_server import build_server
 from api.metrics import ServiceMetrics
 from api.state import ServiceState
@@ -27,7 +26,7 @@ from rag.index import vectors as vectors_module
 from rag.pipeline import Pipeline
 from rag.search.filters import Filters
 from rag.settings import Settings, VectorSettings
-from tests.conftest import CORPUS, GOLD, LOCAL, QUESTION
+from tests.conftest import CORPUS, GOLD, QUESTION
 
 pytestmark = pytest.mark.integration
 ANSWER_PAPER = "sorafenib-mrcc-refractory-bevacizumab-sunitinib"  # QUESTION's answer: 2010, Cancer
@@ -83,12 +82,6 @@ def satisfies(document: Document, filters: dict[str, Any]) -> bool:
 
 def in_sections(section: str | None, filters: dict[str, Any]) -> bool:
     return "sections" not in filters or (section or "").lower() in {s.lower() for s in filters["sections"]}
-
-
-@pytest.fixture(scope="module")
-def client(pipeline: Pipeline) -> Iterator[TestClient]:
-    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
-        yield test_client
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=",".join)

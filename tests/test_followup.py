@@ -3,16 +3,13 @@ POST /ask (history) and /v1/chat/completions (the earlier messages)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from rag.answer.followup import Turn, classify, resolve, substitute, topic_words
 from rag.pipeline import Pipeline
-from tests.conftest import LOCAL, QUESTION
+from tests.conftest import QUESTION
 
 RCC = "sorafenib-mrcc-refractory-bevacizumab-sunitinib"
 MYELOMA = "swog-s0434-sorafenib-multiple-myeloma"
@@ -84,12 +81,6 @@ def test_a_conversation_through_the_pipeline(pipeline: Pipeline) -> None:
     # A change of topic is not forced onto the old one.
     changed = pipeline.ask("Which grade 3 toxicities were seen in multiple myeloma?", history=history)
     assert changed.citations and {c.passage.doc_id for c in changed.citations} == {MYELOMA}
-
-
-@pytest.fixture(scope="module")
-def client(pipeline: Pipeline) -> Iterator[TestClient]:
-    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
-        yield test_client
 
 
 @pytest.mark.integration

@@ -7,11 +7,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from rag.answer.lay_terms import clinical_reading, lay_terms
 from rag.index.vocabulary import Lexicon
-from rag.pipeline import Pipeline
-from tests.conftest import LOCAL
 
 CHUNKS = 10
 
@@ -65,12 +62,6 @@ def test_every_lay_phrase_has_one_entry() -> None:
     terms = lay_terms()
     assert terms.clinical and all(terms.clinical.values())
     assert all(terms.pattern.fullmatch(phrase) for phrase in terms.clinical)
-
-
-@pytest.fixture(scope="module")
-def client(pipeline: Pipeline):  # type: ignore[no-untyped-def]
-    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
-        yield test_client
 
 
 @pytest.mark.integration

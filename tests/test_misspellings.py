@@ -7,11 +7,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from rag.answer.misspellings import corrected
 from rag.index.vocabulary import Lexicon
-from rag.pipeline import Pipeline
-from tests.conftest import LOCAL
 
 WORDS = ["bacterial", "isolated", "fibular", "staged", "CEACAM1", "ceacam1", "vectors", "states", "rad5"]
 
@@ -39,12 +36,6 @@ def test_real_words_and_other_forms_are_left_as_typed() -> None:
     assert corrected("Who stayed in hospital?", lex) == "Who staged in hospital?"
     # Short words and words of the corpus stay as they are.
     assert corrected("Were the states tested?", lex) == "Were the states tested?"
-
-
-@pytest.fixture(scope="module")
-def client(pipeline: Pipeline):  # type: ignore[no-untyped-def]
-    with TestClient(create_app(pipeline.settings, pipeline), base_url=LOCAL) as test_client:
-        yield test_client
 
 
 @pytest.mark.integration
