@@ -187,6 +187,9 @@ def test_a_scene_setting_opening_is_not_what_is_asked(question: str, asked: str 
         ("In the randomized trial of RFA plus sorafenib, how many were alive after two years?", "findings"),
         ("randomized trial RFA HCC sorafenib: How many of those given it alone were alive?", "findings"),
         ("In the phase 2 trial of sorafenib, what dose was given?", "design"),
+        # "How often" asks for a schedule only with a dosing verb; otherwise for a rate.
+        ("How often was sorafenib given?", "design"),
+        ("How often did sorafenib shrink the tumours?", "findings"),
     ],
 )
 def test_the_intent_is_read_from_the_asked_part(question: str, intent: str) -> None:

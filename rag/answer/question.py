@@ -122,7 +122,9 @@ TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
 # Questions about how a study was run ("what dose was given", "how many were enrolled").
 DESIGN_CUES = re.compile(
     r"\b((what|which) (daily |starting |initial )?(dose|dosage|dosing|regimen|schedule)|dose of|dosing|"
-    r"regimen|schedule|infused|administered|enroll(ed)?|randomi[sz]ed|eligib\w*|how often|"
+    r"regimen|schedule|infused|administered|enroll(ed)?|randomi[sz]ed|eligib\w*|"
+    # "How often was it given?" asks for the schedule; "How often did it shrink tumours?" for a rate.
+    r"how often (?:\w+ ){0,4}(?:given|taken|dosed|injected|repeated)|"
     r"started|initiated|criteria|defined|definition)\b",
     re.I,
 )
