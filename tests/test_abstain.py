@@ -40,6 +40,10 @@ def test_words_that_name_a_thing() -> None:
     assert not names_a_thing("carrying", "tumour")
     assert not names_a_thing("inoperable", "liver")
     assert not names_a_thing("SCID", "mouse")
+    # Groups of people: a corpus that never mentions them does not answer for them.
+    assert names_a_thing("pregnant", "")
+    assert names_a_thing("Children", "with")
+    assert not names_a_thing("PREGNANT", "woman")  # a question in capitals: an acronym's case
 
 
 def test_unknown_words_skip_known_stems_and_explained_acronyms() -> None:

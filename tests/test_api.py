@@ -50,6 +50,12 @@ def test_ask_abstains_on_absent_topics(client: TestClient) -> None:
     assert "do not" in body["answer"] and body["support"] is None
 
 
+def test_ask_abstains_on_a_group_of_people_the_corpus_never_mentions(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "Is it safe to take sorafenib while pregnant?"}).json()
+    assert body["abstained"] is True and body["citations"] == []
+    assert "do not mention 'pregnant'" in body["answer"]
+
+
 def test_doc_ids_restrict_the_answer(client: TestClient) -> None:
     body = client.post(
         "/ask", json={"question": QUESTION, "doc_ids": ["swog-s0434-sorafenib-multiple-myeloma"]}

@@ -38,6 +38,7 @@ class EntityCues:
     """WHO INN stems of drug names."""
     organ_endings: tuple[str, ...]
     disease_suffixes: tuple[str, ...]
+    populations: frozenset[str]
 
 
 @cache
@@ -56,13 +57,19 @@ def entity_cues() -> EntityCues:
         tuple(data["drug_suffixes"]),
         tuple(data["organ_endings"]),
         tuple(data["disease_suffixes"]),
+        frozenset(data["populations"]),
     )
 
 
 def names_a_thing(token: str, following: str) -> bool:
-    """Whether a word the corpus lacks names a specific drug, disease, trial or gene."""
+    """Whether a word the corpus lacks names a specific drug, disease, trial or gene, or a
+    group of people ("pregnant", "children")."""
     cues = entity_cues()
     lower = token.lower()
+    # A question in capitals ("IN THE PREGNANT WOMAN") writes words like acronyms: such a word
+    # is looked up by its case, so it would seem absent.
+    if lower in cues.populations and not is_acronym(token):
+        return True
     if names_drug_or_gene(token) or lower.endswith(cues.drug_suffixes + cues.disease_suffixes):
         return True
     if following in cues.study_heads and (is_acronym(token) or token[:1].isupper()):
