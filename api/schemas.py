@@ -221,6 +221,12 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
+    resolved_query: str | None = Field(
+        default=None,
+        description="The query as it was searched for, when not as typed: read as /ask reads a question "
+        "(a misspelling as the corpus word one typing slip away, a lay phrase as the clinical term the "
+        "corpus uses).",
+    )
 
 
 class DocumentSummary(DocumentMetadata):

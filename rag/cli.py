@@ -340,10 +340,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     from rag.serialize import passage_dict
 
     pipeline = _pipeline()
-    passages = pipeline.search(args.query, top_k=args.top_k, doc_ids=args.doc_ids, filters=filters_from(args))
+    query = pipeline.read(args.query)
+    resolved = query if query != args.query else None
+    passages = pipeline.search(query, top_k=args.top_k, doc_ids=args.doc_ids, filters=filters_from(args))
     if args.json:
-        print(json.dumps({"results": [passage_dict(p) for p in passages]}, indent=2, ensure_ascii=False))
+        body = {"results": [passage_dict(p) for p in passages], "resolved_query": resolved}
+        print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
+    if resolved is not None:
+        print(f"Read as: {resolved}")
     for p in passages:
         print(f"{p.rank}. {p.score:.3f}  {p.title}  <{p.chunk_id}>")
         print(textwrap.fill(p.text[:400], width=100, initial_indent="    ", subsequent_indent="    "))

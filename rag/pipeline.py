@@ -118,6 +118,11 @@ class Pipeline:
 
     # --- asking ----------------------------------------------------------------------
 
+    def read(self, query: str) -> str:
+        """`query` as a question is read (`Asker.read`: misspellings, lay words), against the
+        current index's words; /search and `rag search` search for it."""
+        return self._on_current(lambda index: self.asker.read(index, query))
+
     def search(
         self,
         query: str,

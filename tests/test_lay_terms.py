@@ -73,3 +73,12 @@ def test_ask_reads_lay_words_and_says_how(client: TestClient) -> None:
     assert kidney["resolved_question"] == "Does sorafenib work in renal cell carcinoma?"
     assert not kidney["abstained"]
     assert {c["doc_id"] for c in kidney["citations"]} == {"sorafenib-mrcc-refractory-bevacizumab-sunitinib"}
+
+
+@pytest.mark.integration
+def test_search_reads_the_query_as_ask_reads_a_question(client: TestClient) -> None:
+    body = client.post("/search", json={"query": "sunitinb side effects in kidney cancer", "top_k": 3}).json()
+    assert body["resolved_query"] == "sunitinib adverse events in renal cell carcinoma"
+    assert body["results"][0]["doc_id"] == "sorafenib-mrcc-refractory-bevacizumab-sunitinib"
+    plain = client.post("/search", json={"query": body["resolved_query"], "top_k": 3}).json()
+    assert plain["resolved_query"] is None and plain["results"] == body["results"]

@@ -91,7 +91,13 @@ async def ask_stream(body: AskRequest, pipeline: PipelineDep, metrics: MetricsDe
 @router.post("/search", response_model=SearchResponse, responses=ERRORS)
 def search(body: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
     """The passages retrieved for a query, best first."""
+    query = pipeline.read(body.query)
     passages = pipeline.search(
-        body.query, top_k=body.top_k, doc_ids=body.doc_ids, filters=library_filters(body.filters)
+        query, top_k=body.top_k, doc_ids=body.doc_ids, filters=library_filters(body.filters)
     )
-    return SearchResponse.model_validate({"results": [passage_dict(p) for p in passages]})
+    return SearchResponse.model_validate(
+        {
+            "results": [passage_dict(p) for p in passages],
+            "resolved_query": query if query != body.query else None,
+        }
+    )

@@ -84,8 +84,7 @@ class Asker:
         `evidence.question.text` is the question as read."""
         timings = {} if timings is None else timings
         clock = time.perf_counter()
-        question = corrected(question, index.lexicon, self._is_word)
-        question = clinical_reading(question, index.lexicon)
+        question = self.read(index, question)
         plan = plan_question(question, index.lexicon, index.abbreviations)
         vectors = self._embedder.embed(plan.texts)
         timings["embed"] = _ms(clock)
@@ -167,6 +166,12 @@ class Asker:
             index, resolved.query, top_k, filters, mode=mode, answer_mode=answer_mode, listener=listener
         )
         return self._with(answer, resolved.query)
+
+    def read(self, index: Index, question: str) -> str:
+        """The question as read: a word the corpus lacks as the corpus word one typing slip from
+        it (rag/answer/misspellings.py), a lay phrase as the clinical term the corpus uses
+        (rag/answer/lay_terms.py). Unchanged when neither applies."""
+        return clinical_reading(corrected(question, index.lexicon, self._is_word), index.lexicon)
 
     def _is_word(self, word: str) -> bool:
         """A word of the embedding model's own vocabulary (one piece): a real word, not a slip."""
