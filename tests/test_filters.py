@@ -242,7 +242,8 @@ def test_unknown_doc_ids_in_filters_are_404_and_an_empty_match_declines(
 
     nothing = {"year_from": 2020}  # the one document has no year
     assert test_client.post("/search", json={"query": "sorafenib", "filters": nothing}).json() == {
-        "results": []
+        "results": [],
+        "resolved_query": None,
     }
     answer = test_client.post("/ask", json={"question": "What dose of sorafenib?", "filters": nothing}).json()
     assert answer["abstained"] is True and answer["citations"] == []
