@@ -6,6 +6,7 @@ from collections import Counter
 
 import numpy as np
 
+from rag.answer import extractive
 from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import NOT_FOUND, ExtractiveComposer
 from rag.answer.sentences import is_answer_sentence, is_heading
@@ -222,3 +223,26 @@ def test_a_sentence_holding_every_word_asked_answers_alone() -> None:
     assert [c.quote for c in whole.citations] == ["Forty-eight patients were enrolled."]
     # One that lacks some of them ("refractory") is followed by the next best sentences.
     assert len(composer.compose(evidence("How many refractory patients were enrolled?")).citations) > 1
+
+
+def test_a_table_row_is_read_with_its_header(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag.answer.sentences import table_header
+
+    header = "Factor | SPAD chlorophyll content | Membrane stability\nF ratio | F ratio"
+    rows = "Genotype | 13.7 | 3.7\nReplication | 4.6 | 3.4"
+    table = f"Table 1. Fixed effects analysis of variance.\n{header}\n{rows}"
+    text = f"RESULTS: Forty-eight patients were enrolled.\n{table}"
+    assert table_header(text, text.index("Genotype")) == header
+    assert table_header(text, text.index("Replication")) == header
+    assert table_header(text, 0) == "" and table_header(text, text.index("Factor")) == ""
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    built = evidence("Which F ratio was reported for genotype on SPAD chlorophyll content?")
+    composer = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({}))
+
+    def words_of_the_row() -> float:
+        return next(c for c in composer.candidates(built) if c.text.startswith("Genotype")).features[0].words
+
+    # The row holds "genotype" only; its header holds most of the rest of what is asked.
+    with_header = words_of_the_row()
+    monkeypatch.setattr(extractive, "table_header", lambda text, start: "")
+    assert with_header > 2 * words_of_the_row()

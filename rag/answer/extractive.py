@@ -28,7 +28,7 @@ from rag.answer.features import (
     measure_match,
     sentence_role,
 )
-from rag.answer.sentences import announces, is_answer_sentence, next_sentence
+from rag.answer.sentences import announces, is_answer_sentence, next_sentence, table_header
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
 from rag.answer.topic import (
     DocumentTerms,
@@ -190,7 +190,11 @@ class ExtractiveComposer:
                 continue
             seen.add((passage.doc_id, text))
             tokens = self._analyzer.tokens(TEST_DESCRIPTOR.sub(" ", text), passage.doc_id)
-            sentences.append((record, passage, text, tokens, set(content_terms(tokens))))
+            stems = set(content_terms(tokens))
+            header = table_header(passage.text, record.start)
+            if header:
+                stems |= set(content_terms(self._analyzer.tokens(header, passage.doc_id)))
+            sentences.append((record, passage, text, tokens, stems))
         # Words that most candidate sentences share (the drug, the disease) say little about
         # which sentence answers; weigh each question word by how rare it is among them too.
         all_stems = [stems for *_, stems in sentences]

@@ -70,3 +70,28 @@ def next_sentence(records: Sequence[SentenceRecord], passage: Passage, end: int)
         return None
     text = passage.text[following.start : following.end]
     return following if is_answer_sentence(text, following.section) else None
+
+
+# A table row as the loaders write it: cells joined by " | ".
+CELL_SEPARATOR = " | "
+
+
+def table_header(text: str, start: int) -> str:
+    """The header rows of the table that the row at `start` belongs to: the rows above it in
+    the same table that hold no figure ("Factor | SPAD Chlorophyll Content | FV/FM", "F Ratio |
+    F Ratio"). A row alone says "Genotype | 13.7 | 6.3"; its header says what 13.7 is. Empty for
+    a sentence outside a table, or a table whose header is in another passage."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    if CELL_SEPARATOR not in text[line_start : line_end if line_end >= 0 else len(text)]:
+        return ""
+    rows: list[str] = []
+    top = line_start
+    while top > 0:
+        above = text.rfind("\n", 0, top - 1) + 1
+        row = text[above : top - 1]
+        if CELL_SEPARATOR not in row:
+            break
+        rows.append(row)
+        top = above
+    return "\n".join(row for row in reversed(rows) if not TABLE_VALUE.search(row))
