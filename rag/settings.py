@@ -215,6 +215,17 @@ class AnswerSettings(Section):
         "of holding what was asked; unset: the threshold stored in the model (chosen on its "
         "development data), 0: never.",
     )
+    lay_terms: Path | None = Field(
+        default=None,
+        description="The lay phrases a question is read with as clinical terms, a JSON file shaped like "
+        "rag/answer/data/lay_terms.json (a corpus in another field, or another language, brings its "
+        "own); unset: that bundled file.",
+    )
+    read_lay_terms: bool = Field(
+        default=True,
+        description="Read a question's lay phrases as the clinical terms the corpus uses ('side effects' "
+        "as 'adverse events'; shown in resolved_question); false: questions are read as typed.",
+    )
     synonym_similarity: float = Field(
         default=0.80,
         description="A question word absent from the corpus counts as a paraphrase of a corpus "

@@ -3,12 +3,17 @@ library and POST /ask (which says how it read the question)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from rag.answer.lay_terms import clinical_reading, lay_terms
+from rag.errors import ConfigurationError
 from rag.index.vocabulary import Lexicon
+from rag.pipeline import Pipeline
 
 CHUNKS = 10
 
@@ -82,3 +87,35 @@ def test_search_reads_the_query_as_ask_reads_a_question(client: TestClient) -> N
     assert body["results"][0]["doc_id"] == "sorafenib-mrcc-refractory-bevacizumab-sunitinib"
     plain = client.post("/search", json={"query": body["resolved_query"], "top_k": 3}).json()
     assert plain["resolved_query"] is None and plain["results"] == body["results"]
+
+
+def test_a_corpus_brings_its_own_lay_terms_or_none(tmp_path: Path) -> None:
+    own = tmp_path / "terms.json"
+    own.write_text(json.dumps({"terms": [{"lay": ["bird flu"], "clinical": ["avian influenza"]}]}))
+    terms = lay_terms(own)
+    assert (
+        clinical_reading("Was bird flu worse than flu?", CLINICAL, terms)
+        == "Was avian influenza worse than flu?"
+    )
+    assert clinical_reading("Any side effects?", CLINICAL, terms) == "Any side effects?"  # not in that file
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"terms": []}))
+    assert clinical_reading("Any side effects?", CLINICAL, lay_terms(empty)) == "Any side effects?"
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"terms": [{"lay": ["side effects"]}]}')  # no clinical alternatives
+    with pytest.raises(ConfigurationError, match=r"lay terms file .*broken\.json"):
+        lay_terms(broken)
+
+
+@pytest.mark.integration
+def test_reading_lay_terms_can_be_switched_off(pipeline: Pipeline) -> None:
+    question = "Does sorafenib cause high blood pressure?"
+    assert pipeline.read(question) == "Does sorafenib cause hypertension?"
+    off = pipeline.settings.model_copy(
+        update={"answer": pipeline.settings.answer.model_copy(update={"read_lay_terms": False})}
+    )
+    literal = Pipeline(off, pipeline.embedder, None)
+    try:
+        assert literal.read(question) == question
+    finally:
+        literal.close()

@@ -13,7 +13,7 @@ from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import Composer, Composition, ExtractiveComposer
 from rag.answer.followup import Turn, resolve
 from rag.answer.generative import GenerativeComposer
-from rag.answer.lay_terms import clinical_reading
+from rag.answer.lay_terms import LAY_TERMS_FILE, clinical_reading, lay_terms
 from rag.answer.llm import LanguageModel
 from rag.answer.misspellings import corrected
 from rag.documents import Answer, Passage
@@ -66,6 +66,9 @@ class Asker:
         self._diseases = DiseaseMatcher(embedder.embed)
         self.llm = llm
         self._composer = composer or (lambda index: ExtractiveComposer(settings.answer, index.abbreviations))
+        # Read once, here, so that a broken lay-terms file fails at start-up, not on a question.
+        answer = settings.answer
+        self._lay_terms = lay_terms(answer.lay_terms or LAY_TERMS_FILE) if answer.read_lay_terms else None
 
     def evidence(
         self,
@@ -170,8 +173,12 @@ class Asker:
     def read(self, index: Index, question: str) -> str:
         """The question as read: a word the corpus lacks as the corpus word one typing slip from
         it (rag/answer/misspellings.py), a lay phrase as the clinical term the corpus uses
-        (rag/answer/lay_terms.py). Unchanged when neither applies."""
-        return clinical_reading(corrected(question, index.lexicon, self._is_word), index.lexicon)
+        (rag/answer/lay_terms.py; RAG_ANSWER__READ_LAY_TERMS, RAG_ANSWER__LAY_TERMS). Unchanged
+        when neither applies."""
+        question = corrected(question, index.lexicon, self._is_word)
+        if self._lay_terms is None:
+            return question
+        return clinical_reading(question, index.lexicon, self._lay_terms)
 
     def _is_word(self, word: str) -> bool:
         """A word of the embedding model's own vocabulary (one piece): a real word, not a slip."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from rag.errors import ConfigurationError
 from rag.index.vocabulary import Lexicon
 from rag.text import STOPWORDS, stem, words
 
@@ -33,20 +34,33 @@ class LayTerms:
 
 
 @cache
-def lay_terms() -> LayTerms:
-    """The parsed data/lay_terms.json."""
-    data = json.loads(LAY_TERMS_FILE.read_text(encoding="utf-8"))
-    clinical = {lay.lower(): tuple(t["clinical"]) for t in data["terms"] for lay in t["lay"]}
+def lay_terms(path: Path = LAY_TERMS_FILE) -> LayTerms:
+    """The parsed lay-terms file (the bundled data/lay_terms.json unless another is given)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        pairs = [
+            (str(lay).lower(), tuple(str(c) for c in t["clinical"]))
+            for t in data["terms"]
+            for lay in t["lay"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(
+            f"lay terms file {path} is not readable ({exc})",
+            'give RAG_ANSWER__LAY_TERMS a JSON file {"terms": [{"lay": [...], "clinical": [...]}]}',
+        ) from exc
+    clinical = {lay: alternatives for lay, alternatives in pairs if lay and alternatives}
     alternatives = "|".join(re.escape(p) for p in sorted(clinical, key=len, reverse=True))
     # A hyphen joins a lay word to another one ("flu-like"): that is not the phrase.
     return LayTerms(re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.I), clinical)
 
 
-def clinical_reading(question: str, lexicon: Lexicon) -> str:
+def clinical_reading(question: str, lexicon: Lexicon, terms: LayTerms | None = None) -> str:
     """`question` with each lay phrase read as its clinical alternative: the first in the data's
     order that the corpus uses more than the lay phrase and that is not in half of its passages.
     A phrase with no such alternative stays as typed (a corpus in lay words keeps its questions)."""
-    terms = lay_terms()
+    terms = terms or lay_terms()
+    if not terms.clinical:
+        return question
 
     def read(match: re.Match[str]) -> str:
         lay = match.group(0)
