@@ -226,16 +226,24 @@ def test_a_sentence_holding_every_word_asked_answers_alone() -> None:
 
 
 def test_a_table_row_is_read_with_its_header(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from rag.answer.sentences import table_header
+    from rag.answer.sentences import is_table_header, table_header, table_start
 
-    header = "Factor | SPAD chlorophyll content | Membrane stability\nF ratio | F ratio"
+    header = "Factor | SPAD chlorophyll content | Membrane stability"
     rows = "Genotype | 13.7 | 3.7\nReplication | 4.6 | 3.4"
     table = f"Table 1. Fixed effects analysis of variance.\n{header}\n{rows}"
     text = f"RESULTS: Forty-eight patients were enrolled.\n{table}"
     assert table_header(text, text.index("Genotype")) == header
     assert table_header(text, text.index("Replication")) == header
     assert table_header(text, 0) == "" and table_header(text, text.index("Factor")) == ""
+    assert table_start(text, text.index("Replication")) == text.index("Factor")
+    assert table_start(text, 0) is None
+    # The first row names the columns: it is never an answer, however many words it shares.
+    assert is_table_header(text, text.index("Factor"))
+    assert not is_table_header(text, text.index("Genotype")) and not is_table_header(text, 0)
     monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    # A row is quoted from its table's header, one exact quote, when that fits the clause limit.
+    answer = compose("What membrane stability and SPAD chlorophyll content did genotype show?")
+    assert answer.citations[0].quote == f"{header}\nGenotype | 13.7 | 3.7"
     built = evidence("Which F ratio was reported for genotype on SPAD chlorophyll content?")
     composer = ExtractiveComposer(AnswerSettings(min_support=0.0), Abbreviations({}))
 

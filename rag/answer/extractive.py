@@ -28,7 +28,14 @@ from rag.answer.features import (
     measure_match,
     sentence_role,
 )
-from rag.answer.sentences import announces, is_answer_sentence, next_sentence, table_header
+from rag.answer.sentences import (
+    announces,
+    is_answer_sentence,
+    is_table_header,
+    next_sentence,
+    table_header,
+    table_start,
+)
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
 from rag.answer.topic import (
     DocumentTerms,
@@ -186,7 +193,11 @@ class ExtractiveComposer:
             if passage is None:
                 continue
             text = passage.text[record.start : record.end]
-            if (passage.doc_id, text) in seen or not is_answer_sentence(text, record.section):
+            if (
+                (passage.doc_id, text) in seen
+                or not is_answer_sentence(text, record.section)
+                or is_table_header(passage.text, record.start)
+            ):
                 continue
             seen.add((passage.doc_id, text))
             tokens = self._analyzer.tokens(TEST_DESCRIPTOR.sub(" ", text), passage.doc_id)
@@ -321,7 +332,7 @@ class ExtractiveComposer:
     ) -> Composition:
         parts, citations = [], []
         for marker, found in enumerate(chosen, start=1):
-            candidate = self._clause(self._continued(found, evidence), evidence)
+            candidate = self._clause(self._with_header(self._continued(found, evidence)), evidence)
             text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
             # A clause of a longer sentence is shown as one: "… clause …" (the quote is exact).
@@ -350,6 +361,15 @@ class ExtractiveComposer:
         if following is None or following.end - candidate.start > limit:
             return candidate
         return replace(candidate, end=following.end)
+
+    def _with_header(self, candidate: Candidate) -> Candidate:
+        """A table row quoted from its table's header rows ("Factor | SPAD Chlorophyll Content
+        ... Genotype | 13.7 | 6.3"), so that the quote says what its figures are, when that fits
+        the clause limit."""
+        start = table_start(candidate.passage.text, candidate.start)
+        if start is None or candidate.end - start > self._settings.clause_chars - SHOWN_EXTRA_CHARS:
+            return candidate
+        return replace(candidate, start=start)
 
     def _clause(self, candidate: Candidate, evidence: Evidence) -> Candidate:
         """The candidate narrowed to its best clauses when it is longer than the limit, which

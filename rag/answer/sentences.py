@@ -81,17 +81,46 @@ def table_header(text: str, start: int) -> str:
     the same table that hold no figure ("Factor | SPAD Chlorophyll Content | FV/FM", "F Ratio |
     F Ratio"). A row alone says "Genotype | 13.7 | 6.3"; its header says what 13.7 is. Empty for
     a sentence outside a table, or a table whose header is in another passage."""
+    return "\n".join(row for _, row in _rows_above(text, start) if not TABLE_VALUE.search(row))
+
+
+def table_start(text: str, start: int) -> int | None:
+    """Where the table that the row at `start` belongs to begins, when it begins with header
+    rows in this text (so that a quote from there to the row shows what its figures are)."""
+    rows = _rows_above(text, start)
+    if not rows or TABLE_VALUE.search(rows[0][1]):
+        return None
+    return rows[0][0]
+
+
+def is_table_header(text: str, start: int) -> bool:
+    """Whether the row at `start` is the first row of a table, without a figure, with rows below
+    it: the row naming the columns ("Factor | SPAD Chlorophyll Content | FV/FM"), which says what
+    is measured but never a result."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    if line_end < 0 or _rows_above(text, start):
+        return False
+    line = text[line_start:line_end]
+    following = text.find("\n", line_end + 1)
+    below = text[line_end + 1 : following if following >= 0 else len(text)]
+    return CELL_SEPARATOR in line and CELL_SEPARATOR in below and not TABLE_VALUE.search(line)
+
+
+def _rows_above(text: str, start: int) -> list[tuple[int, str]]:
+    """(offset, row) of the rows above the row at `start` in the same table, top first; none
+    when `start` is not in a table row."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", start)
     if CELL_SEPARATOR not in text[line_start : line_end if line_end >= 0 else len(text)]:
-        return ""
-    rows: list[str] = []
+        return []
+    rows: list[tuple[int, str]] = []
     top = line_start
     while top > 0:
         above = text.rfind("\n", 0, top - 1) + 1
         row = text[above : top - 1]
         if CELL_SEPARATOR not in row:
             break
-        rows.append(row)
+        rows.append((above, row))
         top = above
-    return "\n".join(row for row in reversed(rows) if not TABLE_VALUE.search(row))
+    return rows[::-1]
