@@ -66,9 +66,7 @@ def names_a_thing(token: str, following: str) -> bool:
     group of people ("pregnant", "children")."""
     cues = entity_cues()
     lower = token.lower()
-    # A question in capitals ("IN THE PREGNANT WOMAN") writes words like acronyms: such a word
-    # is looked up by its case, so it would seem absent.
-    if lower in cues.populations and not is_acronym(token):
+    if lower in cues.populations:
         return True
     if names_drug_or_gene(token) or lower.endswith(cues.drug_suffixes + cues.disease_suffixes):
         return True
@@ -106,8 +104,13 @@ class UnknownWord:
 def unknown_words(question: str, lexicon: Lexicon, abbreviations: Abbreviations) -> list[UnknownWord]:
     """Words of the question the corpus does not contain, in question order."""
     found: list[UnknownWord] = []
+    # A question in capitals ("IN THE PREGNANT WOMAN") has no case to tell an acronym by: its
+    # words are looked up as the corpus writes them, in any case.
+    in_capitals = is_acronym("".join(WORD.findall(question)))
     for token, following in _content_words(question):
         if lexicon.contains(token) or _written_apart(token, lexicon):
+            continue
+        if in_capitals and lexicon.contains(token.lower()):
             continue
         meaning = abbreviations.meaning(token) if is_acronym(token) else None
         if meaning and all(lexicon.contains(w) for w in meaning if w not in QUESTION_WORDS):

@@ -97,27 +97,29 @@ def is_table_header(text: str, start: int) -> bool:
     """Whether the row at `start` is the first row of a table, without a figure, with rows below
     it: the row naming the columns ("Factor | SPAD Chlorophyll Content | FV/FM"), which says what
     is measured but never a result."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    if line_end < 0 or _rows_above(text, start):
+    line_start, line_end = _line(text, start)
+    if line_end == len(text) or _rows_above(text, start):
         return False
     line = text[line_start:line_end]
-    following = text.find("\n", line_end + 1)
-    below = text[line_end + 1 : following if following >= 0 else len(text)]
+    below = text[line_end + 1 : _line(text, line_end + 1)[1]]
     return CELL_SEPARATOR in line and CELL_SEPARATOR in below and not TABLE_VALUE.search(line)
+
+
+def _line(text: str, start: int) -> tuple[int, int]:
+    """Where the line holding `start` begins and ends (its newline, or the end of the text)."""
+    end = text.find("\n", start)
+    return text.rfind("\n", 0, start) + 1, end if end >= 0 else len(text)
 
 
 def _rows_above(text: str, start: int) -> list[tuple[int, str]]:
     """(offset, row) of the rows above the row at `start` in the same table, top first; none
     when `start` is not in a table row."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    if CELL_SEPARATOR not in text[line_start : line_end if line_end >= 0 else len(text)]:
+    top, end = _line(text, start)
+    if CELL_SEPARATOR not in text[top:end]:
         return []
     rows: list[tuple[int, str]] = []
-    top = line_start
     while top > 0:
-        above = text.rfind("\n", 0, top - 1) + 1
+        above = _line(text, top - 1)[0]
         row = text[above : top - 1]
         if CELL_SEPARATOR not in row:
             break
