@@ -161,7 +161,7 @@ def test_the_follow_up_set_is_well_formed() -> None:
     bodies = {d.doc_id: d.text for d in load_paths([CORPUS]).documents}
     conversations = [json.loads(line) for line in FOLLOWUPS.read_text(encoding="utf-8").splitlines()]
     assert len(conversations) >= 25 and len({c["id"] for c in conversations}) == len(conversations)
-    assert {c["suite"] for c in conversations} == {"gold", "covidqa"}
+    assert {c["suite"] for c in conversations} == {"gold", "covidqa", "clinical"}
     for conversation in conversations:
         assert len(conversation["turns"]) >= 2 and conversation["kind"] in {
             "refers",
@@ -171,6 +171,14 @@ def test_the_follow_up_set_is_well_formed() -> None:
         if conversation["suite"] == "gold":
             (doc,) = conversation["doc_ids"]
             assert all(fact_present(f, bodies[doc]) for f in conversation["facts"]), conversation["id"]
+        if conversation["suite"] == "clinical":
+            # Lay conversations: every fact and evidence sentence is in the documents named.
+            text = " ".join(bodies[doc] for doc in conversation["doc_ids"])
+            assert conversation["split"] in {"tune", "test"}, conversation["id"]
+            assert all(fact_present(f, text) for f in conversation["facts"]), conversation["id"]
+            assert all(e in text for e in conversation["evidence"]), conversation["id"]
+    clinical = [c for c in conversations if c["suite"] == "clinical"]
+    assert len(clinical) == 30 and sum(c["split"] == "test" for c in clinical) == 15
 
 
 @pytest.mark.integration

@@ -26,7 +26,18 @@ from rag.evaluation.pubmedqa import load_dataset, write_corpus
 from rag.evaluation.runner import load_gold
 from rag.text import split_sentences
 
-SUITES = ("gold", "clinical", "covidqa", "pubmedqa", "realdocs", "followups", "covidqa-followups")
+SUITES = (
+    "gold",
+    "clinical",
+    "covidqa",
+    "pubmedqa",
+    "realdocs",
+    "followups",
+    "covidqa-followups",
+    "clinical-followups",
+)
+# The follow-up suites by the "suite" field of their conversations in eval/followups.jsonl.
+FOLLOWUP_SUITES = {"gold": "followups", "covidqa": "covidqa-followups", "clinical": "clinical-followups"}
 FOLLOWUPS_FILE = "followups.jsonl"
 # Questions in lay words, as a patient or a general practitioner would ask them (eval/README.md).
 CLINICAL_FILE = "clinical.jsonl"
@@ -217,9 +228,11 @@ def pubmedqa_suite(data_dir: Path) -> Suite:
 
 def followup_suite(path: Path, which: str, base: Suite) -> Suite:
     """Conversations whose last question is a follow-up (eval/followups.jsonl), over the corpus
-    of `base` (the shipped corpus, or COVID-QA's). A follow-up is answered when the answer holds
-    every fact (gold) or at least 60% of the gold answer's tokens (covidqa; answer length is the
-    covidqa suite's measure, not this one's)."""
+    of `base` (the shipped corpus, or COVID-QA's). `which`: the conversations' "suite" field
+    (gold, clinical: lay conversations over the shipped corpus, split into tune and test; covidqa).
+    A follow-up is answered when the answer holds every fact (gold, clinical) or at least 60% of
+    the gold answer's tokens (covidqa; answer length is the covidqa suite's measure, not this
+    one's)."""
     if not path.is_file():
         raise ConfigurationError(
             f"follow-up set not found: {path}", "it lives beside the gold set, eval/followups.jsonl"
@@ -233,7 +246,7 @@ def followup_suite(path: Path, which: str, base: Suite) -> Suite:
             continue
         questions = [t["question"] for t in data["turns"]]
         gold_item = None
-        if which == "gold":
+        if which != "covidqa":
             gold_item = GoldItem(
                 data["id"], questions[-1], "factual", None, data["facts"], data["doc_ids"], []
             )
@@ -241,7 +254,7 @@ def followup_suite(path: Path, which: str, base: Suite) -> Suite:
             SuiteItem(
                 data["id"],
                 questions[-1],
-                data["kind"],
+                data.get("split", data["kind"]),
                 data["doc_ids"][0],
                 True,
                 tuple(data["doc_ids"]),
@@ -262,8 +275,14 @@ def followup_suite(path: Path, which: str, base: Suite) -> Suite:
     def cited(item: SuiteItem, answer: Answer) -> bool | None:
         return not answer.abstained and any(c.passage.doc_id in item.doc_ids for c in answer.citations)
 
-    name = "followups" if which == "gold" else "covidqa-followups"
-    return Suite(name, items, base.write_corpus, lambda item, p: p.doc_id in item.doc_ids, cited, answered)
+    return Suite(
+        FOLLOWUP_SUITES[which],
+        items,
+        base.write_corpus,
+        lambda item, p: p.doc_id in item.doc_ids,
+        cited,
+        answered,
+    )
 
 
 def realdocs_suite(data_dir: Path) -> Suite:
@@ -319,6 +338,8 @@ def load_suite(name: str, *, gold: Path, data_dir: Path) -> Suite:
         return followup_suite(gold.with_name(FOLLOWUPS_FILE), "gold", gold_suite(gold))
     if name == "covidqa-followups":
         return followup_suite(gold.with_name(FOLLOWUPS_FILE), "covidqa", covidqa_suite(data_dir))
+    if name == "clinical-followups":
+        return followup_suite(gold.with_name(FOLLOWUPS_FILE), "clinical", gold_suite(gold))
     if name == "gold":
         return gold_suite(gold)
     if name == "clinical":
