@@ -32,6 +32,11 @@ def test_questions_are_told_apart() -> None:
     assert classify("What did the trial of those patients find?") == "refers"  # "those patients"
     assert classify("How fast did the man's tumour marker return to normal?") == "refers"
     assert classify("What were the most common adverse events with the combination?") == "refers"
+    # "the ones", "the people who", "the sorafenib patients": a reference, even with a modifier.
+    assert classify("Did the ones whose scan looked good live longer?") == "refers"
+    assert classify("How long did the people who had to cut down to the lower dose live?") == "refers"
+    assert classify("How long did the sorafenib patients live compared to the others?") == "refers"
+    assert classify("What was the median overall survival in the SHARP trial?") == "standalone"  # a name
 
 
 def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
@@ -66,6 +71,36 @@ def test_a_fragment_replaces_the_phrase_or_the_word_it_stands_for() -> None:
     assert resolve("And what about placebo?", [Turn(question)], embed).kind == "refers"
 
 
+def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
+    first = "How long do people with liver cancer live on sorafenib?"
+    # A fragment that is a disease takes the earlier disease's place (its shortest name).
+    assert resolve("And for acute myeloid leukaemia?", [Turn(first)]).query == (
+        "How long do people with acute myeloid leukaemia live on sorafenib?"
+    )
+    assert resolve("And for advanced kidney cancer?", [Turn(first)]).query == (
+        "How long do people with advanced kidney cancer live on sorafenib?"
+    )
+    # A question that refers back keeps its topic without the old disease, and no old documents.
+    decides = "What decides how long someone with liver cancer will live on sorafenib?"
+    resolved = resolve("What about when it's kidney cancer that has spread?", [Turn(decides, doc_ids=(RCC,))])
+    assert resolved.kind == "refers" and resolved.changes_disease and resolved.prefer == ()
+    assert "liver" not in resolved.query and "sorafenib" in resolved.query
+    same = resolve("What about its side effects in liver cancer?", [Turn(decides, doc_ids=(RCC,))])
+    assert not same.changes_disease and same.prefer == (RCC,)
+    # Another name of the same disease is no change: the embedding model says how close names are.
+    vectors = {"kidney cancer": [1.0, 0.0], "renal cell carcinoma": [0.9, 0.3], "cell carcinoma": [0.5, 0.8]}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        rows = np.array([vectors.get(t, [0.0, 1.0]) for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    pfs = "What was the PFS in renal cell carcinoma?"
+    assert resolve("And its side effects in kidney cancer?", [Turn(pfs, doc_ids=(RCC,))], embed).prefer == (
+        RCC,
+    )
+    assert resolve("And in kidney cancer?", [Turn(pfs)], embed).query == "What was the PFS in kidney cancer?"
+
+
 @pytest.mark.integration
 def test_a_conversation_through_the_pipeline(pipeline: Pipeline) -> None:
     first = pipeline.ask(QUESTION)
@@ -81,6 +116,15 @@ def test_a_conversation_through_the_pipeline(pipeline: Pipeline) -> None:
     # A change of topic is not forced onto the old one.
     changed = pipeline.ask("Which grade 3 toxicities were seen in multiple myeloma?", history=history)
     assert changed.citations and {c.passage.doc_id for c in changed.citations} == {MYELOMA}
+
+
+@pytest.mark.integration
+def test_a_follow_up_on_another_disease_is_answered_from_its_documents(pipeline: Pipeline) -> None:
+    decides = "What decides how long someone with liver cancer will live on sorafenib?"
+    first = pipeline.ask(decides)
+    history = [Turn(decides, first.answer, tuple(c.passage.doc_id for c in first.citations))]
+    follow = pipeline.ask("What about when it's kidney cancer that has spread?", history=history)
+    assert {c.passage.doc_id for c in follow.citations} == {"gu-2016-prognostic-value-pathological-features"}
 
 
 @pytest.mark.integration

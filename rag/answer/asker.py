@@ -145,7 +145,7 @@ class Asker:
             )
         resolved = resolve(question, history, self._embedder.embed)
         prefer = resolved.prefer
-        if resolved.kind == "refers" and not prefer and resolved.previous:
+        if resolved.kind == "refers" and not prefer and resolved.previous and not resolved.changes_disease:
             prefer = self._top_documents(index, resolved.previous, filters)
         missing = set(index.chunks.missing_documents(prefer))
         present = [d for d in prefer if d not in missing]

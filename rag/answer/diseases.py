@@ -69,24 +69,31 @@ def disease_words() -> DiseaseWords:
 
 def disease_names(text: str) -> tuple[str, ...]:
     """The diseases `text` names, lowercased: a head with the qualifiers before it."""
+    return tuple(dict.fromkeys(name for name, _, _ in disease_spans(text)))[:MAX_NAMES]
+
+
+def disease_spans(text: str) -> list[tuple[str, int, int]]:
+    """Each disease name of `text` (lowercased, as disease_names gives it) with where it is."""
     words = disease_words()
-    tokens = WORD.findall(text)
-    names: list[str] = []
-    for position, token in enumerate(tokens):
-        head = american(token.lower())
-        following = tokens[position + 1].lower() if position + 1 < len(tokens) else ""
+    tokens = list(WORD.finditer(text))
+    found: list[tuple[str, int, int]] = []
+    for position, match in enumerate(tokens):
+        head = american(match.group().lower())
+        following = tokens[position + 1].group().lower() if position + 1 < len(tokens) else ""
         if (head not in words.generic and head not in words.specific) or following in words.institutions:
             continue
         qualifiers: list[str] = []
+        start = match.start()
         for before in reversed(tokens[max(0, position - MAX_QUALIFIERS) : position]):
-            if before.lower() in words.stage:
+            if before.group().lower() in words.stage:
                 continue
-            if _ends_qualifiers(before, words):
+            if _ends_qualifiers(before.group(), words):
                 break
-            qualifiers.insert(0, american(before.lower()))
+            qualifiers.insert(0, american(before.group().lower()))
+            start = before.start()
         if qualifiers or head in words.specific:
-            names.append(" ".join([*qualifiers, head]))
-    return tuple(dict.fromkeys(names))[:MAX_NAMES]
+            found.append((" ".join([*qualifiers, head]), start, match.end()))
+    return found
 
 
 def name_variants(name: str) -> list[str]:

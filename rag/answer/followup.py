@@ -6,9 +6,13 @@
   enrolled?", "Did those patients respond?") is retrieved and scored together with the earlier
   question's topic words, and answered first from the documents the earlier answer cited.
 - A **fragment** ("And in liver cancer?", "What about regorafenib?") is the earlier question
-  with a part replaced: a phrase opened by the same preposition ("in renal cancer" becomes "in
-  liver cancer"), else the earlier word most similar in meaning ("sorafenib" becomes
+  with a part replaced: the disease it names for the earlier one ("for leukaemia" after "...
+  in liver cancer?"), else a phrase opened by the same preposition ("in renal cancer" becomes
+  "in liver cancer"), else the earlier word most similar in meaning ("sorafenib" becomes
   "regorafenib"); it is a new question, so no documents are preferred.
+- A question that refers back but names **another disease** than the earlier turn ("What about
+  when it has spread to the kidney cancer?") keeps the topic without the old disease, and
+  prefers none of the earlier answer's documents: they are about the other disease.
 
 Every earlier turn is resolved the same way, in order, so a chain of follow-ups keeps its topic.
 """
@@ -21,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from rag.answer.diseases import disease_spans, disease_words, name_variants
 from rag.answer.question import QUESTION_WORDS, analyze
 from rag.text import WORD
 
@@ -36,12 +41,14 @@ ANAPHORA = frozenset(
     """it its it's they them their theirs those these this that such same he she his her him
     former latter there""".split()
 )
-# "that study", "the drug": a definite reference to something named before. Not "the study of
-# early fever as a predictor ...": a noun with its own description names something new.
+# "that study", "the drug", "the sorafenib patients", "the ones who ...": a definite reference
+# to something named before. Not "the SHARP trial" (a name) nor "the study of early fever as a
+# predictor ...": a noun with its own description names something new.
 DEFINITE = re.compile(
-    r"\b(the|that|this|these|those|same)\s+(study|studies|trial|trials|paper|report|drug|treatment|therapy|"
-    r"patients?|cohort|group|population|analysis|virus|vaccine|disease|man|woman|men|women|child|children|"
-    r"case|cases|combination|regimen|procedure|intervention|infection|strain)\b"
+    r"\b(the|that|this|these|those|same)\s+(?:(?-i:[a-z]+)\s+)?(study|studies|trial|trials|paper|report|drug|"
+    r"treatment|therapy|patients?|people|ones|person|participants|cohort|group|population|analysis|virus|"
+    r"vaccine|disease|man|woman|men|women|lady|gentleman|child|children|case|cases|combination|regimen|"
+    r"procedure|intervention|infection|strain)\b"
     r"(?!\s+(?:of|on|in|with|from|by|comparing|testing|evaluating|using|that|which|where)\s+\w+\s+\w+)",
     re.I,
 )
@@ -57,6 +64,11 @@ MAX_FRAGMENT_WORDS = 6
 MIN_OWN_TOPIC_WORDS = 4
 # A word of a fragment replaces the earlier word most similar in meaning, if at least this similar.
 MIN_REPLACE_SIMILARITY = 0.45
+# Two disease names at least this similar (the bundled model) are one disease: "kidney cancer" /
+# "renal cell carcinoma" 0.85, "liver cancer" / "hepatocellular carcinoma" 0.75, but "kidney
+# cancer" / "liver cancer" 0.66, "lung cancer" / "liver cancer" 0.58, "leukaemia" / "liver
+# cancer" 0.44.
+SAME_DISEASE = 0.7
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class Resolved:
     """The earlier turn's query, resolved in its turn (None for the first question)."""
     topic: tuple[str, ...] = ()
     """What the conversation is about at this turn: a follow-up that refers back keeps it."""
+    changes_disease: bool = False
+    """It names another disease than the earlier turn: no earlier documents to prefer."""
 
 
 def resolve(question: str, history: Sequence[Turn], embed: Embed | None = None) -> Resolved:
@@ -102,14 +116,68 @@ def _resolve_one(
     kind = classify(question)
     if kind == "standalone":
         return Resolved(question, question, kind, cited, previous.query, topic_words(question))
+    old_disease = other_disease(question, previous.query, embed)
     if kind == "fragment":
-        query = substitute(previous.query, FRAGMENT_OPENERS.sub("", question).rstrip(" ?.!"), embed)
+        fragment = FRAGMENT_OPENERS.sub("", question).rstrip(" ?.!")
+        query = swap_disease(previous.query, fragment, old_disease) or substitute(
+            previous.query, fragment, embed
+        )
         if query is not None:
             return Resolved(question, query, kind, cited, previous.query, topic_words(query))
     # The topic first: words after the question's own would read as part of what it asks for.
     own = OPENERS.sub("", question).strip()
+    if old_disease is not None:
+        dropped = {w.lower() for w in WORD.findall(previous.query[old_disease[0] : old_disease[1]])}
+        topic = tuple(w for w in previous.topic if w.lower() not in dropped)
+        query = f"{' '.join(topic)}: {own[:1].upper()}{own[1:]}" if topic else question
+        return Resolved(question, query, "refers", cited, previous.query, topic, changes_disease=True)
     query = f"{' '.join(previous.topic)}: {own[:1].upper()}{own[1:]}" if previous.topic else question
     return Resolved(question, query, "refers", cited or previous.prefer, previous.query, previous.topic)
+
+
+def other_disease(question: str, previous: str, embed: Embed | None) -> tuple[int, int] | None:
+    """Where `previous` names its disease, when `question` names another one ("kidney cancer"
+    after "liver cancer"; not "renal cell carcinoma" after "kidney cancer"); else None."""
+    new, old = disease_spans(question), disease_spans(previous)
+    if not new or not old:
+        return None
+    new_names = [v for name, *_ in new for v in name_variants(name)]
+    old_names = [v for name, *_ in old for v in name_variants(name)]
+    if set(new_names) & set(old_names):
+        return None
+    if embed is not None:
+        vectors = embed([*new_names, *old_names])
+        if float((vectors[: len(new_names)] @ vectors[len(new_names) :].T).max()) >= SAME_DISEASE:
+            return None
+    _, start, end = disease_cores(previous)[0]
+    return start, end
+
+
+def disease_cores(text: str) -> list[tuple[str, int, int]]:
+    """The diseases `text` names, each cut to its shortest form and where that is: the head,
+    with one qualifier when the head needs one ("liver cancer" of "hold off liver cancer")."""
+    cores = []
+    specific = disease_words().specific
+    for name, start, end in disease_spans(text):
+        words = name.split()
+        keep = 1 if words[-1] in specific else 2
+        tokens = list(WORD.finditer(text, start, end))[-keep:]
+        cores.append((" ".join(words[-keep:]), tokens[0].start(), end))
+    return cores
+
+
+def swap_disease(previous: str, fragment: str, old: tuple[int, int] | None) -> str | None:
+    """The earlier question with its disease replaced by the one a fragment names ("for
+    leukaemia"), when the fragment names nothing else; None otherwise."""
+    if old is None:
+        return None
+    words = fragment.split()
+    named = words[1:] if words and words[0].lower() in PREPOSITIONS else words
+    names = disease_spans(" ".join(named))
+    # The fragment is the disease, with at most a stage word ("advanced kidney cancer").
+    if len(names) != 1 or len(named) > len(names[0][0].split()) + 1:
+        return None
+    return previous[: old[0]] + " ".join(named) + previous[old[1] :]
 
 
 def classify(question: str) -> Kind:
