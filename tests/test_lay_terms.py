@@ -37,6 +37,8 @@ CLINICAL = lexicon(
         "cancer": 3,
         "influenza": 4,
         "avian": 2,
+        "placebo": 3,
+        "resected": 2,
     }
 )
 
@@ -49,6 +51,9 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
     # The longest phrase is read, once; a hyphenated word is not the phrase.
     assert clinical_reading("Was bird flu worse than flu-like illness?", CLINICAL) == (
         "Was avian influenza worse than flu-like illness?"
+    )
+    assert clinical_reading("Was it better than the dummy pill after the tumour was cut out?", CLINICAL) == (
+        "Was it better than the placebo after the tumour was resected?"
     )
 
 

@@ -190,6 +190,10 @@ def test_a_scene_setting_opening_is_not_what_is_asked(question: str, asked: str 
         # "How often" asks for a schedule only with a dosing verb; otherwise for a rate.
         ("How often was sorafenib given?", "design"),
         ("How often did sorafenib shrink the tumours?", "findings"),
+        # How many were in a study is how many it enrolled; how many in it died is a finding.
+        ("How many people were in that study?", "design"),
+        ("How many patients took part in the phase 3 trial?", "design"),
+        ("How many patients in the study died?", "findings"),
     ],
 )
 def test_the_intent_is_read_from_the_asked_part(question: str, intent: str) -> None:
