@@ -48,6 +48,11 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     assert resolved.query == "sorafenib renal cancer after bevacizumab: How many patients were enrolled?"
     assert resolved.prefer == ()  # the turn it follows cited nothing known: the caller looks it up
     assert resolve("Its side effects?", history[:1]).prefer == (RCC,)
+    # One that says the topic changes is read without saying so, and carries nothing along.
+    changed = resolve("Unrelated, but how many were enrolled?", history)
+    assert changed.kind == "standalone" and changed.query == "how many were enrolled?"
+    assert resolve("Different question: what dose was used?", history).query == "what dose was used?"
+    assert resolve("Different studies report what?", history).kind == "refers"
     # A question with its own topic is read as asked, even mid-conversation.
     standalone = "Which grade 3 toxicities were seen in renal cell carcinoma?"
     assert resolve(standalone, history).query == standalone

@@ -1,7 +1,8 @@
 """Follow-up questions: reading a question against the earlier turns of a conversation.
 
 - A **standalone** question (it names its own topic and does not point back) is left as it is:
-  a follow-up that changes topic is not forced onto the old one.
+  a follow-up that changes topic is not forced onto the old one. One that says so ("Different
+  question: does it work for lung cancer?") is read without those words.
 - A question that **refers back** ("What about its side effects?", "And how many were
   enrolled?", "Did those patients respond?") is retrieved and scored together with the earlier
   question's topic words, and answered first from the documents the earlier answer cited.
@@ -50,6 +51,14 @@ DEFINITE = re.compile(
     r"vaccine|disease|man|woman|men|women|lady|gentleman|child|children|case|cases|combination|regimen|"
     r"procedure|intervention|infection|strain)\b"
     r"(?!\s+(?:of|on|in|with|from|by|comparing|testing|evaluating|using|that|which|where)\s+\w+\s+\w+)",
+    re.I,
+)
+# "Different question: ...", "Unrelated, but ...": the user says the topic changes.
+TOPIC_CHANGE = re.compile(
+    r"^\s*(?:(?:a |an |one )?(?:different|separate|unrelated|new|other|another) "
+    r"(?:thing|question|topic|subject)|(?:on )?(?:a |an )?(?:different|unrelated|separate) (?:note|matter)"
+    r"|unrelated|changing (?:the )?subject|change of (?:topic|subject))\b"
+    r"\s*[-:,.;–—]*\s*(?:but\b)?\s*[-:,]*\s*",
     re.I,
 )
 # Longest first: "and what about" is one opener, not "and" before a question.
@@ -113,6 +122,9 @@ def _resolve_one(
 ) -> Resolved:
     if previous is None:
         return Resolved(question, question, "standalone", cited, topic=topic_words(question))
+    if TOPIC_CHANGE.match(question):
+        asked = TOPIC_CHANGE.sub("", question, count=1)
+        return Resolved(question, asked, "standalone", cited, previous.query, topic_words(asked))
     kind = classify(question)
     if kind == "standalone":
         return Resolved(question, question, kind, cited, previous.query, topic_words(question))
