@@ -48,6 +48,13 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     assert resolved.query == "sorafenib renal cancer after bevacizumab: How many patients were enrolled?"
     assert resolved.prefer == ()  # the turn it follows cited nothing known: the caller looks it up
     assert resolve("Its side effects?", history[:1]).prefer == (RCC,)
+    # Words of an earlier turn that the corpus does not use are not carried as its topic.
+    chatty = [Turn("My mum has thyroid cancer that doesn't respond to iodine. Can sorafenib help her?")]
+    corpus = {"thyroid", "cancer", "respond", "iodine", "sorafenib", "help"}
+    assert resolve("Does it help people live longer?", chatty, known=corpus.__contains__).query == (
+        "thyroid cancer respond iodine sorafenib help: Does it help people live longer?"
+    )
+    assert "mum" in resolve("Does it help people live longer?", chatty).query
     # One that says the topic changes is read without saying so, and carries nothing along.
     changed = resolve("Unrelated, but how many were enrolled?", history)
     assert changed.kind == "standalone" and changed.query == "how many were enrolled?"

@@ -216,7 +216,7 @@ def test_lay_conversations_on_the_shipped_corpus(pipeline: Pipeline) -> None:
     assert suite.name == "clinical-followups" and {i.split for i in suite.items} == {"tune", "test"}
     results = run_suite(pipeline, suite)
     summary = summarize(results)
-    # Measured 0.367 (11 of 30) when the suite was added, 0.467 with diseases switched and
-    # "the ones who ..." read as references.
-    assert summary["answered"] is not None and summary["answered"] >= 0.43, summary
+    # Measured 0.367 (11 of 30) when the suite was added; 0.500 with diseases switched, "the
+    # ones who ..." read as references and only the corpus's words carried as the topic.
+    assert summary["answered"] is not None and summary["answered"] >= 0.46, summary
     assert all(r.markers_valid for r in results)

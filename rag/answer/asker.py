@@ -143,7 +143,7 @@ class Asker:
             return self._ask(
                 index, question, top_k, filters, mode=mode, answer_mode=answer_mode, listener=listener
             )
-        resolved = resolve(question, history, self._embedder.embed)
+        resolved = resolve(question, history, self._embedder.embed, index.lexicon.contains)
         prefer = resolved.prefer
         if resolved.kind == "refers" and not prefer and resolved.previous and not resolved.changes_disease:
             prefer = self._top_documents(index, resolved.previous, filters)

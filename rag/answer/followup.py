@@ -106,13 +106,22 @@ class Resolved:
     """It names another disease than the earlier turn: no earlier documents to prefer."""
 
 
-def resolve(question: str, history: Sequence[Turn], embed: Embed | None = None) -> Resolved:
+def resolve(
+    question: str,
+    history: Sequence[Turn],
+    embed: Embed | None = None,
+    known: Callable[[str], bool] | None = None,
+) -> Resolved:
     """The question as the conversation so far gives it meaning. `prefer` holds the documents
     the turn it refers to cited, when the history says (a refers-back question whose earlier
-    turn names none gets `prefer` empty: the caller may find them by retrieving `previous`)."""
+    turn names none gets `prefer` empty: the caller may find them by retrieving `previous`).
+    `known`: whether the corpus uses a word; an earlier turn's words it does not ("My mum has
+    ...", "doesn't") are not carried as its topic."""
     previous: Resolved | None = None
     for turn in history:
         resolved = _resolve_one(turn.question, previous, embed, ())
+        if known is not None:
+            resolved = dataclasses.replace(resolved, topic=tuple(w for w in resolved.topic if known(w)))
         previous = dataclasses.replace(resolved, prefer=turn.doc_ids)
     return _resolve_one(question, previous, embed, ())
 
