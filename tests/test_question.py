@@ -40,6 +40,7 @@ def test_answer_types(question: str, kind: AnswerType) -> None:
         ("What studies were excluded?", True),
         ("What do the studies suggest?", False),  # what they found, not which they are
         ("What did the studies reveal about transmission?", False),
+        ("What is Universal primer-PCR used for in viral studies?", False),  # studies in general
     ],
 )
 def test_list_questions(question: str, is_list: bool) -> None:

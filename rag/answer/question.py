@@ -48,7 +48,9 @@ _AUXILIARY = r"(?:do|does|did|have|has|had|is|are|was|were)\b"
 LIST_CUES = re.compile(
     rf"\b(which|what)\s+(?:(?!{_AUXILIARY})[\w-]+\s+){{0,3}}{_STUDIES}\b"
     rf"|\bin which {_STUDIES}\b|\b(across|among) (the |these |all )?{_STUDIES}\b"
-    rf"|\b{_STUDIES}\?\s*$|^\s*(list|name)\b",
+    # "... reported in the renal cell carcinoma studies?", not "... used for in viral studies?"
+    rf"|\b(?:the|these|those|all|both|several|various|different|other)\s+(?:[\w-]+\s+){{0,4}}{_STUDIES}\?\s*$"
+    rf"|^\s*(list|name)\b",
     re.IGNORECASE,
 )
 
