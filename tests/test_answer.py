@@ -153,6 +153,9 @@ def test_a_heading_is_not_quoted_as_an_answer(monkeypatch) -> None:  # type: ign
     assert not is_heading("Median Overall Survival 10.7 months") and not is_heading("United Kingdom 2.7%")
     assert is_heading("4 Conclusion and Limitations") and is_heading("Were the Waves Caused by One Virus?")
     assert not is_heading("The study was approved by the National Bioethics Committee in Iceland.")
+    # A table row with a code or a number in a cell is a row, however capitalized its cells.
+    assert not is_heading("Glibenclamide | G0639 | NA | Sigma-Aldrich, UK")
+    assert is_heading("Reagent | Catalogue Number | Source")
 
 
 def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> None:  # type: ignore[no-untyped-def]

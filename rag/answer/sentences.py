@@ -40,8 +40,11 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
 
 
 def is_heading(text: str) -> bool:
-    """A title or heading line, not a sentence (see HEADING_CAPITALIZED_SHARE)."""
+    """A title or heading line, not a sentence (see HEADING_CAPITALIZED_SHARE). A table row
+    with a code or a number in a cell ("Glibenclamide | G0639 | Sigma-Aldrich, UK") is a row."""
     if text.rstrip().endswith(".") or TABLE_VALUE.search(text):
+        return False
+    if CELL_SEPARATOR in text and any(c.isdigit() for c in text):
         return False
     long_words = LONG_WORD.findall(text)
     capitalized = sum(1 for word in long_words if word[0].isupper())
