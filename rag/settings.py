@@ -198,6 +198,14 @@ class AnswerSettings(Section):
     neighbour_chunks: int = Field(
         default=6, ge=0, description="Most extra chunks taken from each such document, nearest first."
     )
+    single_document_depth: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="When the best passages all come from one document, this many times as many "
+        "passages are searched and that document's are kept: a question about one paper reads "
+        "more of it. 1: no deeper search.",
+    )
     min_support: float = Field(
         default=0.33,
         description="Abstain when the best sentence's support score is below this.",

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from rag.documents import Document
+from rag.embed import Embedder
 from rag.ingest.loaders import parse_file
+from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 REALDOCS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "realdocs"
 pytestmark = pytest.mark.skipif(not REALDOCS.is_dir(), reason="../shared/benchmarks/realdocs is not here")
@@ -154,3 +158,34 @@ def test_every_checked_answer_is_on_its_page() -> None:
         if not any(" ".join(answer.split()).lower() in page_text for answer in row["answers"]):
             missing.append((row["file"], row["question"]))
     assert missing == []
+
+
+@pytest.mark.integration
+def test_questions_on_one_long_paper_are_answered_from_it(tmp_path: Path, real_embedder: Embedder) -> None:
+    """Two real PDFs indexed with the real model. A value deep in one paper (its passage scores
+    below the paper's others: RAG_ANSWER__SINGLE_DOCUMENT_DEPTH) and a table row whose cells are
+    capitalized names and a catalogue code (a row, not a heading) are both quoted."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("lu2024_natcommun_asgard_twocol.pdf", "vedovato2024_diabetologia_kcnj11_twocol.pdf"):
+        shutil.copyfile(REALDOCS / name, corpus / name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    deep = "At what temperature did the reconstructed ancestral AncEF-1A show optimal GDP binding?"
+    pipeline = Pipeline(settings, real_embedder, None)
+    try:
+        pipeline.ingest()
+        assert "52.9" in pipeline.ask(deep).answer
+        row = pipeline.ask("According to Table 1, what is the catalogue number of the glibenclamide used?")
+        assert "G0639" in row.answer and all(
+            c.passage.text[c.quote_start : c.quote_end] == c.quote for c in row.citations
+        )
+    finally:
+        pipeline.close()
+    shallow = settings.model_copy(
+        update={"answer": settings.answer.model_copy(update={"single_document_depth": 1})}
+    )
+    pipeline = Pipeline(shallow, real_embedder, None)
+    try:
+        assert "52.9" not in pipeline.ask(deep).answer  # the passage is not reached without it
+    finally:
+        pipeline.close()

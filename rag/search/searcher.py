@@ -76,6 +76,12 @@ class Searcher:
             passages = _best_per_document(wide, max(k, self._answer.max_list_sources))
             return self._with_neighbours(index, passages, len(passages), allowed)
         passages = self.search(index, vector, question, k, filters=filters, mode=mode)
+        depth = self._answer.single_document_depth
+        if depth > 1 and len(passages) == k and len({p.doc_id for p in passages}) == 1:
+            # All about one paper (a long PDF, a full-text article): read more of it, since the
+            # value asked for may sit in a passage that scores below its others.
+            wider = self.search(index, vector, question, k * depth, filters=filters, mode=mode)
+            passages = [p for p in wider if p.doc_id == passages[0].doc_id]
         return self._with_neighbours(index, passages, self._answer.expand_documents, allowed)
 
     def _with_neighbours(
