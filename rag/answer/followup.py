@@ -12,8 +12,9 @@
   "in liver cancer"), else the earlier word most similar in meaning ("sorafenib" becomes
   "regorafenib"); it is a new question, so no documents are preferred.
 - A question that refers back but names **another disease** than the earlier turn ("What about
-  when it has spread to the kidney cancer?") keeps the topic without the old disease, and
-  prefers none of the earlier answer's documents: they are about the other disease.
+  when it's kidney cancer that has spread?" after a question on liver cancer) keeps the topic
+  without the old disease, and prefers none of the earlier answer's documents: they are about
+  the other disease.
 
 Every earlier turn is resolved the same way, in order, so a chain of follow-ups keeps its topic.
 """
