@@ -39,6 +39,7 @@ CLINICAL = lexicon(
         "avian": 2,
         "placebo": 3,
         "resected": 2,
+        "ultrasonography": 3,
     }
 )
 
@@ -55,6 +56,7 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
     assert clinical_reading("Was it better than the dummy pill after the tumour was cut out?", CLINICAL) == (
         "Was it better than the placebo after the tumour was resected?"
     )
+    assert clinical_reading("Can an ultrasound scan show it?", CLINICAL) == "Can an ultrasonography show it?"
 
 
 def test_a_clinical_term_in_most_passages_or_absent_is_not_added() -> None:
