@@ -217,6 +217,7 @@ def test_lay_conversations_on_the_shipped_corpus(pipeline: Pipeline) -> None:
     results = run_suite(pipeline, suite)
     summary = summarize(results)
     # Measured 0.367 (11 of 30) when the suite was added; 0.500 with diseases switched, "the
-    # ones who ..." read as references and only the corpus's words carried as the topic.
-    assert summary["answered"] is not None and summary["answered"] >= 0.46, summary
+    # ones who ..." read as references and only the corpus's words carried as the topic;
+    # 0.533 with "ultrasound scan" read as ultrasonography.
+    assert summary["answered"] is not None and summary["answered"] >= 0.49, summary
     assert all(r.markers_valid for r in results)
