@@ -106,6 +106,9 @@ def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
         rows = np.array([vectors.get(t, [0.0, 1.0]) for t in texts], dtype=np.float32)
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
+    # The whole name goes, qualifiers and all: no "renal leukaemia".
+    dose = "sorafenib renal cell carcinoma: What dose did they use?"
+    assert resolve("And in leukaemia?", [Turn(dose)]).query == "sorafenib leukaemia: What dose did they use?"
     pfs = "What was the PFS in renal cell carcinoma?"
     assert resolve("And its side effects in kidney cancer?", [Turn(pfs, doc_ids=(RCC,))], embed).prefer == (
         RCC,
@@ -137,6 +140,16 @@ def test_a_follow_up_on_another_disease_is_answered_from_its_documents(pipeline:
     history = [Turn(decides, first.answer, tuple(c.passage.doc_id for c in first.citations))]
     follow = pipeline.ask("What about when it's kidney cancer that has spread?", history=history)
     assert {c.passage.doc_id for c in follow.citations} == {"gu-2016-prognostic-value-pathological-features"}
+
+
+@pytest.mark.integration
+def test_earlier_turns_are_read_before_their_topic_is_carried(pipeline: Pipeline) -> None:
+    # "kidney" is not a word of the corpus; the earlier question as read says "renal cell carcinoma".
+    history = [Turn("Does sorafenib help with kidney cancer?")]
+    follow = pipeline.ask("What dose did they use?", history=history)
+    assert follow.resolved_question is not None and "renal cell carcinoma" in follow.resolved_question
+    kidney = {RCC, "oya-2016-little-impact-renal-function", "gu-2016-prognostic-value-pathological-features"}
+    assert follow.citations and {c.passage.doc_id for c in follow.citations} <= kidney
 
 
 @pytest.mark.integration

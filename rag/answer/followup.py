@@ -7,7 +7,7 @@
   enrolled?", "Did those patients respond?") is retrieved and scored together with the earlier
   question's topic words, and answered first from the documents the earlier answer cited.
 - A **fragment** ("And in liver cancer?", "What about regorafenib?") is the earlier question
-  with a part replaced: the disease it names for the earlier one ("for leukaemia" after "...
+  with a part replaced: the disease it names for the earlier one's ("for leukaemia" after "...
   in liver cancer?"), else a phrase opened by the same preposition ("in renal cancer" becomes
   "in liver cancer"), else the earlier word most similar in meaning ("sorafenib" becomes
   "regorafenib"); it is a new question, so no documents are preferred.
@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rag.answer.diseases import disease_spans, disease_words, name_variants
+from rag.answer.diseases import disease_spans, name_variants
 from rag.answer.question import QUESTION_WORDS, analyze
 from rag.text import WORD
 
@@ -171,21 +171,10 @@ def other_disease(question: str, previous: str, embed: Embed | None) -> tuple[in
         vectors = embed([*new_names, *old_names])
         if float((vectors[: len(new_names)] @ vectors[len(new_names) :].T).max()) >= SAME_DISEASE:
             return None
-    _, start, end = disease_cores(previous)[0]
+    # The whole name with its qualifiers: "renal cell carcinoma", not "cell carcinoma" (a verb
+    # or a drug before it may go too: "help renal cell carcinoma").
+    _, start, end = old[0]
     return start, end
-
-
-def disease_cores(text: str) -> list[tuple[str, int, int]]:
-    """The diseases `text` names, each cut to its shortest form and where that is: the head,
-    with one qualifier when the head needs one ("liver cancer" of "hold off liver cancer")."""
-    cores = []
-    specific = disease_words().specific
-    for name, start, end in disease_spans(text):
-        words = name.split()
-        keep = 1 if words[-1] in specific else 2
-        tokens = list(WORD.finditer(text, start, end))[-keep:]
-        cores.append((" ".join(words[-keep:]), tokens[0].start(), end))
-    return cores
 
 
 def swap_disease(previous: str, fragment: str, old: tuple[int, int] | None) -> str | None:
