@@ -85,7 +85,7 @@ def test_a_fragment_replaces_the_phrase_or_the_word_it_stands_for() -> None:
 
 def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
     first = "How long do people with liver cancer live on sorafenib?"
-    # A fragment that is a disease takes the earlier disease's place (its shortest name).
+    # A fragment that is a disease takes the earlier disease's place (its whole name).
     assert resolve("And for acute myeloid leukaemia?", [Turn(first)]).query == (
         "How long do people with acute myeloid leukaemia live on sorafenib?"
     )
