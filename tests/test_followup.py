@@ -83,6 +83,18 @@ def test_a_fragment_replaces_the_phrase_or_the_word_it_stands_for() -> None:
     assert resolve("And what about placebo?", [Turn(question)], embed).kind == "refers"
 
 
+def test_a_fragment_with_a_preposition_the_question_lacks_replaces_the_similar_word() -> None:
+    vectors = {"MERS": [0.7, 0.7], "SARS": [0.6, 0.8], "R0": [1.0, 0.0], "children": [-1.0, 0.0]}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        rows = np.array([vectors.get(t, [0.0, -1.0]) for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    question = "What was the R0 of SARS?"
+    assert substitute(question, "for MERS", embed) == "What was the R0 of MERS?"
+    assert substitute(question, "for children", embed) == "What was the R0 of SARS for children?"
+
+
 def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
     first = "How long do people with liver cancer live on sorafenib?"
     # A fragment that is a disease takes the earlier disease's place (its whole name).

@@ -73,7 +73,7 @@ MAX_FRAGMENT_WORDS = 6
 # Fewer content words than this and no name, and a question leans on the turn before.
 MIN_OWN_TOPIC_WORDS = 4
 # A word of a fragment replaces the earlier word most similar in meaning, if at least this similar.
-MIN_REPLACE_SIMILARITY = 0.45
+MIN_REPLACE_SIMILARITY = 0.4
 # Two disease names at least this similar (the bundled model) are one disease: "kidney cancer" /
 # "renal cell carcinoma" 0.85, "liver cancer" / "hepatocellular carcinoma" 0.75, but "kidney
 # cancer" / "liver cancer" 0.66, "lung cancer" / "liver cancer" 0.58, "leukaemia" / "liver
@@ -233,7 +233,9 @@ def topic_words(question: str) -> tuple[str, ...]:
 
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
     """The earlier question with the fragment put in place of what it replaces; None when
-    nothing in it can be replaced."""
+    nothing in it can be replaced. A fragment opened by a preposition replaces the earlier
+    phrase it opens, else the word its own is most similar to ("for MERS" after "the R0 of
+    SARS"), else it is added at the end."""
     words = fragment.split()
     if words and words[0].lower() in PREPOSITIONS:
         pattern = re.compile(
@@ -241,7 +243,14 @@ def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
         )
         if pattern.search(previous):
             return pattern.sub(fragment, previous, count=1)
-        return f"{previous.rstrip(' ?.!')} {fragment}?"
+        swapped = _swap_similar(previous, " ".join(words[1:]), embed)
+        return swapped or f"{previous.rstrip(' ?.!')} {fragment}?"
+    return _swap_similar(previous, fragment, embed)
+
+
+def _swap_similar(previous: str, fragment: str, embed: Embed | None) -> str | None:
+    """The earlier question with each word of the fragment in place of the earlier word most
+    similar in meaning to it (at least MIN_REPLACE_SIMILARITY); None when none is."""
     if embed is None:
         return None
     new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS]
