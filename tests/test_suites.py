@@ -178,7 +178,7 @@ def test_the_follow_up_set_is_well_formed() -> None:
             assert all(fact_present(f, text) for f in conversation["facts"]), conversation["id"]
             assert all(e in text for e in conversation["evidence"]), conversation["id"]
     clinical = [c for c in conversations if c["suite"] == "clinical"]
-    assert len(clinical) == 30 and sum(c["split"] == "test" for c in clinical) == 15
+    assert len(clinical) == 60 and sum(c["split"] == "test" for c in clinical) == 30
 
 
 @pytest.mark.integration
@@ -216,8 +216,7 @@ def test_lay_conversations_on_the_shipped_corpus(pipeline: Pipeline) -> None:
     assert suite.name == "clinical-followups" and {i.split for i in suite.items} == {"tune", "test"}
     results = run_suite(pipeline, suite)
     summary = summarize(results)
-    # Measured 0.367 (11 of 30) when the suite was added; 0.500 with diseases switched, "the
-    # ones who ..." read as references and only the corpus's words carried as the topic;
-    # 0.533 with "ultrasound scan" read as ultrasonography.
-    assert summary["answered"] is not None and summary["answered"] >= 0.49, summary
+    # Measured 0.367 (11 of 30) when the suite's first 30 were added, 0.533 after the rules
+    # fitted on their tune half; the 30 added after those rules: 0.367 (11), as before them.
+    assert summary["answered"] is not None and summary["answered"] >= 0.41, summary
     assert all(r.markers_valid for r in results)
