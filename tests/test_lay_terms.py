@@ -40,6 +40,11 @@ CLINICAL = lexicon(
         "placebo": 3,
         "resected": 2,
         "ultrasonography": 3,
+        "fever": 3,
+        "two": 5,
+        "weeks": 4,
+        "disease": 4,
+        "control": 4,
     }
 )
 
@@ -57,6 +62,9 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
         "Was it better than the placebo after the tumour was resected?"
     )
     assert clinical_reading("Can an ultrasound scan show it?", CLINICAL) == "Can an ultrasonography show it?"
+    assert clinical_reading("A high temperature in the first fortnight: was it kept in check?", CLINICAL) == (
+        "A fever in the first two weeks: was it disease control?"
+    )
 
 
 def test_a_clinical_term_in_most_passages_or_absent_is_not_added() -> None:
