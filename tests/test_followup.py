@@ -59,6 +59,7 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     changed = resolve("Unrelated, but how many were enrolled?", history)
     assert changed.kind == "standalone" and changed.query == "how many were enrolled?"
     assert resolve("Different question: what dose was used?", history).query == "what dose was used?"
+    assert resolve("Another question entirely - what dose?", history).query == "what dose?"
     assert resolve("Different studies report what?", history).kind == "refers"
     # A question with its own topic is read as asked, even mid-conversation.
     standalone = "Which grade 3 toxicities were seen in renal cell carcinoma?"

@@ -58,7 +58,7 @@ DEFINITE = re.compile(
 TOPIC_CHANGE = re.compile(
     r"^\s*(?:(?:a |an |one )?(?:different|separate|unrelated|new|other|another) "
     r"(?:thing|question|topic|subject)|(?:on )?(?:a |an )?(?:different|unrelated|separate) (?:note|matter)"
-    r"|unrelated|changing (?:the )?subject|change of (?:topic|subject))\b"
+    r"|unrelated|changing (?:the )?subject|change of (?:topic|subject))\b(?: (?:entirely|altogether|now))?"
     r"\s*[-:,.;–—]*\s*(?:but\b)?\s*[-:,]*\s*",
     re.I,
 )
