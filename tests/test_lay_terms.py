@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.answer.lay_terms import clinical_reading, lay_terms
+from rag.answer.followup import Turn
+from rag.answer.lay_terms import clinical_reading, equivalents, lay_terms, with_equivalents
 from rag.errors import ConfigurationError
 from rag.index.vocabulary import Lexicon
 from rag.pipeline import Pipeline
@@ -134,3 +135,23 @@ def test_reading_lay_terms_can_be_switched_off(pipeline: Pipeline) -> None:
         assert literal.read(question) == question
     finally:
         literal.close()
+
+
+def test_a_sentence_naming_a_thing_otherwise_names_the_question_s_term() -> None:
+    # "adverse events", "adverse effects" and "toxicities" name one thing (one entry's alternatives).
+    found = equivalents({"worst", "advers", "event"}, lay_terms())
+    assert [asked for asked, _ in found] == [frozenset({"advers", "event"})]
+    assert {"advers", "event"} <= with_equivalents({"grade", "toxic", "thrombocytopenia"}, found)
+    assert with_equivalents({"grade", "respons"}, found) == {"grade", "respons"}
+    assert equivalents({"advers", "event"}, None) == ()  # lay terms switched off
+    assert equivalents({"effect", "phage"}, lay_terms()) == ()  # "effect" alone names none
+
+
+@pytest.mark.integration
+def test_worst_side_effects_are_found_as_toxicities(pipeline: Pipeline) -> None:
+    # Read as "adverse events"; the myeloma trial says "Grade 4 toxicity".
+    history = [Turn("Has sorafenib been tried for multiple myeloma that keeps coming back?")]
+    answer = pipeline.ask("What were the worst side effects they had?", history=history)
+    assert "toxicit" in answer.answer.lower() and {c.passage.doc_id for c in answer.citations} == {
+        "swog-s0434-sorafenib-multiple-myeloma"
+    }

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer.abstain import UnknownWord, absent_terms, named_words, unknown_words
 from rag.answer.diseases import disease_names, name_variants
+from rag.answer.lay_terms import Equivalents
 from rag.answer.question import QUESTION_WORDS, Question, analyze, asked_part, split_parts
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
@@ -65,6 +66,9 @@ class Evidence:
     disease_similarity: Mapping[str, float] = field(default_factory=dict)
     """For each document whose title names a disease, how close the nearest is to one the
     question names (diseases.DiseaseMatcher); empty when the question names none."""
+    equivalents: Equivalents = ()
+    """The question's clinical terms with the other names of each (lay_terms.equivalents): a
+    sentence naming any names the question's."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from rag.answer.features import (
     measure_match,
     sentence_role,
 )
+from rag.answer.lay_terms import with_equivalents
 from rag.answer.sentences import (
     announces,
     is_answer_sentence,
@@ -201,7 +202,7 @@ class ExtractiveComposer:
                 continue
             seen.add((passage.doc_id, text))
             tokens = self._analyzer.tokens(TEST_DESCRIPTOR.sub(" ", text), passage.doc_id)
-            stems = set(content_terms(tokens))
+            stems = with_equivalents(set(content_terms(tokens)), evidence.equivalents)
             header = table_header(passage.text, record.start)
             if header:
                 stems |= set(content_terms(self._analyzer.tokens(header, passage.doc_id)))

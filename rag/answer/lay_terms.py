@@ -19,6 +19,7 @@ from pathlib import Path
 from rag.errors import ConfigurationError
 from rag.index.vocabulary import Lexicon
 from rag.text import STOPWORDS, stem, words
+from rag.text.analyzer import content_terms
 
 LAY_TERMS_FILE = Path(__file__).with_name("data") / "lay_terms.json"
 # A clinical phrase whose every word is in half of the passages or more (the BM25 idf of a term
@@ -27,10 +28,17 @@ LAY_TERMS_FILE = Path(__file__).with_name("data") / "lay_terms.json"
 UBIQUITOUS_RARITY = math.log(2.0)
 
 
+Terms = frozenset[str]
+"""A clinical term as the stems of its content words ("adverse events": {"advers", "event"})."""
+
+
 @dataclass(frozen=True)
 class LayTerms:
     pattern: re.Pattern[str]  # every lay phrase, longest first, whole words, case-insensitive
     clinical: dict[str, tuple[str, ...]]  # lower-cased lay phrase -> its clinical alternatives
+    names: tuple[tuple[Terms, ...], ...] = ()
+    """Clinical names of one thing, from entries with several ("adverse events", "adverse
+    effects", "toxicities"), as stems."""
 
 
 @cache
@@ -50,8 +58,40 @@ def lay_terms(path: Path = LAY_TERMS_FILE) -> LayTerms:
         ) from exc
     clinical = {lay: alternatives for lay, alternatives in pairs if lay and alternatives}
     alternatives = "|".join(re.escape(p) for p in sorted(clinical, key=len, reverse=True))
+    names = {tuple(sorted(t for t in (_terms(a) for a in group) if t)) for group in clinical.values()}
     # A hyphen joins a lay word to another one ("flu-like"): that is not the phrase.
-    return LayTerms(re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.I), clinical)
+    pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.I)
+    return LayTerms(pattern, clinical, tuple(sorted(n for n in names if len(n) > 1)))
+
+
+def _terms(phrase: str) -> Terms:
+    return frozenset(content_terms(words(phrase)))
+
+
+Equivalents = tuple[tuple[Terms, tuple[Terms, ...]], ...]
+
+
+def equivalents(asked: set[str], terms: LayTerms | None) -> Equivalents:
+    """The clinical terms among the question's stems (`asked`), each with every name of the
+    same thing: a sentence that says "toxicities" names the "adverse events" asked about. A
+    corpus settles on no one name (the lay reading picks the corpus's most used one; one paper
+    says "toxicity", the next "adverse events")."""
+    if terms is None:
+        return ()
+    found = []
+    for names in terms.names:
+        held = [name for name in names if name <= asked]
+        if held:
+            found.append((frozenset().union(*held), names))
+    return tuple(found)
+
+
+def with_equivalents(stems: set[str], found: Equivalents) -> set[str]:
+    """A sentence's stems with the question's own name of each thing the sentence names."""
+    for asked, names in found:
+        if any(name <= stems for name in names):
+            stems = stems | asked
+    return stems
 
 
 def clinical_reading(question: str, lexicon: Lexicon, terms: LayTerms | None = None) -> str:
