@@ -468,6 +468,8 @@ def test_an_upload_answered_with_a_job_is_followed_until_it_is_done(
         assert page.is_hidden("#upload-progress")
         page.fill("#filter", "vexatrelin")
         shown = page.locator("#document-list li:visible")
+        # The list is fetched again once the job is done; under load that lands a moment later.
+        shown.filter(has_text="Job note on vexatrelin").wait_for(timeout=30_000)
         assert shown.count() == 1 and "Job note on vexatrelin" in shown.inner_text()
         (added,) = status.removeprefix("Added ").removesuffix(": it can be asked about now.").split(", ")
         assert added in shown.inner_text()
