@@ -58,10 +58,13 @@ def lay_terms(path: Path = LAY_TERMS_FILE) -> LayTerms:
         ) from exc
     clinical = {lay: alternatives for lay, alternatives in pairs if lay and alternatives}
     alternatives = "|".join(re.escape(p) for p in sorted(clinical, key=len, reverse=True))
-    names = {tuple(sorted(t for t in (_terms(a) for a in group) if t)) for group in clinical.values()}
+    names = {
+        tuple(sorted({_terms(a) for a in group} - {frozenset()}, key=sorted)) for group in clinical.values()
+    }
     # A hyphen joins a lay word to another one ("flu-like"): that is not the phrase.
     pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.I)
-    return LayTerms(pattern, clinical, tuple(sorted(n for n in names if len(n) > 1)))
+    several = sorted((n for n in names if len(n) > 1), key=lambda n: [sorted(name) for name in n])
+    return LayTerms(pattern, clinical, tuple(several))
 
 
 def _terms(phrase: str) -> Terms:
@@ -74,7 +77,7 @@ Equivalents = tuple[tuple[Terms, tuple[Terms, ...]], ...]
 def equivalents(asked: set[str], terms: LayTerms | None) -> Equivalents:
     """The clinical terms among the question's stems (`asked`), each with every name of the
     same thing: a sentence that says "toxicities" names the "adverse events" asked about. A
-    corpus settles on no one name (the lay reading picks the corpus's most used one; one paper
+    corpus settles on no one name (the lay reading picks one for the whole corpus; one paper
     says "toxicity", the next "adverse events")."""
     if terms is None:
         return ()
