@@ -13,7 +13,7 @@ from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import Composer, Composition, ExtractiveComposer
 from rag.answer.followup import Turn, resolve
 from rag.answer.generative import GenerativeComposer
-from rag.answer.lay_terms import LAY_TERMS_FILE, clinical_reading, equivalents, lay_terms
+from rag.answer.lay_terms import LAY_TERMS_FILE, clinical_reading, lay_terms
 from rag.answer.llm import LanguageModel
 from rag.answer.misspellings import corrected
 from rag.documents import Answer, Passage
@@ -111,7 +111,7 @@ class Asker:
             plan.diseases, plan.disease_vectors(vectors), {p.doc_id: p.title for p in passages}
         )
         timings["retrieve"] = _ms(clock)
-        evidence = build_evidence(
+        return build_evidence(
             plan,
             vectors,
             passages=passages,
@@ -120,9 +120,8 @@ class Asker:
             abbreviations=index.abbreviations,
             synonym_similarity=self._settings.answer.synonym_similarity,
             disease_similarity=disease_similarity,
+            lay_terms=self._lay_terms,
         )
-        asked = set().union(*(part.sentence_weights for part in evidence.parts))
-        return dataclasses.replace(evidence, equivalents=equivalents(asked, self._lay_terms))
 
     def ask(
         self,

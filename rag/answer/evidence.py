@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer.abstain import UnknownWord, absent_terms, named_words, unknown_words
 from rag.answer.diseases import disease_names, name_variants
-from rag.answer.lay_terms import Equivalents
+from rag.answer.lay_terms import Equivalents, LayTerms, equivalents
 from rag.answer.question import QUESTION_WORDS, Question, analyze, asked_part, split_parts
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
@@ -129,8 +129,10 @@ def build_evidence(
     abbreviations: Abbreviations,
     synonym_similarity: float,
     disease_similarity: Mapping[str, float] | None = None,
+    lay_terms: LayTerms | None = None,
 ) -> Evidence:
-    """The evidence for `plan`, given the vectors of `plan.texts` (in that order)."""
+    """The evidence for `plan`, given the vectors of `plan.texts` (in that order); `lay_terms`
+    says which clinical names are of one thing (none when lay terms are not read)."""
     several = len(plan.parts) > 1
     part_vectors = vectors[1 : len(plan.parts) + 1] if several else vectors[:1]
     compared = plan.compared
@@ -151,6 +153,7 @@ def build_evidence(
         named=plan.named,
         diseases=plan.diseases,
         disease_similarity=dict(disease_similarity or {}),
+        equivalents=equivalents(set().union(*(p.sentence_weights for p in parts)), lay_terms),
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rag.errors import ConfigurationError
 from rag.index.vocabulary import Lexicon
-from rag.text import STOPWORDS, stem, words
+from rag.text import words
 from rag.text.analyzer import content_terms
 
 LAY_TERMS_FILE = Path(__file__).with_name("data") / "lay_terms.json"
@@ -119,5 +119,4 @@ def clinical_reading(question: str, lexicon: Lexicon, terms: LayTerms | None = N
 def _rarity(phrase: str, lexicon: Lexicon) -> float:
     """How rare the phrase is in the corpus, by its rarest word (the inverse document frequency
     of its stem; a word the corpus lacks has the largest)."""
-    content = [w for w in words(phrase) if w not in STOPWORDS]
-    return max((lexicon.idf(s) for s in stem(content)), default=math.inf)
+    return max((lexicon.idf(s) for s in _terms(phrase)), default=math.inf)

@@ -44,15 +44,33 @@ class Searcher:
         mode: Mode | None = None,
     ) -> list[Passage]:
         """The `top_k` best passages, ranked, among the chunks `filters` lets through."""
-        allowed = self.allowed(index, filters)
+        hits = self._hits(
+            index, vector, query, top_k or self._top_k, allowed=self.allowed(index, filters), mode=mode
+        )
+        return self._passages(index, hits)
+
+    def _hits(
+        self,
+        index: Index,
+        vector: NDArray[np.float32],
+        query: str,
+        top_k: int,
+        *,
+        allowed: NDArray[np.int64] | None,
+        mode: Mode | None,
+    ) -> list[tuple[int, float]]:
+        """The `top_k` best chunk rows with their fused scores, best first."""
         if allowed is not None and not len(allowed):
             return []
         retriever = HybridRetriever(index.vectors, index.lexical, self._retrieval)
-        hits = retriever.retrieve(vector, index.analyzer.terms(query), top_k or self._top_k, allowed, mode)
+        return retriever.retrieve(vector, index.analyzer.terms(query), top_k, allowed, mode)
+
+    @staticmethod
+    def _passages(index: Index, hits: list[tuple[int, float]], first_rank: int = 1) -> list[Passage]:
         records = index.chunks.passages([row for row, _ in hits])
         return [
             dataclasses.replace(records[row], score=round(score, 6), rank=rank)
-            for rank, (row, score) in enumerate(hits, start=1)
+            for rank, (row, score) in enumerate(hits, start=first_rank)
         ]
 
     def evidence_passages(
@@ -75,13 +93,16 @@ class Searcher:
             wide = self.search(index, vector, question, k * 4, filters=filters, mode=mode)
             passages = _best_per_document(wide, max(k, self._answer.max_list_sources))
             return self._with_neighbours(index, passages, len(passages), allowed)
-        passages = self.search(index, vector, question, k, filters=filters, mode=mode)
-        depth = self._answer.single_document_depth
-        if depth > 1 and len(passages) == k and len({p.doc_id for p in passages}) == 1:
-            # All about one paper (a long PDF, a full-text article): read more of it, since the
-            # value asked for may sit in a passage that scores below its others.
-            wider = self.search(index, vector, question, k * depth, filters=filters, mode=mode)
-            passages = [p for p in wider if p.doc_id == passages[0].doc_id]
+        # One retrieval of the deeper list; its passages past the first k are read only when
+        # the first k are all of one paper (a long PDF, a full-text article): the value asked
+        # for may sit in a passage of it that scores below its others.
+        hits = self._hits(
+            index, vector, question, k * self._answer.single_document_depth, allowed=allowed, mode=mode
+        )
+        passages = self._passages(index, hits[:k])
+        if len(hits) > k and len({p.doc_id for p in passages}) == 1:
+            deeper = self._passages(index, hits[k:], first_rank=k + 1)
+            passages += [p for p in deeper if p.doc_id == passages[0].doc_id]
         return self._with_neighbours(index, passages, self._answer.expand_documents, allowed)
 
     def _with_neighbours(
