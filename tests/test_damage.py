@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from api.app import create_app
 from rag.embed import Embedder
 from rag.errors import IndexCorruptError, IndexNotFoundError, RagError
 from rag.index.store import Index, Pointer, verify_index
+from rag.index.store_file import check_header
 from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline, index_spec
 from rag.settings import Settings
@@ -346,3 +348,29 @@ def test_fixture_index_matches_the_fake_spec(built: Path) -> None:
     index = Index.open(settings.index_dir, index_spec(FakeEmbedder(), settings))
     assert index.chunks.counts()[0] == len(DOCUMENTS)
     index.close()
+
+
+def test_a_store_that_a_checkpoint_is_lengthening_is_not_called_truncated(
+    built: Path, tmp_path: Path
+) -> None:
+    """A checkpoint in another process writes the store's new page count before the pages that
+    lengthen the file: a store that reaches its size while it is checked is intact, and one that
+    stays short is truncated."""
+    store = tmp_path / STORE
+    whole = (built / "index" / STORE).read_bytes()
+    half = len(whole) // 2
+    store.write_bytes(whole[:half])
+
+    def lengthen() -> None:
+        with store.open("r+b") as file:
+            file.seek(half)
+            file.write(whole[half:])
+
+    checkpoint = threading.Timer(0.15, lengthen)
+    checkpoint.start()
+    check_header(store)
+    checkpoint.join()
+    assert store.read_bytes() == whole
+    store.write_bytes(whole[:half])
+    with pytest.raises(IndexCorruptError, match="is truncated"):
+        check_header(store)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import rag.index.store as store_module
 from rag.durable import sha256_file
 from rag.errors import ConflictError, IndexBusyError, IndexMismatchError
 from rag.index.manifest import MANIFEST_FILE, Manifest
@@ -168,6 +169,34 @@ def test_another_process_sees_a_new_generation_without_restarting(settings: Sett
     assert reader.handle.reload_error is None
     writer.delete_document("delta")
     assert reader.index.generation == 3 and reader.index.chunks.document("delta") is None
+    writer.close()
+    reader.close()
+
+
+def test_a_generation_removed_while_it_is_opened_gives_way_to_the_newer_one(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process publishes twice while a reader opens a generation, so that generation's
+    files go (two are kept): the reader opens the newest one, and reports no damage."""
+    writer = built(settings)
+    reader = Pipeline(settings, FakeEmbedder(), None)
+    assert reader.index.generation == 1
+    add(writer, "delta", "Psoriasis went into remission during sorafenib.")
+    read_manifest = store_module.current_manifest
+    raced: list[int] = []
+
+    def publish_twice_meanwhile(root: Path) -> tuple[Pointer, Path, Manifest]:
+        found = read_manifest(root)
+        if not raced:
+            raced.append(found[0].generation)
+            add(writer, "epsilon", "Regorafenib dosing in cirrhosis.")
+            add(writer, "zeta", "Regorafenib toxicity.")
+        return found
+
+    monkeypatch.setattr(store_module, "current_manifest", publish_twice_meanwhile)
+    assert reader.index.generation == 4 and raced == [2]
+    assert reader.handle.reload_error is None
+    assert reader.search("regorafenib toxicity", top_k=1)[0].doc_id == "zeta"
     writer.close()
     reader.close()
 

@@ -12,6 +12,8 @@ from rag.index.store import Index, pointer_stamp
 
 log = logging.getLogger(__name__)
 
+REOPEN_ATTEMPTS = 5  # opens of a generation that writers keep replacing before giving up
+
 
 class IndexHandle:
     """Hands out the current generation.
@@ -42,7 +44,19 @@ class IndexHandle:
                 return index
             self._reloading = True
         try:
-            fresh = Index.open(self.root, self.spec)
+            # A writer that publishes twice while a generation is opened removes it (two are
+            # kept) and the open fails; CURRENT has then changed and the newer one is opened, as
+            # Lucene retries a commit that changed while it was read. A failed open with CURRENT
+            # unchanged is damage.
+            for attempt in range(1, REOPEN_ATTEMPTS + 1):
+                try:
+                    fresh = Index.open(self.root, self.spec)
+                    break
+                except RagError:
+                    newer = pointer_stamp(self.root)
+                    if newer == stamp or attempt == REOPEN_ATTEMPTS:
+                        raise
+                    stamp = newer
         except RagError as exc:
             with self._lock:
                 self._reloading = False

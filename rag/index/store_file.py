@@ -11,6 +11,7 @@ is undone by the next writer (`roll_back_after`)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from rag.errors import REBUILD_HINT, IndexCorruptError
@@ -19,6 +20,8 @@ from rag.index.chunk_tables import SCHEMA, VERSIONED_TABLES, crc
 STORE_PREFIX = "store-"
 HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000  # as long as the writer lock waits
+TRUNCATION_CHECKS = 6  # measurements of a short file, TRUNCATION_RECHECK_S apart, before it is truncated
+TRUNCATION_RECHECK_S = 0.1
 WAL_LIMIT = 64 * 1024 * 1024  # bytes of write-ahead log kept after a checkpoint; a rebuild's is larger
 
 
@@ -68,7 +71,23 @@ def make_durable(connection: sqlite3.Connection) -> None:
 
 def check_header(path: Path) -> None:
     """Raise IndexCorruptError if `path` is missing, not SQLite, or shorter than its header
-    says (a truncated copy); reads 100 bytes, whatever the store's size."""
+    says (a truncated copy); reads 100 bytes, whatever the store's size.
+
+    A checkpoint in another process writes the header's new page count before the pages that
+    lengthen the file, so a short file is measured again a few times before it is called
+    truncated: a checkpoint ends within them, a truncated copy stays short."""
+    for attempt in range(TRUNCATION_CHECKS):
+        size, expected = _size_and_expected(path)
+        if size >= expected:
+            return
+        if attempt + 1 < TRUNCATION_CHECKS:
+            time.sleep(TRUNCATION_RECHECK_S)
+    raise IndexCorruptError(f"{path} is truncated ({size} bytes, its header says {expected})", REBUILD_HINT)
+
+
+def _size_and_expected(path: Path) -> tuple[int, int]:
+    """The file's size and the least size its header promises (0 when the header's page count
+    is not valid)."""
     try:
         with path.open("rb") as file:
             header = file.read(100)
@@ -81,10 +100,7 @@ def check_header(path: Path) -> None:
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
     counter_valid = header[24:28] == header[92:96]  # the page count is only valid then
-    if counter_valid and size < page_size * pages:
-        raise IndexCorruptError(
-            f"{path} is truncated ({size} bytes, its header says {page_size * pages})", REBUILD_HINT
-        )
+    return size, page_size * pages if counter_valid else 0
 
 
 def roll_back_after(connection: sqlite3.Connection, generation: int) -> None:

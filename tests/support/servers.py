@@ -39,7 +39,17 @@ def running_server(env: dict[str, str], log: Path, workers: int | None = 1) -> I
             process.terminate()
             process.wait(timeout=30)
     text = log.read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in text and "ERROR" not in text and " 500 " not in text, text[-3000:]
+    assert not (problem := first_problem(text)), problem
+
+
+def first_problem(log_text: str) -> str:
+    """The log around its first traceback, logged error or 500 response ("" when there is none),
+    so that a failure shows the cause rather than the log's tail."""
+    found = [at for at in (log_text.find(m) for m in ("Traceback", "ERROR", " 500 ")) if at >= 0]
+    if not found:
+        return ""
+    start = log_text.rfind("\n", 0, max(0, min(found) - 200)) + 1
+    return log_text[start : min(found) + 4000]
 
 
 def free_port() -> int:
