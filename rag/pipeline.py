@@ -23,7 +23,7 @@ from rag.answer.llm import LanguageModel
 from rag.documents import Answer, Document, DocumentSummary, Passage
 from rag.embed import Embedder, load_embedder
 from rag.errors import IndexChangedError
-from rag.index.handle import IndexHandle
+from rag.index.handle import IndexHandle, open_latest
 from rag.index.lexical import ANALYZER
 from rag.index.library import Library
 from rag.index.manifest import IndexSpec
@@ -99,7 +99,7 @@ class Pipeline:
         settings = settings or Settings()
         embedder = load_embedder(settings.embedding, settings.model_cache_dir)
         spec = index_spec(embedder, settings)
-        index = Index.open(settings.index_dir, spec) if require_index else None
+        index = open_latest(settings.index_dir, spec)[0] if require_index else None
         if llm is None and settings.generation.configured:
             from rag.answer.llm import TransformersLanguageModel
 

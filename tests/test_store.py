@@ -14,6 +14,7 @@ import pytest
 import rag.index.store as store_module
 from rag.durable import sha256_file
 from rag.errors import ConflictError, IndexBusyError, IndexMismatchError
+from rag.index.handle import open_latest
 from rag.index.manifest import MANIFEST_FILE, Manifest
 from rag.index.store import LEGACY_FILES, Index, Pointer, generation_numbers
 from rag.ingest.uploads import stage_record
@@ -173,15 +174,9 @@ def test_another_process_sees_a_new_generation_without_restarting(settings: Sett
     reader.close()
 
 
-def test_a_generation_removed_while_it_is_opened_gives_way_to_the_newer_one(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another process publishes twice while a reader opens a generation, so that generation's
-    files go (two are kept): the reader opens the newest one, and reports no damage."""
-    writer = built(settings)
-    reader = Pipeline(settings, FakeEmbedder(), None)
-    assert reader.index.generation == 1
-    add(writer, "delta", "Psoriasis went into remission during sorafenib.")
+def publish_twice_while_opening(monkeypatch: pytest.MonkeyPatch, writer: Pipeline) -> list[int]:
+    """Make the next open of the index read CURRENT, then let `writer` publish two generations
+    (which removes the one being opened) before it goes on; returns the generation it read."""
     read_manifest = store_module.current_manifest
     raced: list[int] = []
 
@@ -194,11 +189,34 @@ def test_a_generation_removed_while_it_is_opened_gives_way_to_the_newer_one(
         return found
 
     monkeypatch.setattr(store_module, "current_manifest", publish_twice_meanwhile)
+    return raced
+
+
+def test_a_generation_removed_while_it_is_opened_gives_way_to_the_newer_one(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process publishes twice while a reader opens a generation, so that generation's
+    files go (two are kept): the reader opens the newest one, and reports no damage."""
+    writer = built(settings)
+    reader = Pipeline(settings, FakeEmbedder(), None)
+    assert reader.index.generation == 1
+    add(writer, "delta", "Psoriasis went into remission during sorafenib.")
+    raced = publish_twice_while_opening(monkeypatch, writer)
     assert reader.index.generation == 4 and raced == [2]
     assert reader.handle.reload_error is None
     assert reader.search("regorafenib toxicity", top_k=1)[0].doc_id == "zeta"
     writer.close()
     reader.close()
+
+
+def test_the_first_open_rides_out_the_same_race(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server starting while `rag ingest` publishes (Pipeline.load opens with open_latest)."""
+    writer = built(settings)
+    raced = publish_twice_while_opening(monkeypatch, writer)
+    index, _ = open_latest(settings.index_dir, writer.handle.spec)
+    assert index.generation == 3 and raced == [1]
+    index.close()
+    writer.close()
 
 
 def test_a_writer_in_another_process_makes_writes_busy(settings: Settings) -> None:

@@ -44,19 +44,7 @@ class IndexHandle:
                 return index
             self._reloading = True
         try:
-            # A writer that publishes twice while a generation is opened removes it (two are
-            # kept) and the open fails; CURRENT has then changed and the newer one is opened, as
-            # Lucene retries a commit that changed while it was read. A failed open with CURRENT
-            # unchanged is damage.
-            for attempt in range(1, REOPEN_ATTEMPTS + 1):
-                try:
-                    fresh = Index.open(self.root, self.spec)
-                    break
-                except RagError:
-                    newer = pointer_stamp(self.root)
-                    if newer == stamp or attempt == REOPEN_ATTEMPTS:
-                        raise
-                    stamp = newer
+            fresh, stamp = open_latest(self.root, self.spec, stamp)
         except RagError as exc:
             with self._lock:
                 self._reloading = False
@@ -91,3 +79,24 @@ class IndexHandle:
             if self._index is not None:
                 self._index.close()
                 self._index = None
+
+
+def open_latest(
+    root: Path, spec: IndexSpec, stamp: tuple[int, int] | None = None
+) -> tuple[Index, tuple[int, int] | None]:
+    """The generation CURRENT names, opened, with CURRENT's stamp (`stamp`: read just before).
+
+    A writer in another process that publishes twice while a generation is opened removes it
+    (two are kept), and the open fails; CURRENT has then changed, and the newer generation is
+    opened instead, as Lucene retries a commit that changed while it was read. A failed open
+    with CURRENT unchanged is damage, and raises."""
+    stamp = pointer_stamp(root) if stamp is None else stamp
+    attempts = 1
+    while True:
+        try:
+            return Index.open(root, spec), stamp
+        except RagError:
+            newer = pointer_stamp(root)
+            if newer == stamp or attempts == REOPEN_ATTEMPTS:
+                raise
+            stamp, attempts = newer, attempts + 1
