@@ -168,6 +168,19 @@ def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> 
     ):
         assert not is_answer_sentence(disclosure, None)
     assert is_answer_sentence("This hypothesis is supported by the finding that cells divide.", None)
+    # A note pointing to a web page is not a finding; a finding naming its source's address is.
+    for note in (
+        "According to the National Cancer Institute common toxicity criteria, version 2 "
+        "(http://www.fda.gov/cder/cancer/toxicityframe.htm)",
+        "CDC Summary 21 MAR 2020, https://www.cdc.gov/coronavirus/2019-ncov/cases-updates/summary.html",
+    ):
+        assert not is_answer_sentence(note, None)
+    assert is_answer_sentence(
+        "Viral genome sequences were released by Chinese researchers on 10 January and two days later "
+        "four further sequences were made available on the Global Initiative on Sharing All Influenza "
+        "Data (GISAID) (https://www.gisaid.org/).",
+        None,
+    )
     assert is_non_content_section("Author contributions") and is_non_content_section("Funding")
     assert not is_non_content_section("The contribution of ILC2 to asthma")
     # "one-sided" does not answer a question about side effects.

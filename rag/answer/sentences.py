@@ -21,6 +21,13 @@ TABLE_VALUE = re.compile(r"\d(?:\s?%|[.·]\d)")
 HEADING_CAPITALIZED_SHARE = 0.6
 HEADING_MIN_WORDS = 2
 LONG_WORD = re.compile(r"\b[^\W\d_]{4,}")
+# A note that points to a web page ("According to the National Cancer Institute common
+# toxicity criteria, version 2 (http://www.fda.gov/...)", "CDC Summary 21 MAR 2020,
+# https://www.cdc.gov/..."): it ends with the address and says little else. A finding that
+# names its source's address ("... were made available on GISAID (https://www.gisaid.org/).")
+# says more than WEB_NOTE_MAX_WORDS words besides it.
+WEB_NOTE = re.compile(r"\(?(?:https?://|www\.)\S*\s*\)?[.;]?\s*$", re.I)
+WEB_NOTE_MAX_WORDS = 15
 # Quantifiers that name no item ("a number of advantages"): data, not code.
 LEAD_INS_FILE = Path(__file__).with_name("data") / "lead_ins.json"
 
@@ -36,7 +43,14 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
         and any(c.islower() for c in text)
         and not is_heading(text)
         and not BOILERPLATE.search(text.strip())
+        and not is_web_note(text)
     )
+
+
+def is_web_note(text: str) -> bool:
+    """A short note ending with a web address (see WEB_NOTE)."""
+    found = WEB_NOTE.search(text)
+    return found is not None and len(text[: found.start()].split()) <= WEB_NOTE_MAX_WORDS
 
 
 def is_heading(text: str) -> bool:
