@@ -220,3 +220,18 @@ def test_lay_conversations_on_the_shipped_corpus(pipeline: Pipeline) -> None:
     # fitted on their tune half; the 30 added after those rules: 0.367 (11), as before them.
     assert summary["answered"] is not None and summary["answered"] >= 0.41, summary
     assert all(r.markers_valid for r in results)
+
+
+@pytest.mark.skipif(not (BENCHMARKS / "realdocs").is_dir(), reason="realdocs data not found")
+def test_the_extra_realdocs_questions_are_well_formed() -> None:
+    """eval/realdocs_extra.jsonl: checked questions over the realdocs files, split in halves of
+    tune and test, asked of the same corpus (and index) as the realdocs suite."""
+    suite = load_suite("realdocs-extra", gold=GOLD, data_dir=BENCHMARKS)
+    rows = [json.loads(line) for line in (ROOT / "eval" / "realdocs_extra.jsonl").read_text().splitlines()]
+    assert len(suite.items) == len(rows) >= 48 and suite.corpus == "realdocs"
+    assert Counter(item.split for item in suite.items) == {"tune": len(rows) // 2, "test": len(rows) // 2}
+    known = {path.name for path in (BENCHMARKS / "realdocs").iterdir()}
+    existing = {json.loads(line)["question"] for line in (BENCHMARKS / "realdocs" / "qa.jsonl").open()}
+    for row in rows:
+        assert row["file"] in known and row["answers"] and all(a.strip() for a in row["answers"]), row
+        assert row["question"] not in existing and (row["page"] is None) == (not row["file"].endswith(".pdf"))

@@ -94,7 +94,7 @@ def suite_pipeline(
     `llm`: a generative model already loaded, shared by the suites."""
     if suite.write_corpus is None:
         return Pipeline.load(settings, llm=llm)
-    corpus = suite.name.removesuffix("-followups")
+    corpus = suite.corpus or suite.name.removesuffix("-followups")
     corpus_dir, index_dir = cache_dir / corpus / "corpus", cache_dir / corpus / "index"
     suite.write_corpus(corpus_dir)
     local = settings.model_copy(update={"corpus_dir": corpus_dir, "index_dir": index_dir})

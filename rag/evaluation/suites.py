@@ -35,6 +35,7 @@ SUITES = (
     "followups",
     "covidqa-followups",
     "clinical-followups",
+    "realdocs-extra",
 )
 # The follow-up suites by the "suite" field of their conversations in eval/followups.jsonl.
 FOLLOWUP_SUITES = {"gold": "followups", "covidqa": "covidqa-followups", "clinical": "clinical-followups"}
@@ -44,6 +45,8 @@ CLINICAL_FILE = "clinical.jsonl"
 COVIDQA_FILE = Path("covidqa") / "covidqa_dev.json"
 PUBMEDQA_FILE = Path("pubmedqa") / "ori_pqal.json"
 REALDOCS_DIR = Path("realdocs")
+# More questions over the realdocs files, written blind to the answer rules (eval/README.md).
+REALDOCS_EXTRA_FILE = "realdocs_extra.jsonl"
 GOLD_PREFIX_CHARS = 120
 TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 ANSWERED_TOKEN_SHARE = 0.6
@@ -84,6 +87,8 @@ class Suite:
     holds: Callable[[SuiteItem, Answer], bool | None] | None = None
     """Whether an answer's text holds the gold answer, whatever its length (what the support
     model learns); None: the same as `answered`."""
+    corpus: str | None = None
+    """The corpus (and index) it shares with another suite; None: its own, by its name."""
 
 
 def collapse(text: str) -> str:
@@ -285,17 +290,26 @@ def followup_suite(path: Path, which: str, base: Suite) -> Suite:
     )
 
 
-def realdocs_suite(data_dir: Path) -> Suite:
+def realdocs_suite(data_dir: Path, questions: Path | None = None) -> Suite:
     """Real PDFs, web pages and PubMed files (../shared/benchmarks/realdocs) with checked
-    questions: answered when the answer holds an accepted answer and, for a PDF, a citation
-    quotes from the page the answer is printed on."""
+    questions (its qa.jsonl, or `questions`: the realdocs-extra suite): answered when the answer
+    holds an accepted answer and, for a PDF, a citation quotes from the page the answer is
+    printed on."""
     folder = data_dir / REALDOCS_DIR
-    qa_path = folder / "qa.jsonl"
+    qa_path = questions or folder / "qa.jsonl"
+    name = "realdocs" if questions is None else "realdocs-extra"
     if not qa_path.is_file():
-        raise DocumentError(f"realdocs: {qa_path} not found", "place the benchmarks beside the repository")
+        raise DocumentError(f"{name}: {qa_path} not found", "place the benchmarks beside the repository")
     rows = [json.loads(line) for line in qa_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     items = [
-        SuiteItem(f"realdocs-{n}", row["question"], "dev", row["file"], True, gold_answer=row["answers"][0])
+        SuiteItem(
+            f"{name}-{n}",
+            row["question"],
+            row.get("split", "dev"),
+            row["file"],
+            True,
+            gold_answer=row["answers"][0],
+        )
         for n, row in enumerate(rows, start=1)
     ]
     # Accepted answers (case and spacing ignored) and the page, by question id.
@@ -328,7 +342,9 @@ def realdocs_suite(data_dir: Path) -> Suite:
     def answered(item: SuiteItem, answer: Answer) -> bool | None:
         return bool(cited(item, answer)) and holds(item, answer.answer)
 
-    return Suite("realdocs", items, write, lambda item, p: holds(item, p.text), cited, answered, True)
+    return Suite(
+        name, items, write, lambda item, p: holds(item, p.text), cited, answered, True, corpus="realdocs"
+    )
 
 
 def load_suite(name: str, *, gold: Path, data_dir: Path) -> Suite:
@@ -350,6 +366,8 @@ def load_suite(name: str, *, gold: Path, data_dir: Path) -> Suite:
         return pubmedqa_suite(data_dir)
     if name == "realdocs":
         return realdocs_suite(data_dir)
+    if name == "realdocs-extra":
+        return realdocs_suite(data_dir, gold.with_name(REALDOCS_EXTRA_FILE))
     raise ConfigurationError(f"unknown suite {name!r}", f"choose one of {', '.join(SUITES)} or all")
 
 
