@@ -29,6 +29,7 @@ from rag.answer.features import (
     sentence_role,
 )
 from rag.answer.lay_terms import with_equivalents
+from rag.answer.quantities import quantities_given
 from rag.answer.sentences import (
     announces,
     is_answer_sentence,
@@ -226,7 +227,7 @@ class ExtractiveComposer:
                     context=doc_context[passage.doc_id],
                     retrieval=doc_retrieval[passage.doc_id],
                     answer_type=answer_type_match(part.question, text),
-                    focus=coverage(dict.fromkeys(part.focus_stems, 1.0), stems) if part.focus_stems else 0.0,
+                    focus=focus_match(part.focus_stems, stems, text),
                     measure=measure_match(part.measure_stems, sequence),
                     role=sentence_role(record.section, text, part.question.intent),
                 )
@@ -406,3 +407,12 @@ def _redundant(candidate: Candidate, chosen: list[Candidate]) -> bool:
         len(words & (other := set(c.text.lower().split()))) / len(words | other) >= REDUNDANT_OVERLAP
         for c in chosen
     )
+
+
+def focus_match(focus_stems: tuple[str, ...], stems: set[str], text: str) -> float:
+    """The share of the words naming what is asked for that the sentence holds, a quantity's
+    name counting as held when the sentence gives a value in its units ("49.4 °C" for
+    "temperature"); 0 when the question names nothing."""
+    if not focus_stems:
+        return 0.0
+    return coverage(dict.fromkeys(focus_stems, 1.0), stems | quantities_given(focus_stems, text))
