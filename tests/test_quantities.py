@@ -10,7 +10,7 @@ TEMPERATURE, INTENSITY, CONCENTRATION, WEIGHT = stem(["temperature", "intensity"
 
 
 def test_a_value_in_a_quantitys_units_gives_that_quantity() -> None:
-    assert quantities_given([TEMPERATURE], "observed the optimal GDP binding at 49.4 °C (90% CI: 45.8–50.1 °C)")
+    assert quantities_given([TEMPERATURE], "the optimal GDP binding at 49.4 °C (90% CI: 45.8–50.1 °C)")
     assert quantities_given([TEMPERATURE], "it was cold crashed via a glycol jacket to 4.4°C.")
     assert quantities_given([INTENSITY], "mounted to one side of the petri dish at approximately 3000 lux.")
     assert quantities_given([CONCENTRATION], "cells were treated with 10 μM sorafenib")
