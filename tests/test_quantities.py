@@ -14,6 +14,7 @@ def test_a_value_in_a_quantitys_units_gives_that_quantity() -> None:
     assert quantities_given([TEMPERATURE], "it was cold crashed via a glycol jacket to 4.4°C.")
     assert quantities_given([INTENSITY], "mounted to one side of the petri dish at approximately 3000 lux.")
     assert quantities_given([CONCENTRATION], "cells were treated with 10 μM sorafenib")
+    assert quantities_given(["ph"], "buffered at pH 7.4") and not quantities_given(["ph"], "the pH was read")
     # The word without a value, a value in another quantity's units, or letters after the unit.
     assert not quantities_given([TEMPERATURE], "the beer was held at cold temperatures for 2 weeks")
     assert not quantities_given([TEMPERATURE], "the laser source (532 nm) was split in two")

@@ -24,15 +24,17 @@ _NUMBER = r"\d(?:[\d.,]*\d)?(?:\s?[-–—]\s?\d(?:[\d.,]*\d)?)?"
 @cache
 def unit_patterns() -> dict[str, re.Pattern[str]]:
     """For the stem of each quantity's name, a pattern of a value in one of its units."""
-    data = json.loads(QUANTITIES_FILE.read_text(encoding="utf-8"))["quantities"]
+    data = json.loads(QUANTITIES_FILE.read_text(encoding="utf-8"))
     patterns = {}
-    for name, units in data.items():
-        alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
-        if name == "ph":  # the unit comes first: "pH 7.4"
-            patterns[stem([name])[0]] = re.compile(r"\bpH\s?(?:of\s)?\d")
-        else:
-            patterns[stem([name])[0]] = re.compile(rf"{_NUMBER}\s?(?:{alternatives})(?![^\W\d_])")
+    for name, units in data["quantities"].items():
+        patterns[stem([name])[0]] = re.compile(rf"{_NUMBER}\s?(?:{_either(units)})(?![^\W\d_])")
+    for name, units in data.get("written_before", {}).items():  # "pH 7.4"
+        patterns[stem([name])[0]] = re.compile(rf"\b(?:{_either(units)})\s?(?:of\s)?\d")
     return patterns
+
+
+def _either(units: list[str]) -> str:
+    return "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
 
 
 def quantities_given(focus_stems: Iterable[str], text: str) -> set[str]:
