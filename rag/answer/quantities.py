@@ -18,7 +18,9 @@ from rag.text import stem
 
 QUANTITIES_FILE = Path(__file__).with_name("data") / "quantities.json"
 # A value: a number (with decimals, thousands or a range), then its unit, which no letter follows.
-_NUMBER = r"\d(?:[\d.,]*\d)?(?:\s?[-–—]\s?\d(?:[\d.,]*\d)?)?"
+# A number is matched from the start of its run of digits and never backtracked into, so a
+# hostile run of thousands of digits costs one pass, not one per position.
+_NUMBER = r"(?<![\d.,])\d[\d.,]*+(?:\s?[-–—]\s?\d[\d.,]*+)?"
 
 
 @cache

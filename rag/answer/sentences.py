@@ -26,7 +26,7 @@ LONG_WORD = re.compile(r"\b[^\W\d_]{4,}")
 # https://www.cdc.gov/..."): it ends with the address and says little else. A finding that
 # names its source's address ("... were made available on GISAID (https://www.gisaid.org/).")
 # says more than WEB_NOTE_MAX_WORDS words besides it.
-WEB_NOTE = re.compile(r"\(?(?:https?://|www\.)\S*\s*\)?[.;]?\s*$", re.I)
+WEB_ADDRESS = re.compile(r"(?:https?://|www\.)", re.I)
 WEB_NOTE_MAX_WORDS = 15
 # Quantifiers that name no item ("a number of advantages"): data, not code.
 LEAD_INS_FILE = Path(__file__).with_name("data") / "lead_ins.json"
@@ -48,9 +48,15 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
 
 
 def is_web_note(text: str) -> bool:
-    """A short note ending with a web address (see WEB_NOTE)."""
-    found = WEB_NOTE.search(text)
-    return found is not None and len(text[: found.start()].split()) <= WEB_NOTE_MAX_WORDS
+    """A short note ending with a web address (see WEB_ADDRESS): its last word, brackets and
+    a full stop aside, is one, after at most WEB_NOTE_MAX_WORDS others. (Read word by word, not
+    by a pattern anchored at the end, which a run of addresses would make quadratic.)"""
+    words = text.split()
+    return (
+        bool(words)
+        and WEB_ADDRESS.match(words[-1].strip("().;")) is not None
+        and len(words) - 1 <= WEB_NOTE_MAX_WORDS
+    )
 
 
 def is_heading(text: str) -> bool:
