@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.extractive import focus_match
+from rag.answer.features import focus_match
 from rag.answer.quantities import quantities_given, unit_patterns
 from rag.text import stem
 

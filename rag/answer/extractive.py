@@ -24,12 +24,12 @@ from rag.answer.features import (
     Weights,
     answer_type_match,
     coverage,
+    focus_match,
     local_weights,
     measure_match,
     sentence_role,
 )
 from rag.answer.lay_terms import with_equivalents
-from rag.answer.quantities import quantities_given
 from rag.answer.sentences import (
     announces,
     is_answer_sentence,
@@ -407,12 +407,3 @@ def _redundant(candidate: Candidate, chosen: list[Candidate]) -> bool:
         len(words & (other := set(c.text.lower().split()))) / len(words | other) >= REDUNDANT_OVERLAP
         for c in chosen
     )
-
-
-def focus_match(focus_stems: tuple[str, ...], stems: set[str], text: str) -> float:
-    """The share of the words naming what is asked for that the sentence holds, a quantity's
-    name counting as held when the sentence gives a value in its units ("49.4 °C" for
-    "temperature"); 0 when the question names nothing."""
-    if not focus_stems:
-        return 0.0
-    return coverage(dict.fromkeys(focus_stems, 1.0), stems | quantities_given(focus_stems, text))

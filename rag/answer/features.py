@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from rag.answer.quantities import quantities_given
 from rag.answer.question import UNIT_PATTERNS, AnswerType, Intent, Question
 from rag.text import STOPWORDS, numbers
 
@@ -95,6 +96,15 @@ def answer_type_match(question: Question, sentence: str) -> float:
         return 0.0
     unit = UNIT_PATTERNS.get(kind)
     return 1.0 if unit is None or unit.search(sentence) else 0.5
+
+
+def focus_match(focus_stems: tuple[str, ...], stems: set[str], text: str) -> float:
+    """The share of the words naming what is asked for that the sentence holds, a quantity's
+    name counting as held when the sentence gives a value in its units ("49.4 °C" for
+    "temperature"); 0 when the question names nothing."""
+    if not focus_stems:
+        return 0.0
+    return coverage(dict.fromkeys(focus_stems, 1.0), stems | quantities_given(focus_stems, text))
 
 
 def measure_match(measure_stems: Sequence[str], sentence_stems: Sequence[str], max_gap: int = 4) -> float:
