@@ -28,7 +28,7 @@ import numpy as np
 
 from bench.common import percentiles
 from bench.scaling.measure import timed
-from rag.index.lexical import LexicalIndex
+from rag.index.lexical import BM25S_LUCENE, LexicalIndex
 from rag.index.manifest import MANIFEST_FILE, Manifest
 from rag.index.segments import Segments, segment_name
 from rag.index.store import Pointer
@@ -97,8 +97,8 @@ def segments_engine(rows: Rows, queries: Sequence[list[str]], folder: Path) -> d
     return {
         "build_s": round(build_s, 2),
         "write_p50_s": round(statistics.median(writes), 4),
-        "search_p50_ms": p50_ms(lambda q: index.search(q, DEPTH), queries),
-        "top10": [[row for row, _ in index.search(q, 10)] for q in queries],
+        "search_p50_ms": p50_ms(lambda q: index.search(q, DEPTH, parameters=BM25S_LUCENE), queries),
+        "top10": [[row for row, _ in index.search(q, 10, parameters=BM25S_LUCENE)] for q in queries],
     }
 
 

@@ -37,8 +37,7 @@ def main() -> None:
         retriever = HybridRetriever(index.vectors, index.lexical, config)
         rows = []
         for item, vector in queries:
-            text = " ".join(index.abbreviations.expand(item.question))
-            hits = retriever.retrieve(vector, text, RANKING_DEPTH)
+            hits = retriever.retrieve(vector, index.analyzer.terms(item.question), RANKING_DEPTH)
             order = {row: position for position, (row, _) in enumerate(hits)}
             records = index.chunks.passages([h for h, _ in hits])
             ranked = unique_in_order([records[row].doc_id for row in sorted(records, key=order.__getitem__)])

@@ -107,6 +107,22 @@ class RetrievalSettings(Section):
         default=0.4, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion."
     )
     rrf_k: int = Field(default=60, ge=1, description="Rank offset k of reciprocal rank fusion.")
+    bm25_k1: float = Field(
+        # Anserini's defaults (0.9, 0.4), not Lucene's (1.2 or 1.5, 0.75): on the development
+        # suites passage hit@1 rose on COVID-QA dev (0.537 -> 0.548), realdocs, realdocs-extra
+        # and the COVID-QA follow-ups, and the scan around them is flat (docs/evaluation.md).
+        default=0.9,
+        ge=0.0,
+        description="BM25 term-frequency saturation: how much a word's repetitions in a chunk "
+        "add. Applied at query time (no rebuild).",
+    )
+    bm25_b: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=1.0,
+        description="BM25 length normalization: 0 ignores a chunk's length, 1 divides by it "
+        "fully. Applied at query time (no rebuild).",
+    )
     candidates: int = Field(
         default=50, ge=1, description="Candidates taken from each retriever before fusion."
     )

@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexNotFoundError
+from rag.index.lexical import BM25S_LUCENE
 from rag.index.manifest import MANIFEST_FILE, Manifest
 from rag.index.store import Index, Pointer, generation_name, generation_numbers, verify_files, verify_index
 from rag.ingest.uploads import stage_record
@@ -174,7 +175,7 @@ def check_document(pipeline: Pipeline, doc_id: str, version: int) -> list[int]:
     row_ids = {row for row, _ in rows}
 
     word = marker(number, version)
-    bm25 = index.lexical.search(index.analyzer.terms(word), 100)
+    bm25 = index.lexical.search(index.analyzer.terms(word), 100, parameters=BM25S_LUCENE)
     assert {row for row, _ in bm25} == row_ids, f"BM25 entries of {doc_id}"
     filtered = pipeline.search(word, top_k=20, doc_ids=[doc_id])
     assert {p.row_id for p in filtered} == row_ids, f"search within {doc_id}"
@@ -220,9 +221,9 @@ def check_index(config: Settings, ledger: Ledger) -> None:
         assert len(rows) == chunks
         check_vectors(pipeline, sorted(rows))
         for number, version in ledger.superseded:
-            assert index.lexical.search(index.analyzer.terms(marker(number, version)), 10) == [], (
-                "a replaced version is searchable"
-            )
+            terms = index.analyzer.terms(marker(number, version))
+            replaced = index.lexical.search(terms, 10, parameters=BM25S_LUCENE)
+            assert replaced == [], "a replaced version is searchable"
     finally:
         pipeline.close()
 

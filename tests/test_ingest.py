@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from rag.durable import sha256_file
 from rag.errors import IndexMismatchError, IndexNotFoundError
-from rag.index.store import Index
+from rag.index.manifest import MANIFEST_FILE
+from rag.index.store import POINTER_FILE, Index, Pointer
 from rag.pipeline import Pipeline
-from rag.settings import ChunkingSettings, Settings
+from rag.settings import ChunkingSettings, RetrievalSettings, Settings
 from rag.testing import FakeEmbedder
 
 
@@ -94,6 +98,41 @@ def test_index_built_with_another_model_or_chunking_is_refused(corpus: Path) -> 
     assert Index.exists(index_dir)
     generations = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
     assert len(generations) <= 2, generations  # the current one and the one before it
+
+
+def test_bm25_parameters_are_read_at_query_time_not_from_the_index(corpus: Path) -> None:
+    """An index whose manifest recorded k1 and b with its analyzer (as versions before they
+    became retrieval settings wrote) still opens, and ranks with the settings' values; a
+    difference in the analysis itself is still refused."""
+    make_pipeline(corpus, FakeEmbedder()).ingest()
+    root = corpus.parent / "index"
+    manifest_path = next(root.glob("gen-*")) / MANIFEST_FILE
+    recorded = json.loads(manifest_path.read_text(encoding="utf-8"))
+
+    def rewrite_manifest() -> None:
+        manifest_path.write_text(json.dumps(recorded), encoding="utf-8")
+        pointer = Pointer.read(root)
+        (root / POINTER_FILE).write_text(
+            replace(pointer, manifest_sha256=sha256_file(manifest_path)).to_json(), encoding="utf-8"
+        )
+
+    assert "k1" not in recorded["spec"]["lexical"]
+    recorded["spec"]["lexical"] |= {"k1": 1.5, "b": 0.75}
+    rewrite_manifest()
+
+    def bm25_scores(k1: float, b: float) -> list[float]:
+        settings = RetrievalSettings(mode="bm25", bm25_k1=k1, bm25_b=b)
+        pipeline = make_pipeline(corpus, FakeEmbedder(), retrieval=settings)
+        try:
+            return [p.score for p in pipeline.search("sorafenib survival months", top_k=3)]
+        finally:
+            pipeline.close()
+
+    assert bm25_scores(0.9, 0.4) != bm25_scores(1.5, 0.75)
+    recorded["spec"]["lexical"]["stemmer"] = "porter"
+    rewrite_manifest()
+    with pytest.raises(IndexMismatchError, match="lexical analyzer"):
+        _ = make_pipeline(corpus, FakeEmbedder()).index
 
 
 def test_serving_rebuilds_an_incompatible_index(corpus: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.index.lexical import LexicalIndex, PostingsPart
+from rag.index.lexical import BM25S_LUCENE, LexicalIndex, PostingsPart
 from rag.index.postings import Postings
 from rag.index.vectors import FaissVectorIndex
 from rag.search.retrieval import (
@@ -72,5 +72,5 @@ def test_bm25_round_trip_without_pickle(tmp_path, retriever: tuple[HybridRetriev
     assert not list(tmp_path.glob("*.pkl"))
     loaded = LexicalIndex([PostingsPart(Postings.read(tmp_path, "seg-000001"))])
     query = ANALYZER.terms("fever liver")
-    assert loaded.search(query, 3) == index.search(query, 3)
-    assert loaded.search(ANALYZER.terms("nothing matches this"), 3) == []
+    assert loaded.search(query, 3, parameters=BM25S_LUCENE) == index.search(query, 3, parameters=BM25S_LUCENE)
+    assert loaded.search(ANALYZER.terms("nothing matches this"), 3, parameters=BM25S_LUCENE) == []

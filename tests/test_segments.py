@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag.index import postings
-from rag.index.lexical import LexicalIndex
+from rag.index.lexical import BM25S_LUCENE, BM25Parameters, LexicalIndex
 from rag.index.merge_policy import DEAD_FRACTION, SEGMENTS_PER_TIER, SegmentSize, merge_plan, tier
 from rag.index.segment_vectors import SegmentVectors
 from rag.index.segments import Segments, segment_name
@@ -56,7 +56,10 @@ def fresh(rows: Rows) -> Segments:
 def assert_same_ranking(segments: Segments, reference: Segments, allowed: set[int] | None = None) -> None:
     lexical, expected = LexicalIndex(segments.list), LexicalIndex(reference.list)
     for query in QUERIES:
-        got, want = lexical.search(query, 20, allowed), expected.search(query, 20, allowed)
+        got, want = (
+            lexical.search(query, 20, allowed, parameters=BM25S_LUCENE),
+            expected.search(query, 20, allowed, parameters=BM25S_LUCENE),
+        )
         assert [row for row, _ in got] == [row for row, _ in want], query
         assert [score for _, score in got] == pytest.approx([score for _, score in want], rel=1e-9)
     dense, dense_expected = SegmentVectors(segments.list, DIM), SegmentVectors(reference.list, DIM)
@@ -67,15 +70,17 @@ def assert_same_ranking(segments: Segments, reference: Segments, allowed: set[in
         assert [row for row, _ in got_dense] == [row for row, _ in dense_expected.search(query, 15, allowed)]
 
 
-def test_scores_equal_bm25s_lucene_on_one_segment() -> None:
-    """The reference it replaced: bm25s's Lucene BM25 (k1 1.5, b 0.75), same scores per chunk."""
+@pytest.mark.parametrize("parameters", [BM25S_LUCENE, BM25Parameters(0.9, 0.4), BM25Parameters(2.0, 0.0)])
+def test_scores_equal_bm25s_lucene_on_one_segment(parameters: BM25Parameters) -> None:
+    """The reference it replaced: bm25s's Lucene BM25, same scores per chunk for the k1 and b
+    given at query time."""
     rows = corpus(300)
     index = LexicalIndex.build(rows)
-    reference = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    reference = bm25s.BM25(method="lucene", k1=parameters.k1, b=parameters.b)
     reference.index([terms for _, terms in rows], show_progress=False)
     for query in QUERIES[:-1]:
         expected = np.asarray(reference.get_scores(query))
-        got = dict(index.search(query, len(rows)))
+        got = dict(index.search(query, len(rows), parameters=parameters))
         for position, (row, _) in enumerate(rows):
             assert got.get(row, 0.0) == pytest.approx(float(expected[position]), rel=1e-5, abs=1e-6)
 
@@ -94,7 +99,7 @@ def test_adds_and_deletes_search_as_a_fresh_build() -> None:
     assert_same_ranking(segments, reference)
     assert_same_ranking(segments, reference, allowed={r for r, _ in rows if r % 3 == 0})
     lexical, dense = LexicalIndex(segments.list), SegmentVectors(segments.list, DIM)
-    found = {row for query in QUERIES for row, _ in lexical.search(query, 400)}
+    found = {row for query in QUERIES for row, _ in lexical.search(query, 400, parameters=BM25S_LUCENE)}
     found |= {row for row, _ in dense.search(vector(5), 400)}
     assert found and not dead & found
 
@@ -103,8 +108,8 @@ def test_allowed_rows_restrict_the_ranking_not_the_statistics() -> None:
     rows = corpus(100, seed=3)
     index = LexicalIndex(write(fresh(rows[:60]), 2, rows[60:], {5}).list)
     allowed = {r for r, _ in rows if r % 3 == 0}
-    full = dict(index.search(["w0", "w3"], 100))
-    got = index.search(["w0", "w3"], 100, allowed=allowed)
+    full = dict(index.search(["w0", "w3"], 100, parameters=BM25S_LUCENE))
+    got = index.search(["w0", "w3"], 100, allowed=allowed, parameters=BM25S_LUCENE)
     assert got and {row for row, _ in got} <= allowed
     assert all(full[row] == pytest.approx(score) for row, score in got)
 
@@ -169,8 +174,11 @@ def test_ties_break_by_row_id_even_at_the_cut() -> None:
     """Equal scores come back lowest row first, also when the k-th place is among them."""
     rows: Rows = [(row, ["same", "words"]) for row in range(1, 51)]
     index = LexicalIndex(write(fresh(rows), 2, [(51, ["same", "words"])], {7}).list)
-    assert [row for row, _ in index.search(["same"], 5)] == [1, 2, 3, 4, 5]
-    assert [row for row, _ in index.search(["same"], 8)][-2:] == [8, 9]  # 7 is deleted
+    assert [row for row, _ in index.search(["same"], 5, parameters=BM25S_LUCENE)] == [1, 2, 3, 4, 5]
+    assert [row for row, _ in index.search(["same"], 8, parameters=BM25S_LUCENE)][-2:] == [
+        8,
+        9,
+    ]  # 7 is deleted
 
 
 def test_tiers_merge_ten_segments_of_a_size_and_rewrite_mostly_dead_ones() -> None:

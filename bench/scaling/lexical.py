@@ -32,7 +32,7 @@ from bench.scaling.measure import (
     rss_bytes,
     timed,
 )
-from rag.index.lexical import LexicalIndex, PostingsPart
+from rag.index.lexical import BM25S_LUCENE, LexicalIndex, PostingsPart
 from rag.index.postings import Postings
 from rag.text.analyzer import Analyzer
 
@@ -76,7 +76,7 @@ def lexical_build(
     index, build_s = timed(lambda: LexicalIndex.build([(row, analyzer.terms(chunk)) for row, chunk in rows]))
     peak = peak_rss_bytes() - before if tracked else None
     rows.clear()  # the texts are not needed for searching
-    times = latency(lambda q: index.search(analyzer.terms(q), depth), queries)
+    times = latency(lambda q: index.search(analyzer.terms(q), depth, parameters=BM25S_LUCENE), queries)
     entry = {
         "n": n,
         "method": "LexicalIndex.build",
@@ -125,7 +125,7 @@ def lexical_target(
     copies = math.ceil(factor)
     tiled = tiled_index(index, folder, copies)
     analyzer = Analyzer()
-    times = latency(lambda q: tiled.search(analyzer.terms(q), plan.depth), queries)
+    times = latency(lambda q: tiled.search(analyzer.terms(q), plan.depth, parameters=BM25S_LUCENE), queries)
     return {
         "n": built["n"] * copies,
         "method": f"tiled {copies}x from {built['n']:,}",

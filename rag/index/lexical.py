@@ -1,7 +1,8 @@
 """BM25 over chunks kept in segments (`rag.index.segment`), searched together.
 
-Scores are Lucene's BM25 (k1 1.5, b 0.75, as bm25s's "lucene" method that this replaced)
-with the number of chunks, each term's document frequency and the average length summed over
+Scores are Lucene's BM25 formula (bm25s's "lucene" method, which this replaced) with k1 and b
+given per query (`BM25Parameters`; the service takes them from its retrieval settings) and the
+number of chunks, each term's document frequency and the average length summed over
 the live rows of every segment at query time. So a chunk added or deleted later changes the
 scores exactly as a fresh build would, and a write costs the size of the change: it adds one
 segment and tombstones, never re-reads the other chunks. (Lucene instead counts deleted rows
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -25,13 +27,27 @@ from rag.index.postings import Postings, Rows
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-K1, B = 1.5, 0.75
-# Recorded in the manifest: a change to the analyzer or the format needs a rebuild.
+
+@dataclass(frozen=True)
+class BM25Parameters:
+    """BM25's term-frequency saturation (k1) and length normalization (b). Applied at query
+    time, so changing them needs no rebuild."""
+
+    k1: float
+    b: float
+
+
+# bm25s's "lucene" method with its defaults, which this replaced: the reference that the tests
+# and benchmarks compare scores and rankings with. The service's own come from its settings.
+BM25S_LUCENE = BM25Parameters(k1=1.5, b=0.75)
+
+
+# Recorded in the manifest: a change to the analyzer or the format needs a rebuild. k1 and b
+# are not recorded: they are query-time settings (an index written when they were recorded
+# still opens: `rag.index.manifest.QUERY_TIME_KEYS`).
 ANALYZER = {
     "library": "rag-postings",
     "method": "lucene",
-    "k1": K1,
-    "b": B,
     "stopwords": "lucene-en",
     "stemmer": "snowball-en",
     "abbreviations": "expanded when written",
@@ -83,11 +99,17 @@ class LexicalIndex:
         return self._live
 
     def search(
-        self, query: Sequence[str], k: int, allowed: Collection[int] | None = None
+        self,
+        query: Sequence[str],
+        k: int,
+        allowed: Collection[int] | None = None,
+        *,
+        parameters: BM25Parameters,
     ) -> list[tuple[int, float]]:
         """Chunks ranked by BM25 score for the query's terms (a repeated term counts again);
         chunks that match none are left out. `allowed` restricts the chunks ranked, not the
         statistics."""
+        k1, b = parameters.k1, parameters.b
         if k <= 0 or self._live == 0:
             return []
         allowed_ids = None if allowed is None else sorted_ids(allowed)
@@ -109,7 +131,7 @@ class LexicalIndex:
                 if allowed_ids is not None:
                     keep = members(part.row_ids[all_docs], allowed_ids)
                     docs, freqs = all_docs[keep], all_freqs[keep]
-                norm = K1 * (1.0 - B + B * part.postings.lengths[docs] / average_length)
+                norm = k1 * (1.0 - b + b * part.postings.lengths[docs] / average_length)
                 positions.append(base + docs)
                 scores.append(weight * idf * freqs / (norm + freqs))
         if not positions:

@@ -95,9 +95,19 @@ def check_compatible(found: IndexSpec, expected: IndexSpec, directory: Path) -> 
         )
     if found.chunking != expected.chunking:
         differences.append(f"chunking {found.chunking} but the settings say {expected.chunking}")
-    if found.lexical != expected.lexical:
+    if _analysis(found.lexical) != _analysis(expected.lexical):
         differences.append(f"lexical analyzer {found.lexical}, this version uses {expected.lexical}")
     if found.index_type != expected.index_type:
         differences.append(f"index type {found.index_type}, configured {expected.index_type}")
     if differences:
         raise IndexMismatchError(f"{directory} was built with " + "; ".join(differences), REBUILD_HINT)
+
+
+# BM25 parameters that earlier versions recorded with the analyzer. They are applied at query
+# time (`RetrievalSettings.bm25_k1`, `bm25_b`), so an index that recorded them reads the same.
+QUERY_TIME_KEYS = frozenset({"k1", "b"})
+
+
+def _analysis(lexical: dict[str, Any]) -> dict[str, Any]:
+    """What of the lexical spec fixes the stored postings."""
+    return {key: value for key, value in lexical.items() if key not in QUERY_TIME_KEYS}

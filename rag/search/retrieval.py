@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.index.lexical import LexicalIndex
+from rag.index.lexical import BM25Parameters, LexicalIndex
 from rag.index.vectors import VectorIndex
 from rag.settings import RetrievalMode, RetrievalSettings
 
@@ -61,6 +61,7 @@ class HybridRetriever:
         self._vectors = vectors
         self._lexical = lexical
         self.config = settings or RetrievalSettings()
+        self._bm25 = BM25Parameters(k1=self.config.bm25_k1, b=self.config.bm25_b)
 
     def retrieve(
         self,
@@ -74,7 +75,9 @@ class HybridRetriever:
         mode = mode or self.config.mode
         depth = max(k, self.config.candidates)
         dense = self._vectors.search(query_vector, depth, allowed) if mode != "bm25" else []
-        lexical = self._lexical.search(query_terms, depth, allowed) if mode != "dense" else []
+        lexical = []
+        if mode != "dense":
+            lexical = self._lexical.search(query_terms, depth, allowed, parameters=self._bm25)
         if mode == "dense":
             return dense[:k]
         if mode == "bm25":
