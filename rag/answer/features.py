@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from rag.answer.answer_units import unit_pattern
 from rag.answer.quantities import quantities_given
-from rag.answer.question import UNIT_PATTERNS, AnswerType, Intent, Question
+from rag.answer.question import AnswerType, Intent, Question
 from rag.text import STOPWORDS, numbers
 
 
@@ -94,7 +95,7 @@ def answer_type_match(question: Question, sentence: str) -> float:
     )
     if not new_numbers and not (kind is AnswerType.COUNT and has_number_word):
         return 0.0
-    unit = UNIT_PATTERNS.get(kind)
+    unit = unit_pattern(kind)
     return 1.0 if unit is None or unit.search(sentence) else 0.5
 
 

@@ -138,32 +138,6 @@ YES_NO = re.compile(
     r"(^\s*|,\s*)(did|does|do|is|was|were|are|has|have|had|can|could|should|will|would)\b", re.I
 )
 
-UNIT_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
-    AnswerType.DURATION: re.compile(
-        r"\b\d[\d.,·]*\s*(\+\s*)?(months?|mo|weeks?|wk|days?|d|years?|yr|hours?|h)\b"
-        r"|\bone (month|year|week|day)\b",
-        re.I,
-    ),
-    AnswerType.DOSE: re.compile(
-        r"\b\d[\d.,·]*\s*(mg|g|mcg|μg|µg|ng|μM|µM|mM|nM|mL|ml|IU|Gy)\b|\bμM\b|\bmg/", re.I
-    ),
-    AnswerType.PERCENT: re.compile(r"\d\s*%|\bpercent\b|\b\d+ (of|in) [\d,]+\b|\b1/[\d,]{2,}\b", re.I),
-    AnswerType.COUNT: re.compile(
-        r"\b\d[\d,]*\s+([\w-]+\s+){0,2}(patients|cases|subjects|participants|mice|men|women|people|sites|countries|"
-        r"children|adults|infants|individuals|volunteers|animals|rats|donors|samples|specimens|families)\b"
-        r"|\b\d+ of (the )?\d+\b|\bn\s*=\s*\d"
-        r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty"
-        r"|seventy|eighty|ninety|hundred)(-\w+)?( [\w-]+){0,3}? (patients|cases|subjects|participants)\b",
-        re.I,
-    ),
-    AnswerType.RATIO: re.compile(r"\b(ratio|HR|OR)\b[^.]*\d|\d\.\d", re.I),
-    AnswerType.TIME: re.compile(
-        r"\b(19|20)\d\d\b|\b(day|month|week|year)\s+\d+|\d+(st|nd|rd|th) (month|day|week|year)|\bwithin\b",
-        re.I,
-    ),
-    AnswerType.NUMBER: re.compile(r"\d"),
-}
-
 
 @dataclass(frozen=True)
 class Question:

@@ -1,0 +1,52 @@
+"""How a value of each numeric answer type is written: "4.4 months" for a duration, "400 mg"
+for a dose, "12 of 48" for a share, "30 patients" for a count. The shapes (a number, then its
+unit) are code; the units, the nouns a count counts and the number words are data
+(data/answer_units.json), so that another field adds its own without touching code."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from rag.answer.question import AnswerType
+
+UNITS_FILE = Path(__file__).with_name("data") / "answer_units.json"
+# A number as papers print it, with a decimal point, a thousands comma or a middle dot ("10·6").
+_NUMBER = r"\b\d[\d.,·]*"
+
+
+@cache
+def unit_patterns() -> dict[AnswerType, re.Pattern[str]]:
+    """For each numeric answer type, a pattern of a value written in its units."""
+    words = json.loads(UNITS_FILE.read_text(encoding="utf-8"))
+    periods = _either(words["periods"])
+    counted = _either(words["counted_nouns"])
+    shapes = {
+        AnswerType.DURATION: rf"{_NUMBER}\s*(?:\+\s*)?(?:{_either(words['duration_units'])})\b"
+        rf"|\bone (?:{periods})\b",
+        AnswerType.DOSE: rf"{_NUMBER}\s*(?:{_either(words['dose_units'])})\b"
+        rf"|\b(?:{_either(words['dose_units_alone'])})\b|\b(?:{_either(words['dose_units_per'])})/",
+        AnswerType.PERCENT: rf"\d\s*%|\b(?:{_either(words['percent_words'])})\b"
+        r"|\b\d+ (?:of|in) [\d,]+\b|\b1/[\d,]{2,}\b",
+        AnswerType.COUNT: rf"\b\d[\d,]*\s+(?:[\w-]+\s+){{0,2}}(?:{counted})\b"
+        r"|\b\d+ of (?:the )?\d+\b|\bn\s*=\s*\d"
+        rf"|\b(?:{_either(words['number_words'])})(?:-\w+)?(?: [\w-]+){{0,3}}? "
+        rf"(?:{_either(words['counted_after_number_words'])})\b",
+        AnswerType.RATIO: rf"\b(?:{_either(words['ratio_words'])})\b[^.]*\d|\d\.\d",
+        AnswerType.TIME: rf"\b(?:19|20)\d\d\b|\b(?:{periods})\s+\d+|\d+(?:st|nd|rd|th) (?:{periods})"
+        rf"|\b(?:{_either(words['time_words'])})\b",
+        AnswerType.NUMBER: r"\d",
+    }
+    return {kind: re.compile(shape, re.I) for kind, shape in shapes.items()}
+
+
+def unit_pattern(kind: AnswerType) -> re.Pattern[str] | None:
+    """The pattern of a value of type `kind`; None for a type that is not a number."""
+    return unit_patterns().get(kind)
+
+
+def _either(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
