@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from rag.answer.answer_units import UNITS_FILE, unit_pattern, unit_patterns
+from rag.answer.answer_units import UNITS_FILE, number_word_pattern, unit_pattern, unit_patterns
 from rag.answer.question import NUMERIC_TYPES, AnswerType
 
 WRITTEN = [
@@ -34,6 +34,14 @@ def test_a_value_is_found_in_its_units(kind: AnswerType, value: str, other: str)
     assert pattern is not None
     assert pattern.search(value), (kind, value)
     assert not pattern.search(other), (kind, other)
+
+
+def test_a_count_in_words() -> None:
+    pattern = number_word_pattern()
+    for counted in ("Eleven patients were accrued.", "None of them relapsed.", "No patient died."):
+        assert pattern.search(counted), counted
+    for other in ("Nonetheless, it was safe.", "Someone noted it.", "Tenfold higher."):
+        assert not pattern.search(other), other
 
 
 def test_every_numeric_type_has_a_pattern_and_others_none() -> None:

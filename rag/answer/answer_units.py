@@ -45,6 +45,13 @@ def unit_patterns() -> dict[AnswerType, re.Pattern[str]]:
     return {kind: re.compile(shape, re.I) for kind, shape in shapes.items()}
 
 
+@cache
+def number_word_pattern() -> re.Pattern[str]:
+    """A count written in words ("six patients", "none of them")."""
+    words = json.loads(UNITS_FILE.read_text(encoding="utf-8"))
+    return re.compile(rf"\b(?:{_either([*words['number_words'], *words['no_number_words']])})\b", re.I)
+
+
 def unit_pattern(kind: AnswerType) -> re.Pattern[str] | None:
     """The pattern of a value of type `kind`; None for a type that is not a number."""
     return unit_patterns().get(kind)

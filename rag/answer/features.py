@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from rag.answer.answer_units import unit_pattern
+from rag.answer.answer_units import number_word_pattern, unit_pattern
 from rag.answer.quantities import quantities_given
 from rag.answer.question import AnswerType, Intent, Question
 from rag.text import STOPWORDS, numbers
@@ -86,13 +86,7 @@ def answer_type_match(question: Question, sentence: str) -> float:
         return 0.0
     values = NOT_A_VALUE.sub(" ", sentence)
     new_numbers = [n for n in numbers(values) if n.rstrip("%") not in question.numbers]
-    has_number_word = bool(
-        re.search(
-            r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|none|no)\b",
-            sentence,
-            re.I,
-        )
-    )
+    has_number_word = bool(number_word_pattern().search(sentence))
     if not new_numbers and not (kind is AnswerType.COUNT and has_number_word):
         return 0.0
     unit = unit_pattern(kind)
