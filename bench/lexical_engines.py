@@ -160,7 +160,7 @@ def bm25s_engine(rows: list[tuple[int, list[str]]], queries: Sequence[list[str]]
     import bm25s
 
     def build(corpus: Sequence[tuple[int, list[str]]]) -> bm25s.BM25:
-        retriever = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+        retriever = bm25s.BM25(method="lucene", k1=BM25S_LUCENE.k1, b=BM25S_LUCENE.b)
         retriever.index([terms for _, terms in corpus], show_progress=False)
         return retriever
 
