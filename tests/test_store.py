@@ -209,6 +209,43 @@ def test_a_generation_removed_while_it_is_opened_gives_way_to_the_newer_one(
     reader.close()
 
 
+def test_a_newer_generation_found_damaged_is_not_tried_again(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same race, but the newest generation is damaged too: the reader keeps serving the
+    one it has, reports the damage, and does not open that generation again on every request
+    (it remembers the CURRENT its last attempt read, not the one it started from)."""
+    writer = built(settings)
+    reader = Pipeline(settings, FakeEmbedder(), None)
+    assert reader.index.generation == 1
+    add(writer, "delta", "Psoriasis went into remission during sorafenib.")
+    raced = publish_twice_while_opening(monkeypatch, writer)
+    read_manifest = store_module.current_manifest
+
+    def newest_damaged(root: Path) -> tuple[Pointer, Path, Manifest]:
+        if raced:  # the writer has published twice: damage the newest generation's manifest
+            newest = root / Pointer.read(root).directory / MANIFEST_FILE
+            newest.write_text(newest.read_text(encoding="utf-8") + " ", encoding="utf-8")
+        return read_manifest(root)
+
+    monkeypatch.setattr(store_module, "current_manifest", newest_damaged)
+    opens: list[Path] = []
+    real_open = Index.open
+
+    def counted_open(root: Path, spec: object) -> Index:
+        opens.append(root)
+        return real_open(root, spec)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Index, "open", staticmethod(counted_open))
+    assert reader.index.generation == 1 and raced == [2] and len(opens) == 2
+    assert reader.handle.reload_error is not None and "damaged" in reader.handle.reload_error
+    for _ in range(3):
+        assert reader.handle.current().generation == 1
+    assert len(opens) == 2, "the damaged generation was opened again"
+    writer.close()
+    reader.close()
+
+
 def test_the_first_open_rides_out_the_same_race(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """A server starting while `rag ingest` publishes (Pipeline.load opens with open_latest)."""
     writer = built(settings)

@@ -44,21 +44,22 @@ class IndexHandle:
                 return index
             self._reloading = True
         try:
-            fresh, stamp = open_latest(self.root, self.spec, stamp)
-        except RagError as exc:
-            with self._lock:
-                self._reloading = False
-                if index is None:
-                    raise
-                # Keep answering from the generation that works; /ready reports the damage.
-                self._failed_stamp = stamp
-                self.reload_error = str(exc)
-            log.error("cannot open the new index generation, still serving the old one: %s", exc)
-            return index
+            fresh, stamp = _open_newest(self.root, self.spec, stamp)
         except BaseException:
             with self._lock:
                 self._reloading = False
             raise
+        if isinstance(fresh, RagError):
+            with self._lock:
+                self._reloading = False
+                if index is None:
+                    raise fresh
+                # Keep answering from the generation that works; /ready reports the damage. The
+                # stamp is the one the last attempt read, so that generation is not tried again.
+                self._failed_stamp = stamp
+                self.reload_error = str(fresh)
+            log.error("cannot open the new index generation, still serving the old one: %s", fresh)
+            return index
         with self._lock:
             self._reloading = False
             self._index, self._stamp, self.reload_error = fresh, stamp, None
@@ -90,13 +91,24 @@ def open_latest(
     (two are kept), and the open fails; CURRENT has then changed, and the newer generation is
     opened instead, as Lucene retries a commit that changed while it was read. A failed open
     with CURRENT unchanged is damage, and raises."""
+    opened, stamp = _open_newest(root, spec, stamp)
+    if isinstance(opened, RagError):
+        raise opened
+    return opened, stamp
+
+
+def _open_newest(
+    root: Path, spec: IndexSpec, stamp: tuple[int, int] | None
+) -> tuple[Index | RagError, tuple[int, int] | None]:
+    """open_latest's attempts: the generation opened, or the error of the last attempt, with
+    the stamp of CURRENT that attempt read."""
     stamp = pointer_stamp(root) if stamp is None else stamp
     attempts = 1
     while True:
         try:
             return Index.open(root, spec), stamp
-        except RagError:
+        except RagError as error:
             newer = pointer_stamp(root)
             if newer == stamp or attempts == REOPEN_ATTEMPTS:
-                raise
+                return error, stamp
             stamp, attempts = newer, attempts + 1
