@@ -46,6 +46,8 @@ CLINICAL = lexicon(
         "weeks": 4,
         "disease": 4,
         "control": 4,
+        "show": 5,
+        "efficacy": 3,
     }
 )
 
@@ -66,6 +68,16 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
     assert clinical_reading("A high temperature in the first fortnight: was it kept in check?", CLINICAL) == (
         "A fever in the first two weeks: was it disease control?"
     )
+    # "Work for" a disease is efficacy, in each form of the verb; "work in" is left alone (nurses
+    # "working in a rural location").
+    assert clinical_reading("Does it work for lung cancer?", CLINICAL) == (
+        "Does it show efficacy in lung cancer?"
+    )
+    assert clinical_reading("Is it working against the tumour?", CLINICAL) == (
+        "Is it showing efficacy in the tumour?"
+    )
+    unchanged = "Are nurses working in rural areas?"
+    assert clinical_reading(unchanged, CLINICAL) == unchanged
 
 
 def test_a_clinical_term_in_most_passages_or_absent_is_not_added() -> None:
