@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rag.errors import ConfigurationError
 from rag.index.vocabulary import Lexicon
-from rag.text import words
+from rag.text import alternation, words
 from rag.text.analyzer import content_terms
 
 LAY_TERMS_FILE = Path(__file__).with_name("data") / "lay_terms.json"
@@ -57,7 +57,7 @@ def lay_terms(path: Path = LAY_TERMS_FILE) -> LayTerms:
             'give RAG_ANSWER__LAY_TERMS a JSON file {"terms": [{"lay": [...], "clinical": [...]}]}',
         ) from exc
     clinical = {lay: alternatives for lay, alternatives in pairs if lay and alternatives}
-    alternatives = "|".join(re.escape(p) for p in sorted(clinical, key=len, reverse=True))
+    alternatives = alternation(clinical)
     names = {
         tuple(sorted({_terms(a) for a in group} - {frozenset()}, key=sorted)) for group in clinical.values()
     }

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from rag.text import stem
+from rag.text import alternation, stem
 
 QUANTITIES_FILE = Path(__file__).with_name("data") / "quantities.json"
 # A value: a number (with decimals, thousands or a range), then its unit, which no letter follows.
@@ -29,14 +29,10 @@ def unit_patterns() -> dict[str, re.Pattern[str]]:
     data = json.loads(QUANTITIES_FILE.read_text(encoding="utf-8"))
     patterns = {}
     for name, units in data["quantities"].items():
-        patterns[stem([name])[0]] = re.compile(rf"{_NUMBER}\s?(?:{_either(units)})(?![^\W\d_])")
+        patterns[stem([name])[0]] = re.compile(rf"{_NUMBER}\s?(?:{alternation(units)})(?![^\W\d_])")
     for name, units in data.get("written_before", {}).items():  # "pH 7.4"
-        patterns[stem([name])[0]] = re.compile(rf"\b(?:{_either(units)})\s?(?:of\s)?\d")
+        patterns[stem([name])[0]] = re.compile(rf"\b(?:{alternation(units)})\s?(?:of\s)?\d")
     return patterns
-
-
-def _either(units: list[str]) -> str:
-    return "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
 
 
 def quantities_given(focus_stems: Iterable[str], text: str) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -62,6 +63,12 @@ def fold_ligatures(text: str) -> str:
     """`text` with its ligatures spelled out (what is matched and embedded; quotes keep the
     document's own characters)."""
     return text if text.isascii() else text.translate(LIGATURES)  # isascii: a flag, no scan
+
+
+def alternation(phrases: Iterable[str]) -> str:
+    """A regex alternation matching any of `phrases` literally, the longest first, so that a
+    phrase wins over a shorter one it begins with ("mg/kg" before "mg")."""
+    return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
 
 
 def words(text: str) -> list[str]:
