@@ -187,6 +187,11 @@ class SupportEstimate(BaseModel):
         description="How likely the answer is to hold what was asked (calibrated on the development suites)."
     )
     model: str = Field(description="The support model that estimated it: version@digest.")
+    ranker: str | None = Field(
+        default=None,
+        description="The sentence ranker that chose the answer's sentence: version@digest; null when "
+        "the hand-set score chose (a list, a question of several parts, or ranking turned off).",
+    )
 
 
 class AskResponse(BaseModel):

@@ -208,9 +208,18 @@ def _add_suite_sources(command: Parser) -> None:
 
 def _add_train(commands: Commands[Parser]) -> None:
     train = commands.add_parser(
-        "train", help="fit the support model (how likely an answer holds what was asked) on suites"
+        "train",
+        help="fit the support model (how likely an answer holds what was asked) or the sentence "
+        "ranker (which sentence answers) on suites",
     )
     train.add_argument("--out", type=Path, required=True, help="the model file to write (JSON)")
+    train.add_argument(
+        "--model",
+        choices=("support", "ranker"),
+        default="support",
+        help="which model to fit (default: support; fit the ranker first, since the support model "
+        "learns from the answers the ranker chooses)",
+    )
     train.add_argument(
         "--suites",
         type=_suite_names,
@@ -422,21 +431,24 @@ def _eval_suites(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from rag.evaluation import ranker_training
     from rag.evaluation.suite_runner import suite_pipeline
     from rag.evaluation.suites import load_suite
     from rag.evaluation.training import examples, fit
     from rag.progress import tqdm_progress
 
     settings = settings_with()
-    found = []
+    collect = ranker_training.questions if args.model == "ranker" else examples
+    found: list[Any] = []
     for name in args.suites:
         suite = load_suite(name, gold=args.gold, data_dir=args.data)
         pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress)
         try:
-            found += examples(pipeline, suite, tqdm_progress(f"{name} questions", len(suite.items)))
+            found += collect(pipeline, suite, tqdm_progress(f"{name} questions", len(suite.items)))
         finally:
             pipeline.close()
-    model, report = fit(found, seed=args.seed)
+    fitted = ranker_training.fit if args.model == "ranker" else fit
+    model, report = fitted(found, seed=args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(report)

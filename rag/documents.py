@@ -147,10 +147,12 @@ class Dropped:
 
 @dataclass(frozen=True)
 class Support:
-    """How likely an answer is to hold what was asked, by the named support model."""
+    """How likely an answer is to hold what was asked, by the named support model; and the
+    sentence ranker that chose its sentence (None: the hand-set score chose)."""
 
     probability: float
     model: str
+    ranker: str | None = None
 
 
 @dataclass(frozen=True)

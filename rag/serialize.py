@@ -51,7 +51,11 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "timings_ms": timings,
         "resolved_question": answer.resolved_question,
         "support": (
-            {"probability": answer.support.probability, "model": answer.support.model}
+            {
+                "probability": answer.support.probability,
+                "model": answer.support.model,
+                "ranker": answer.support.ranker,
+            }
             if answer.support is not None
             else None
         ),

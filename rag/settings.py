@@ -231,6 +231,16 @@ class AnswerSettings(Section):
         description="The support model file (`rag train` writes one); unset: the one shipped "
         "with rag (rag/answer/data/support-model.json).",
     )
+    sentence_ranker: Path | None = Field(
+        default=None,
+        description="The sentence ranker file (`rag train --model ranker` writes one); unset: the "
+        "one shipped with rag (rag/answer/data/sentence-ranker.json).",
+    )
+    rank_sentences: bool = Field(
+        default=True,
+        description="Re-order the best-scoring sentences with the learned sentence ranker before "
+        "choosing the answer; false: the hand-set score alone chooses.",
+    )
     min_support_probability: float | None = Field(
         default=None,
         ge=0.0,

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.schemas import DocumentMetadata
 from api.settings import ServerSettings
+from rag.answer.ranking import load_sentence_ranker
 from rag.answer.support import load_support_model
 from rag.documents import CITATION_METADATA
 from rag.pipeline import Pipeline
@@ -36,9 +37,10 @@ def test_ask_returns_a_cited_answer(client: TestClient) -> None:
     assert citation["doc_id"] == "sorafenib-mrcc-refractory-bevacizumab-sunitinib"
     assert {"title", "authors", "journal", "year", "source", "chunk_id", "score", "marker"} <= set(citation)
     assert body["timings_ms"]["total"] > 0
-    # How likely the answer holds what was asked, and by which model.
+    # How likely the answer holds what was asked, by which model; which ranker chose the sentence.
     assert 0.0 < body["support"]["probability"] < 1.0
     assert body["support"]["model"] == load_support_model().name
+    assert body["support"]["ranker"] == load_sentence_ranker().name
 
 
 def test_ask_abstains_on_absent_topics(client: TestClient) -> None:

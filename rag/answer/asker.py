@@ -16,6 +16,8 @@ from rag.answer.generative import GenerativeComposer
 from rag.answer.lay_terms import LAY_TERMS_FILE, clinical_reading, lay_terms
 from rag.answer.llm import LanguageModel
 from rag.answer.misspellings import corrected
+from rag.answer.ranking import SHIPPED_RANKER, load_sentence_ranker
+from rag.answer.support import SHIPPED_MODEL, load_support_model
 from rag.documents import Answer, Passage
 from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError
@@ -66,9 +68,14 @@ class Asker:
         self._diseases = DiseaseMatcher(embedder.embed)
         self.llm = llm
         self._composer = composer or (lambda index: ExtractiveComposer(settings.answer, index.abbreviations))
-        # Read once, here, so that a broken lay-terms file fails at start-up, not on a question.
+        # Read once, here, so that a broken lay-terms file fails at start-up, not on a question;
+        # so do the default composer's models (each file is read once per process).
         answer = settings.answer
         self._lay_terms = lay_terms(answer.lay_terms or LAY_TERMS_FILE) if answer.read_lay_terms else None
+        if composer is None:
+            load_support_model(answer.support_model or SHIPPED_MODEL)
+            if answer.rank_sentences:
+                load_sentence_ranker(answer.sentence_ranker or SHIPPED_RANKER)
 
     def evidence(
         self,

@@ -30,6 +30,7 @@ from rag.answer.features import (
     sentence_role,
 )
 from rag.answer.lay_terms import with_equivalents
+from rag.answer.ranking import SHIPPED_RANKER, SentenceRanker, load_sentence_ranker
 from rag.answer.sentences import (
     announces,
     is_answer_sentence,
@@ -123,12 +124,17 @@ class ExtractiveComposer:
         weights: Weights | None = None,
         *,
         score_support: bool = True,
+        ranker: SentenceRanker | None = None,
     ) -> None:
         """`score_support`: False leaves answers without a support probability (what `rag
-        train` composes with, before there is a model to score with)."""
+        train` composes with, before there is a model to score with). `ranker`: the sentence
+        ranker to use instead of the configured one."""
         self._settings = settings
         self._analyzer = Analyzer(abbreviations)
         self._weights = weights or Weights()
+        self._ranker: SentenceRanker | None = ranker
+        if ranker is None and settings.rank_sentences:
+            self._ranker = load_sentence_ranker(settings.sentence_ranker or SHIPPED_RANKER)
         self._support_model: SupportModel | None = None
         self._min_probability = 0.0
         if score_support:
@@ -140,6 +146,45 @@ class ExtractiveComposer:
             )
 
     def compose(self, evidence: Evidence) -> Composition:
+        pool = self.pool(evidence)
+        if isinstance(pool, Composition):
+            return pool
+        candidates = pool
+        ranked = self._ranker is not None and self.rankable(evidence)
+        if ranked and self._ranker is not None:
+            head = self._ranker.order(candidates, evidence, self._analyzer)
+            candidates = [candidates[i] for i in head] + candidates[len(head) :]
+        selection = (
+            self._select_per_document(candidates)
+            if evidence.question.is_list
+            else self._select_for_parts(candidates, evidence, ranked=ranked)
+        )
+        if isinstance(selection, Composition):
+            return selection
+        chosen = selection
+        # Weak support is the passages' (their best sentence's hand-set score), not the ranker's
+        # choice's: a sentence the ranker prefers may repeat fewer of the question's words.
+        best = max([c.score for c in chosen] + ([pool[0].score] if ranked and chosen else []), default=0.0)
+        if best < self._settings.min_support:
+            return abstain(f"weak support (best score {best:.3f})", candidates=candidates)
+        features = support_features(chosen, candidates, evidence)
+        composition = replace(self._render(chosen, candidates, evidence), support_features=features)
+        model = self._support_model
+        if model is None:
+            return composition
+        probability = model.probability(features)
+        if probability < self._min_probability:
+            return abstain(
+                f"unlikely support (probability {probability:.2f} < {self._min_probability:.2f})",
+                candidates=candidates,
+            )
+        ranker = self._ranker.name if ranked and self._ranker is not None else None
+        return replace(composition, support=Support(round(probability, 4), model.name, ranker))
+
+    def pool(self, evidence: Evidence) -> list[Candidate] | Composition:
+        """The sentences an answer is chosen from, by hand-set score, best first; or the
+        abstention when the passages cannot answer (a term the documents lack, named things no
+        passage discusses together, only other diseases than the one asked about)."""
         if evidence.absent_terms:
             absent = _join_or([f"'{t}'" for t in evidence.absent_terms])
             return abstain(f"absent: {absent}", f"The documents do not mention {absent}.")
@@ -155,31 +200,25 @@ class ExtractiveComposer:
             detail = f"The passages found are about other diseases than {asked}."
             return abstain(f"other disease: {asked}", detail)
         candidates = self.candidates(evidence, terms, documents - other_disease)
-        if not candidates:
-            return abstain("no passages")
-        selection = (
-            self._select_per_document(candidates)
-            if evidence.question.is_list
-            else self._select_for_parts(candidates, evidence)
-        )
-        if isinstance(selection, Composition):
-            return selection
-        chosen = selection
-        if not chosen or max(c.score for c in chosen) < self._settings.min_support:
-            best = max((c.score for c in chosen), default=0.0)
-            return abstain(f"weak support (best score {best:.3f})", candidates=candidates)
-        features = support_features(chosen, candidates, evidence)
-        composition = replace(self._render(chosen, candidates, evidence), support_features=features)
-        model = self._support_model
-        if model is None:
-            return composition
-        probability = model.probability(features)
-        if probability < self._min_probability:
-            return abstain(
-                f"unlikely support (probability {probability:.2f} < {self._min_probability:.2f})",
-                candidates=candidates,
-            )
-        return replace(composition, support=Support(round(probability, 4), model.name))
+        return candidates or abstain("no passages")
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self._analyzer
+
+    @staticmethod
+    def rankable(evidence: Evidence) -> bool:
+        """Whether the sentence ranker chooses the answer: a question of one part that is not
+        a list (a list takes each study's best sentence, each part of a longer question its
+        own, by hand-set score)."""
+        return len(evidence.parts) == 1 and not evidence.question.is_list
+
+    def render_alone(
+        self, candidate: Candidate, candidates: list[Candidate], evidence: Evidence
+    ) -> Composition:
+        """The answer `candidate` would give alone, as shown (what the sentence ranker learns
+        to hold the answer)."""
+        return self._render([candidate], candidates, evidence)
 
     def candidates(
         self, evidence: Evidence, terms: DocumentTerms | None = None, documents: set[str] | None = None
@@ -248,9 +287,11 @@ class ExtractiveComposer:
         return scored
 
     def _select_for_parts(
-        self, candidates: list[Candidate], evidence: Evidence
+        self, candidates: list[Candidate], evidence: Evidence, *, ranked: bool
     ) -> list[Candidate] | Composition:
-        """The best sentence for each part from the document the question is about."""
+        """The best sentence for each part from the document the question is about. `ranked`:
+        the candidates arrive in the sentence ranker's order, which picks the sentence; otherwise
+        the hand-set score does."""
         # The documents the question is about: those whose words it uses most, and the one
         # holding the best sentence overall (a paraphrase may share few words with it).
         best_context = max(c.context for c in candidates)
@@ -279,7 +320,7 @@ class ExtractiveComposer:
                 term = defined_term(part.question.text)
                 if term:
                     pool = [c for c in pool if defines(c.text, term)] or pool
-            best = max(pool, key=lambda c: (c.scores[index], -c.passage.rank))
+            best = pool[0] if ranked else max(pool, key=lambda c: (c.scores[index], -c.passage.rank))
             target_doc = target_doc or best.passage.doc_id
             if best not in chosen:
                 chosen.append(best)
