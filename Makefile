@@ -92,7 +92,7 @@ eval: $(STAMP)
 # it chooses.
 train: $(STAMP)
 	$(VENV)/bin/rag ingest
-	RAG_ANSWER__RANK_SENTENCES=false $(VENV)/bin/rag train --model ranker --out rag/answer/data/sentence-ranker.json
+	$(VENV)/bin/rag train --model ranker --out rag/answer/data/sentence-ranker.json
 	$(VENV)/bin/rag train --out rag/answer/data/support-model.json
 
 clean:

@@ -438,6 +438,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from rag.progress import tqdm_progress
 
     settings = settings_with()
+    if args.model == "ranker":  # learned from the hand-set score's candidates: no ranker needed to start
+        answer = settings.answer.model_copy(update={"rank_sentences": False})
+        settings = settings.model_copy(update={"answer": answer})
     collect = ranker_training.questions if args.model == "ranker" else examples
     found: list[Any] = []
     for name in args.suites:

@@ -201,6 +201,20 @@ def test_rag_train_writes_a_ranker_the_service_can_load(tmp_path: Path, corpus_i
     assert "| gold (test split) |" in done.stdout and "ranker first" in done.stdout
     ranker = load_sentence_ranker(out)
     assert ranker.features == FEATURES and set(ranker.metadata["trained_on"]) == {"gold"}
+    # A ranker is fitted on the hand-set score's candidates: a broken configured one does not stop it.
+    again = rag(
+        "train",
+        "--model",
+        "ranker",
+        "--suites",
+        "gold",
+        "--out",
+        str(tmp_path / "again.json"),
+        index=corpus_index,
+        env={"RAG_ANSWER__SENTENCE_RANKER": str(tmp_path / "missing.json")},
+    )
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again.json").read_bytes() == out.read_bytes()
 
 
 @pytest.mark.integration

@@ -124,16 +124,14 @@ class ExtractiveComposer:
         weights: Weights | None = None,
         *,
         score_support: bool = True,
-        ranker: SentenceRanker | None = None,
     ) -> None:
         """`score_support`: False leaves answers without a support probability (what `rag
-        train` composes with, before there is a model to score with). `ranker`: the sentence
-        ranker to use instead of the configured one."""
+        train` composes with, before there is a model to score with)."""
         self._settings = settings
         self._analyzer = Analyzer(abbreviations)
         self._weights = weights or Weights()
-        self._ranker: SentenceRanker | None = ranker
-        if ranker is None and settings.rank_sentences:
+        self._ranker: SentenceRanker | None = None
+        if settings.rank_sentences:
             self._ranker = load_sentence_ranker(settings.sentence_ranker or SHIPPED_RANKER)
         self._support_model: SupportModel | None = None
         self._min_probability = 0.0
@@ -150,10 +148,11 @@ class ExtractiveComposer:
         if isinstance(pool, Composition):
             return pool
         candidates = pool
-        ranked = self._ranker is not None and self.rankable(evidence)
-        if ranked and self._ranker is not None:
-            head = self._ranker.order(candidates, evidence, self._analyzer)
+        ranker = self._ranker if self.rankable(evidence) else None
+        if ranker is not None:
+            head = ranker.order(candidates, evidence, self._analyzer)
             candidates = [candidates[i] for i in head] + candidates[len(head) :]
+        ranked = ranker is not None
         selection = (
             self._select_per_document(candidates)
             if evidence.question.is_list
@@ -178,8 +177,8 @@ class ExtractiveComposer:
                 f"unlikely support (probability {probability:.2f} < {self._min_probability:.2f})",
                 candidates=candidates,
             )
-        ranker = self._ranker.name if ranked and self._ranker is not None else None
-        return replace(composition, support=Support(round(probability, 4), model.name, ranker))
+        chosen_by = ranker.name if ranker is not None else None
+        return replace(composition, support=Support(round(probability, 4), model.name, chosen_by))
 
     def pool(self, evidence: Evidence) -> list[Candidate] | Composition:
         """The sentences an answer is chosen from, by hand-set score, best first; or the
