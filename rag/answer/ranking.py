@@ -16,9 +16,7 @@ pickle: a user may hand us the file."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from rag.answer.model_json import read_model_json
 from rag.errors import ConfigurationError
 from rag.text.analyzer import Analyzer, content_terms
 
@@ -246,17 +245,5 @@ def ranker_from_json(data: Mapping[str, Any], digest: str, where: str) -> Senten
 @cache
 def load_sentence_ranker(path: Path = SHIPPED_RANKER) -> SentenceRanker:
     """The ranker at `path` (read once per process)."""
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw)
-    except OSError as error:
-        raise ConfigurationError(f"cannot read the sentence ranker {path}: {error.strerror}") from error
-    except json.JSONDecodeError as error:
-        raise ConfigurationError(
-            f"{path} is not JSON ({error}); rebuild it with `rag train --model ranker`"
-        ) from error
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path} is not a sentence ranker; rebuild it with `rag train --model ranker`"
-        )
-    return ranker_from_json(data, hashlib.sha256(raw).hexdigest(), str(path))
+    data, digest = read_model_json(path, "sentence ranker", "rag train --model ranker")
+    return ranker_from_json(data, digest, str(path))

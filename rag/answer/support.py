@@ -9,8 +9,6 @@ measured at out of fold. No pickle: a user may hand us the file."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.answer.model_json import read_model_json
 from rag.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -161,13 +160,5 @@ def model_from_json(data: Mapping[str, Any], digest: str, where: str) -> Support
 @cache
 def load_support_model(path: Path = SHIPPED_MODEL) -> SupportModel:
     """The model at `path` (read once per process)."""
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw)
-    except OSError as error:
-        raise ConfigurationError(f"cannot read the support model {path}: {error.strerror}") from error
-    except json.JSONDecodeError as error:
-        raise ConfigurationError(f"{path} is not JSON ({error}); rebuild it with `rag train`") from error
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{path} is not a support model; rebuild it with `rag train`")
-    return model_from_json(data, hashlib.sha256(raw).hexdigest(), str(path))
+    data, digest = read_model_json(path, "support model", "rag train")
+    return model_from_json(data, digest, str(path))
