@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +27,13 @@ def read_model_json(path: Path, what: str, rebuild: str) -> tuple[dict[str, Any]
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path} is not a {what}; rebuild it with `{rebuild}`")
     return data, hashlib.sha256(raw).hexdigest()
+
+
+@contextmanager
+def model_fields(where: str, what: str, rebuild: str) -> Iterator[None]:
+    """Reading a model's fields from its JSON object: a missing key, a wrong type or a bad value
+    becomes a ConfigurationError naming `where`, what it should be and how to rebuild it."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigurationError(f"{where} is not a {what} ({error}); rebuild it with `{rebuild}`") from error

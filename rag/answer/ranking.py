@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rag.answer.model_json import read_model_json
-from rag.errors import ConfigurationError
+from rag.answer.model_json import model_fields, read_model_json
 from rag.text.analyzer import Analyzer, content_terms
 
 if TYPE_CHECKING:
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
 
 SHIPPED_RANKER = Path(__file__).parent / "data" / "sentence-ranker.json"
 FORMAT = "rag-sentence-ranker/1"
+WHAT, REBUILD = "sentence ranker", "rag train --model ranker"  # what its file is, the command that writes one
 TREE_ARRAYS = ("feature", "threshold", "left", "right", "value", "is_leaf")
 RANKED = 20  # the hand-set score's best this many are re-ordered; the rest keep its order
 FEATURES = (
@@ -176,7 +176,7 @@ class SentenceRanker:
 
 def ranker_from_json(data: Mapping[str, Any], digest: str, where: str) -> SentenceRanker:
     """A ranker from its JSON form; ConfigurationError naming `where` when it is not one."""
-    try:
+    with model_fields(where, WHAT, REBUILD):
         if data["format"] != FORMAT:
             raise ValueError(f"format {data['format']!r}, expected {FORMAT!r}")
         features = tuple(str(f) for f in data["features"])
@@ -236,14 +236,10 @@ def ranker_from_json(data: Mapping[str, Any], digest: str, where: str) -> Senten
             digest,
             {k: v for k, v in data.items() if k not in known},
         )
-    except (KeyError, TypeError, ValueError) as error:
-        raise ConfigurationError(
-            f"{where} is not a sentence ranker ({error}); rebuild it with `rag train --model ranker`"
-        ) from error
 
 
 @cache
 def load_sentence_ranker(path: Path = SHIPPED_RANKER) -> SentenceRanker:
     """The ranker at `path` (read once per process)."""
-    data, digest = read_model_json(path, "sentence ranker", "rag train --model ranker")
+    data, digest = read_model_json(path, WHAT, REBUILD)
     return ranker_from_json(data, digest, str(path))

@@ -16,8 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.answer.model_json import read_model_json
-from rag.errors import ConfigurationError
+from rag.answer.model_json import model_fields, read_model_json
 
 if TYPE_CHECKING:
     from rag.answer.evidence import Evidence
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 
 SHIPPED_MODEL = Path(__file__).parent / "data" / "support-model.json"
 FORMAT = "rag-support-model/1"
+WHAT, REBUILD = "support model", "rag train"  # what its file is, the command that writes one
 # A chosen sentence "close" to another when it scores within this share of it.
 CLOSE = 0.95
 FEATURES = (
@@ -124,7 +124,7 @@ class SupportModel:
 
 def model_from_json(data: Mapping[str, Any], digest: str, where: str) -> SupportModel:
     """A model from its JSON form; ConfigurationError naming `where` when it is not one."""
-    try:
+    with model_fields(where, WHAT, REBUILD):
         if data["format"] != FORMAT:
             raise ValueError(f"format {data['format']!r}, expected {FORMAT!r}")
         features = tuple(str(f) for f in data["features"])
@@ -151,14 +151,10 @@ def model_from_json(data: Mapping[str, Any], digest: str, where: str) -> Support
             digest,
             {k: v for k, v in data.items() if k not in known},
         )
-    except (KeyError, TypeError, ValueError) as error:
-        raise ConfigurationError(
-            f"{where} is not a support model ({error}); rebuild it with `rag train`"
-        ) from error
 
 
 @cache
 def load_support_model(path: Path = SHIPPED_MODEL) -> SupportModel:
     """The model at `path` (read once per process)."""
-    data, digest = read_model_json(path, "support model", "rag train")
+    data, digest = read_model_json(path, WHAT, REBUILD)
     return model_from_json(data, digest, str(path))
