@@ -7,6 +7,7 @@ user can fix, 2 for a usage error); never as a stack trace.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -431,27 +432,35 @@ def _eval_suites(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rag.evaluation import ranker_training
+    from rag.evaluation import ranker_training, training
+    from rag.evaluation.cross_fitting import support_examples
     from rag.evaluation.suite_runner import suite_pipeline
     from rag.evaluation.suites import load_suite
-    from rag.evaluation.training import examples, fit
     from rag.progress import tqdm_progress
 
     settings = settings_with()
     if args.model == "ranker":  # learned from the hand-set score's candidates: no ranker needed to start
         answer = settings.answer.model_copy(update={"rank_sentences": False})
         settings = settings.model_copy(update={"answer": answer})
-    collect = ranker_training.questions if args.model == "ranker" else examples
-    found: list[Any] = []
-    for name in args.suites:
-        suite = load_suite(name, gold=args.gold, data_dir=args.data)
-        pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress)
-        try:
-            found += collect(pipeline, suite, tqdm_progress(f"{name} questions", len(suite.items)))
-        finally:
-            pipeline.close()
-    fitted = ranker_training.fit if args.model == "ranker" else fit
-    model, report = fitted(found, seed=args.seed)
+    with contextlib.ExitStack() as stack:
+        opened = []
+        for name in args.suites:
+            suite = load_suite(name, gold=args.gold, data_dir=args.data)
+            pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress)
+            stack.callback(pipeline.close)
+            opened.append((pipeline, suite))
+        if args.model == "ranker":
+            found = [
+                q
+                for pipeline, suite in opened
+                for q in ranker_training.questions(
+                    pipeline, suite, tqdm_progress(f"{suite.name} questions", len(suite.items))
+                )
+            ]
+            model, report = ranker_training.fit(found, seed=args.seed)
+        else:
+            answered, cross_fitted = support_examples(opened, seed=args.seed, progress=tqdm_progress)
+            model, report = training.fit(answered, seed=args.seed, cross_fitted=cross_fitted)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(report)

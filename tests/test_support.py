@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from rag.answer.extractive import ExtractiveComposer
@@ -115,6 +116,19 @@ def test_fitting_on_the_gold_suite_is_reproducible_and_keeps_the_test_half_out(p
     assert "| gold (test split) |" in report
     for e in found[:5]:
         assert 0.0 < model.probability(e.features) < 1.0
+
+
+def test_the_abstention_threshold_needs_enough_answers_below_it_to_measure_its_precision() -> None:
+    from rag.evaluation.training import MIN_BELOW, _threshold
+
+    # One wrong answer at 0.03 alone would make any threshold above it one of perfect precision.
+    right = np.full(990, 0.6)
+    one = _threshold(np.concatenate([right, [0.03]]), np.concatenate([np.ones(990, int), [0]]))
+    assert one == 0.0
+    wrong = np.full(MIN_BELOW, 0.03)
+    probability = np.concatenate([right, wrong])
+    holds = np.concatenate([np.ones(990, int), np.zeros(MIN_BELOW, int)])
+    assert _threshold(probability, holds) == 0.5  # the highest the rule considers
 
 
 def test_too_little_to_train_on_is_a_clear_error() -> None:

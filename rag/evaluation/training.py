@@ -22,12 +22,14 @@ from rag.errors import ConfigurationError
 from rag.evaluation.suites import Suite
 from rag.pipeline import Pipeline
 
-VERSION = "support-1"
+VERSION = "support-2"  # 2: learned from cross-fitted answers (rag/evaluation/cross_fitting.py)
 FOLDS = 5
 # The abstention threshold: the highest probability below which, out of fold, at least this
-# share of the answers were wrong, while no more than MAX_ABSTAINED of the answers fall below.
+# share of the answers were wrong, while no more than MAX_ABSTAINED of the answers fall below;
+# a share measured on fewer than MIN_BELOW answers says nothing, so it takes at least that many.
 ABSTAIN_PRECISION = 0.85
 MAX_ABSTAINED = 0.02
+MIN_BELOW = 10
 THRESHOLDS = tuple(round(0.01 * i, 2) for i in range(51))
 CALIBRATION_BINS = 10
 
@@ -42,13 +44,23 @@ class Example:
     holds: bool
 
 
-def examples(pipeline: Pipeline, suite: Suite, advance: Callable[[int], None] | None = None) -> list[Example]:
+def examples(
+    pipeline: Pipeline,
+    suite: Suite,
+    advance: Callable[[int], None] | None = None,
+    composer_for: Callable[[str], ExtractiveComposer | None] | None = None,
+) -> list[Example]:
     """Every question of `suite` that the composer answers, with what the model reads and
-    whether the answer holds the gold answer (an answer to an unanswerable question never does)."""
-    composer = ExtractiveComposer(pipeline.settings.answer, pipeline.index.abbreviations, score_support=False)
+    whether the answer holds the gold answer (an answer to an unanswerable question never does).
+    `composer_for`: a question's group -> the composer that answers it (None: the configured
+    one; rag/evaluation/cross_fitting.py)."""
+    settings, abbreviations = pipeline.settings.answer, pipeline.index.abbreviations
+    configured = ExtractiveComposer(settings, abbreviations, score_support=False)
     judge = suite.holds or suite.answered
     found = []
     for item in suite.items:
+        group = f"{suite.name}:{item.group}"
+        composer = (composer_for(group) if composer_for is not None else None) or configured
         evidence = pipeline.evidence(item.question)
         composition = composer.compose(evidence)
         if advance is not None:
@@ -60,7 +72,7 @@ def examples(pipeline: Pipeline, suite: Suite, advance: Callable[[int], None] | 
         found.append(
             Example(
                 suite.name,
-                f"{suite.name}:{item.group}",
+                group,
                 item.split == "test",
                 composition.support_features,
                 holds,
@@ -69,9 +81,12 @@ def examples(pipeline: Pipeline, suite: Suite, advance: Callable[[int], None] | 
     return found
 
 
-def fit(examples: Sequence[Example], *, seed: int = 0) -> tuple[dict[str, Any], str]:
+def fit(
+    examples: Sequence[Example], *, seed: int = 0, cross_fitted: bool = False
+) -> tuple[dict[str, Any], str]:
     """The model's JSON form (rag/answer/support.py reads it) and a Markdown report of how it
-    did out of fold."""
+    did out of fold. `cross_fitted`: the answers were composed by sentence rankers that never
+    saw their documents (recorded in the file)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
     from sklearn.preprocessing import StandardScaler
@@ -114,8 +129,13 @@ def fit(examples: Sequence[Example], *, seed: int = 0) -> tuple[dict[str, Any], 
             suite: sum(e.suite == suite for e in train) for suite in dict.fromkeys(e.suite for e in train)
         },
         "label": "the answer holds the gold answer (COVID-QA: 60% of its tokens; gold, realdocs: every fact)",
+        "answers": (
+            f"each composed by a sentence ranker that never saw its document ({FOLDS} folds by document)"
+            if cross_fitted
+            else "composed by the configured composer"
+        ),
         "threshold_rule": f"highest t with, out of fold, >= {ABSTAIN_PRECISION} of answers below t wrong "
-        f"and <= {MAX_ABSTAINED} of answers below t",
+        f"and <= {MAX_ABSTAINED} of answers below t (at least {MIN_BELOW} of them)",
         "measured": measured,
         "seed": seed,
     }
@@ -136,7 +156,11 @@ def _threshold(probability: NDArray[np.float64], holds: NDArray[np.int_]) -> flo
     best = 0.0
     for t in THRESHOLDS:
         below = probability < t
-        if below.any() and below.mean() <= MAX_ABSTAINED and 1.0 - holds[below].mean() >= ABSTAIN_PRECISION:
+        if (
+            below.sum() >= MIN_BELOW
+            and below.mean() <= MAX_ABSTAINED
+            and 1.0 - holds[below].mean() >= ABSTAIN_PRECISION
+        ):
             best = t
     return best
 
