@@ -2,14 +2,15 @@
 
 The shipped ranker (rag/answer/data/sentence-ranker.json) learned from every COVID-QA dev
 article, so `rag eval --suite covidqa` scores it on articles it was fitted on. This script
-gives the figure to report instead: COVID-QA dev's articles in FOLDS folds (by article); each
-fold is answered through the whole pipeline by a ranker fitted on the other folds' articles
-and the other training suites (gold tune half, realdocs), exactly as `rag train --model
-ranker` fits one.
+gives the figure to report instead: each COVID-QA dev question is answered through the whole
+pipeline by the ranker of the fold that held its article out, the same rankers `rag train`
+composes the support model's answers with (rag/evaluation/cross_fitting.py: 5 folds by
+document over COVID-QA dev, the gold tune half and realdocs, each ranker fitted exactly as
+`rag train --model ranker` fits one).
 
     .venv/bin/python eval/ranker_folds.py [--out eval/results/ranker-folds.json]
 
-About 3 minutes on 2 cores once the suites' indexes are built. Seeded: the same inputs give
+About 2 minutes on 2 cores once the suites' indexes are built. Seeded: the same inputs give
 the same figures.
 """
 
@@ -20,12 +21,12 @@ import json
 import tempfile
 from pathlib import Path
 
-from rag.evaluation.ranker_training import Question, fit, questions
-from rag.evaluation.suite_runner import report, run_suite, suite_pipeline
+from rag.evaluation.cross_fitting import fold_rankers
+from rag.evaluation.ranker_training import Question, questions
+from rag.evaluation.suite_runner import SuiteResult, report, run_suite, suite_pipeline
 from rag.evaluation.suites import load_suite
 from rag.settings import Settings
 
-FOLDS = 5
 TRAINED_WITH = ("gold", "realdocs")
 
 
@@ -37,7 +38,6 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/eval"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from sklearn.model_selection import GroupKFold
 
     settings = Settings()
     collecting = settings.model_copy(
@@ -52,22 +52,22 @@ def main() -> None:
             found += questions(pipeline, suite)
         finally:
             pipeline.close()
-    items = list(covid.items)
-    results = []
+    results: list[SuiteResult] = []
     with tempfile.TemporaryDirectory() as scratch:
-        folds = GroupKFold(FOLDS).split(items, groups=[item.group for item in items])
-        for fold, (_, scored) in enumerate(folds):
-            unseen = {f"covidqa:{items[i].group}" for i in scored}
-            model, _ = fit([q for q in found if q.group not in unseen], seed=args.seed)
-            path = Path(scratch) / f"ranker-{fold}.json"
-            path.write_text(json.dumps(model), encoding="utf-8")
+        rankers = fold_rankers(found, Path(scratch), seed=args.seed)
+        for fold, path in enumerate(rankers.paths):
+            # An article none of whose questions the ranker chooses for is answered in fold 0.
+            scored = [i for i in covid.items if rankers.fold_of.get(f"covidqa:{i.group}", 0) == fold]
             answer = settings.answer.model_copy(update={"sentence_ranker": path})
             pipeline = suite_pipeline(covid, settings.model_copy(update={"answer": answer}), args.cache)
             try:
-                results += run_suite(pipeline, covid, [items[i] for i in scored])
+                results += run_suite(pipeline, covid, scored)
                 # every result so far: the last fold's report holds them all
                 rep = report(
-                    covid, results, pipeline, {"folds": FOLDS, "seed": args.seed, "cross_fitted": True}
+                    covid,
+                    results,
+                    pipeline,
+                    {"folds": len(rankers.paths), "seed": args.seed, "cross_fitted": True},
                 )
             finally:
                 pipeline.close()
