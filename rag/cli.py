@@ -459,8 +459,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             ]
             model, report = ranker_training.fit(found, seed=args.seed)
         else:
-            answered, cross_fitted = support_examples(opened, seed=args.seed, progress=tqdm_progress)
-            model, report = training.fit(answered, seed=args.seed, cross_fitted=cross_fitted)
+            answered, how = support_examples(opened, seed=args.seed, progress=tqdm_progress)
+            model, report = training.fit(answered, seed=args.seed, answers=how)
+            report += f"\nAnswers {how}."
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(report)

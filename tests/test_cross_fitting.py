@@ -11,7 +11,7 @@ import pytest
 
 from rag.answer.ranking import FEATURES, load_sentence_ranker
 from rag.answer.support import load_support_model
-from rag.evaluation.cross_fitting import cross_fits, fold_rankers
+from rag.evaluation.cross_fitting import CROSS_FITTED, cross_fits, fold_rankers, refitted
 from rag.evaluation.ranker_training import FOLDS, Question
 from rag.settings import AnswerSettings
 from rag.text.abbreviations import Abbreviations
@@ -61,6 +61,14 @@ def test_each_document_is_answered_by_the_ranker_of_the_fold_that_held_it_out(tm
     assert [p.read_bytes() for p in again.paths] == [p.read_bytes() for p in rankers.paths]
 
 
+def test_too_few_documents_to_refit_the_ranker_leave_the_configured_one_and_say_why(tmp_path: Path) -> None:
+    rankers, how = refitted(synthetic(6), tmp_path, seed=0)  # a fold of 2 of 6 documents leaves 4
+    assert rankers is None
+    assert how.startswith("composed by the configured composer (not cross-fitted: too little to train on")
+    rankers, how = refitted(synthetic(30), tmp_path, seed=0)
+    assert rankers is not None and how == CROSS_FITTED
+
+
 @pytest.mark.integration
 def test_rag_train_cross_fits_the_answers_of_the_suites_its_ranker_learned_from(
     tmp_path: Path, corpus_index: Path
@@ -73,7 +81,7 @@ def test_rag_train_cross_fits_the_answers_of_the_suites_its_ranker_learned_from(
     done = rag("train", "--suites", "gold", "--out", str(support), index=corpus_index, env=env)
     assert done.returncode == 0, done.stderr
     data = json.loads(support.read_text())
-    assert data["answers"].startswith("each composed by a sentence ranker that never saw its document")
+    assert data["answers"] == CROSS_FITTED and "Answers each composed by" in done.stdout
     assert load_support_model(support).features and data["trained_on"].keys() == {"gold"}
     # The shipped ranker learned from COVID-QA and realdocs too: gold's answers are its own.
     plain = tmp_path / "plain.json"

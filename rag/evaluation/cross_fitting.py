@@ -21,9 +21,10 @@ from typing import Any
 
 from rag.answer.extractive import ExtractiveComposer
 from rag.answer.ranking import SHIPPED_RANKER, load_sentence_ranker
+from rag.errors import ConfigurationError
 from rag.evaluation.ranker_training import FOLDS, Question, fit, questions
 from rag.evaluation.suites import Suite
-from rag.evaluation.training import Example, examples
+from rag.evaluation.training import CONFIGURED, Example, examples
 from rag.pipeline import Pipeline
 from rag.progress import Progress, no_progress
 from rag.settings import AnswerSettings
@@ -83,14 +84,19 @@ def cross_fits(ranker_metadata: Mapping[str, Any], suites: Sequence[str]) -> boo
     return isinstance(trained_on, dict) and bool(trained_on) and set(trained_on) <= set(suites)
 
 
+CROSS_FITTED = f"each composed by a sentence ranker that never saw its document ({FOLDS} folds by document)"
+
+
 def support_examples(
     opened: Sequence[tuple[Pipeline, Suite]], *, seed: int = 0, progress: Progress = no_progress
-) -> tuple[list[Example], bool]:
-    """What the support model learns from, each suite answered through its pipeline; and
-    whether the answers were cross-fitted (the configured ranker learned from these suites) or
-    composed with the configured ranker (it never saw them, or sentences are not ranked)."""
+) -> tuple[list[Example], str]:
+    """What the support model learns from, each suite answered through its pipeline; and how
+    the answers were composed: cross-fitted (the configured ranker learned from these suites)
+    or by the configured composer (it never saw them, sentences are not ranked, or too few
+    documents to refit it on)."""
     settings = opened[0][0].settings.answer if opened else None
     rankers: FoldRankers | None = None
+    how = CONFIGURED
     with tempfile.TemporaryDirectory() as scratch:
         if settings is not None and settings.rank_sentences:
             configured = load_sentence_ranker(settings.sentence_ranker or SHIPPED_RANKER)
@@ -99,14 +105,23 @@ def support_examples(
                 for pipeline, suite in opened:
                     advance = progress(f"{suite.name} candidates", len(suite.items))
                     found += questions(pipeline, suite, advance)
-                rankers = fold_rankers(found, Path(scratch), seed=seed)
+                rankers, how = refitted(found, Path(scratch), seed=seed)
         found_examples: list[Example] = []
         for pipeline, suite in opened:
             answer, abbreviations = pipeline.settings.answer, pipeline.index.abbreviations
             composer_for = rankers.composer_for(answer, abbreviations) if rankers else None
             advance = progress(f"{suite.name} questions", len(suite.items))
             found_examples += examples(pipeline, suite, advance, composer_for)
-    return found_examples, rankers is not None
+    return found_examples, how
 
 
-__all__ = ["FoldRankers", "cross_fits", "fold_rankers", "support_examples"]
+def refitted(found: Sequence[Question], directory: Path, *, seed: int = 0) -> tuple[FoldRankers | None, str]:
+    """The fold rankers and how answers will be composed; None (the configured ranker) when
+    some fold leaves too little to fit one on."""
+    try:
+        return fold_rankers(found, directory, seed=seed), CROSS_FITTED
+    except ConfigurationError as error:
+        return None, f"{CONFIGURED} (not cross-fitted: {error})"
+
+
+__all__ = ["FoldRankers", "cross_fits", "fold_rankers", "refitted", "support_examples"]

@@ -32,6 +32,7 @@ MAX_ABSTAINED = 0.02
 MIN_BELOW = 10
 THRESHOLDS = tuple(round(0.01 * i, 2) for i in range(51))
 CALIBRATION_BINS = 10
+CONFIGURED = "composed by the configured composer"  # how the answers learned from were composed, by default
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,11 @@ def examples(
 
 
 def fit(
-    examples: Sequence[Example], *, seed: int = 0, cross_fitted: bool = False
+    examples: Sequence[Example], *, seed: int = 0, answers: str = CONFIGURED
 ) -> tuple[dict[str, Any], str]:
     """The model's JSON form (rag/answer/support.py reads it) and a Markdown report of how it
-    did out of fold. `cross_fitted`: the answers were composed by sentence rankers that never
-    saw their documents (recorded in the file)."""
+    did out of fold. `answers`: how the answers were composed (recorded in the file; see
+    rag/evaluation/cross_fitting.py)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
     from sklearn.preprocessing import StandardScaler
@@ -129,11 +130,7 @@ def fit(
             suite: sum(e.suite == suite for e in train) for suite in dict.fromkeys(e.suite for e in train)
         },
         "label": "the answer holds the gold answer (COVID-QA: 60% of its tokens; gold, realdocs: every fact)",
-        "answers": (
-            f"each composed by a sentence ranker that never saw its document ({FOLDS} folds by document)"
-            if cross_fitted
-            else "composed by the configured composer"
-        ),
+        "answers": answers,
         "threshold_rule": f"highest t with, out of fold, >= {ABSTAIN_PRECISION} of answers below t wrong "
         f"and <= {MAX_ABSTAINED} of answers below t (at least {MIN_BELOW} of them)",
         "measured": measured,
