@@ -131,6 +131,23 @@ def test_the_abstention_threshold_needs_enough_answers_below_it_to_measure_its_p
     assert _threshold(probability, holds) == 0.5  # the highest the rule considers
 
 
+def test_each_suite_weighs_by_the_square_root_of_its_size() -> None:
+    # The same signals, a large suite where 30% of the answers hold and a small one where 90% do:
+    # unweighted the probability would follow the large suite (about 0.32); each answer of a
+    # suite of n weighing 1 / sqrt(n), 900 answers count as 30 and 36 as 6: about 0.40.
+    rng = np.random.default_rng(0)
+    found = [
+        Example(suite, f"{suite}:d{i % 10}", False, {f: float(rng.normal()) for f in FEATURES}, bool(holds))
+        for suite, n, share in (("covidqa", 900, 0.3), ("gold", 36, 0.9))
+        for i, holds in enumerate(rng.random(n) < share)
+    ]
+    data, _ = fit(found)
+    assert data["weights"] == "each answer of a suite of n answers: 1 / sqrt(n)"
+    model = model_from_json(data, "0" * 64, "fitted")
+    typical = dict.fromkeys(FEATURES, 0.0)
+    assert model.probability(typical) == pytest.approx(0.40, abs=0.04)
+
+
 def test_too_little_to_train_on_is_a_clear_error() -> None:
     few = [
         Example("gold", f"gold:d{i % 2}", False, dict.fromkeys(FEATURES, float(i)), i % 2 == 0)

@@ -8,6 +8,8 @@ scored by the model fitted on everything else and reported apart. Folds keep a s
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,7 @@ from rag.errors import ConfigurationError
 from rag.evaluation.suites import Suite
 from rag.pipeline import Pipeline
 
-VERSION = "support-2"  # 2: learned from cross-fitted answers (rag/evaluation/cross_fitting.py)
+VERSION = "support-2"  # 2: cross-fitted answers (rag/evaluation/cross_fitting.py), suites weighted
 FOLDS = 5
 # The abstention threshold: the highest probability below which, out of fold, at least this
 # share of the answers were wrong, while no more than MAX_ABSTAINED of the answers fall below;
@@ -102,10 +104,15 @@ def fit(
             f"({int(y.sum())} right); need right and wrong answers from at least {FOLDS} documents"
         )
 
+    # As the sentence ranker's: each answer of a suite of n weighs 1 / sqrt(n), so that COVID-QA,
+    # most of the answers, does not set the probabilities the shipped corpus's answers get.
+    sizes = Counter(e.suite for e in train)
+    weight = np.array([1.0 / math.sqrt(sizes[e.suite]) for e in train])
+
     def fitted(rows: NDArray[np.int_]) -> tuple[StandardScaler, LogisticRegression]:
         scaler = StandardScaler().fit(x[rows])
         model = LogisticRegression(C=1.0, max_iter=5000, random_state=seed)
-        return scaler, model.fit(scaler.transform(x[rows]), y[rows])
+        return scaler, model.fit(scaler.transform(x[rows]), y[rows], sample_weight=weight[rows])
 
     out_of_fold = np.zeros(len(train))
     for rows, scored in GroupKFold(FOLDS).split(x, y, groups):
@@ -130,6 +137,7 @@ def fit(
             suite: sum(e.suite == suite for e in train) for suite in dict.fromkeys(e.suite for e in train)
         },
         "label": "the answer holds the gold answer (COVID-QA: 60% of its tokens; gold, realdocs: every fact)",
+        "weights": "each answer of a suite of n answers: 1 / sqrt(n)",
         "answers": answers,
         "threshold_rule": f"highest t with, out of fold, >= {ABSTAIN_PRECISION} of answers below t wrong "
         f"and <= {MAX_ABSTAINED} of answers below t (at least {MIN_BELOW} of them)",
