@@ -25,6 +25,8 @@ WRITTEN = [
     (AnswerType.RATIO, "The hazard ratio was 0.69.", "The ratio was favourable."),
     (AnswerType.TIME, "It was approved in 2007.", "It was approved recently."),
     (AnswerType.TIME, "Fever within two weeks.", "Fever after the start."),
+    (AnswerType.REASON, "It was stopped because of toxicity.", "It was stopped after 18 months."),
+    (AnswerType.REASON, "Bats are reservoirs due to their immunity.", "Bats are reservoirs."),
 ]
 
 

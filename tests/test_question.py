@@ -23,6 +23,10 @@ from rag.text.abbreviations import Abbreviations, find_definitions, looks_like_s
         ("Did sorafenib improve survival?", AnswerType.DURATION),
         ("Does the drug cause psoriasis?", AnswerType.YES_NO),
         ("Which gene does miR-181a target?", AnswerType.DESCRIPTION),
+        # A cause asked for, even where a duration's word is named.
+        ("Why was the survival shorter in that group?", AnswerType.REASON),
+        ("What was the reason for stopping sorafenib?", AnswerType.REASON),
+        ("What made doctors lower the dose?", AnswerType.REASON),
     ],
 )
 def test_answer_types(question: str, kind: AnswerType) -> None:
@@ -110,6 +114,10 @@ def test_answer_type_match_and_roles() -> None:
     # A reference mark or the digits of a name ("COVID-19", "2019-nCoV") is not a count.
     assert answer_type_match(counted, "COVID-19 (2019-nCoV) broke out on a cruise ship [1].") == 0.0
     assert answer_type_match(counted, "People were infected on the ship [3, 4].") == 0.0
+    # A why-question is matched by a sentence that gives a cause, whatever its numbers.
+    why = analyze("Why did she stop taking sorafenib?")
+    assert answer_type_match(why, "Sorafenib was discontinued due to a grade 3 adverse event.") == 1.0
+    assert answer_type_match(why, "She took sorafenib 400 mg for 18 months.") == 0.0
     assert sentence_role("RESULTS", "The rate was 30%.") == 1.0
     assert sentence_role("METHODS", "To assess the efficacy of sorafenib in HCC.") == 0.0
     assert sentence_role("BACKGROUND", "HCC is common.") == 0.0

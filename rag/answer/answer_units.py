@@ -1,5 +1,6 @@
 """How a value of each numeric answer type is written: "4.4 months" for a duration, "400 mg"
-for a dose, "12 of 48" for a share, "30 patients" for a count. The shapes (a number, then its
+for a dose, "12 of 48" for a share, "30 patients" for a count; and how a cause is given ("due
+to", "because"), which a why-question asks for. The shapes (a number, then its
 unit) are code; the units, the nouns a count counts and the number words are data
 (data/answer_units.json), so that another field adds its own without touching code."""
 
@@ -20,7 +21,8 @@ _NUMBER = r"\b\d[\d.,·]*"
 
 @cache
 def unit_patterns() -> dict[AnswerType, re.Pattern[str]]:
-    """For each numeric answer type, a pattern of a value written in its units."""
+    """For each numeric answer type, a pattern of a value written in its units; for REASON, of a
+    stated cause."""
     words = _words()
     periods = alternation(words["periods"])
     counted = alternation(words["counted_nouns"])
@@ -41,6 +43,7 @@ def unit_patterns() -> dict[AnswerType, re.Pattern[str]]:
         AnswerType.TIME: rf"\b(?:19|20)\d\d\b|\b(?:{periods})\s+\d+|\d+(?:st|nd|rd|th) (?:{periods})"
         rf"|\b(?:{alternation(words['time_words'])})\b",
         AnswerType.NUMBER: r"\d",
+        AnswerType.REASON: rf"\b(?:{alternation(words['reason_words'])})\b",
     }
     return {kind: re.compile(shape, re.I) for kind, shape in shapes.items()}
 

@@ -26,7 +26,7 @@ class Weights:
     words: float = 0.09  # rare question words found in the sentence
     context: float = 0.19  # question words found in the sentence's document (title and passages)
     retrieval: float = 0.10  # the fused retrieval score of the document's best passage, relative to the top
-    answer_type: float = 0.13  # a number with the right unit for "how many / how long / what dose"
+    answer_type: float = 0.13  # a number in the unit "how many / how long" asks for; a cause for "why"
     focus: float = 0.08  # the words naming what is asked for ("tumor burden reduction rate")
     role: float = 0.08  # a results sentence for a finding, a methods sentence for a dose ...
 
@@ -80,8 +80,12 @@ NOT_A_VALUE = re.compile(REFERENCE_MARK + r"|\b[A-Za-z]*[A-Z][A-Za-z]*-\d+\b|\b\
 
 
 def answer_type_match(question: Question, sentence: str) -> float:
-    """1.0 when the sentence holds a new number with the unit the question asks for."""
+    """1.0 when the sentence holds a new number with the unit the question asks for, or, for a
+    why-question, states a cause ("due to", "because")."""
     kind = question.answer_type
+    if kind is AnswerType.REASON:
+        cause = unit_pattern(kind)
+        return 1.0 if cause is not None and cause.search(sentence) else 0.0
     if not kind.numeric:
         return 0.0
     values = NOT_A_VALUE.sub(" ", sentence)

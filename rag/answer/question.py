@@ -64,6 +64,7 @@ class AnswerType(Enum):
     TIME = "time"
     NUMBER = "number"
     YES_NO = "yes/no"
+    REASON = "reason"
     DESCRIPTION = "description"
 
     @property
@@ -82,6 +83,8 @@ NUMERIC_TYPES = {
 }
 
 TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
+    # First: "Why was the survival shorter?" asks for a cause, not a duration.
+    (AnswerType.REASON, re.compile(r"\bwhy\b|\breasons?\b|\bwhat (?:caused|causes|made|makes|led)\b", re.I)),
     (
         AnswerType.RATIO,
         re.compile(r"\b(hazard|odds|risk) ratios?\b|\bratio\b|\brelative[- ]risk\b|\bICER\b", re.I),
