@@ -241,6 +241,21 @@ def test_a_sentence_holding_every_word_asked_answers_alone() -> None:
     assert len(composer.compose(evidence("How many refractory patients were enrolled?")).citations) > 1
 
 
+def test_a_sentence_repeating_the_questions_wording_answers_alone() -> None:
+    from rag.answer.features import phrase_share, word_pairs
+
+    # The question's pairs: how many, many refractory, refractory patients, patients were, were enrolled.
+    pairs = word_pairs(["how", "mani", "refractori", "patient", "were", "enrol"])
+    assert phrase_share(pairs, ["forti", "eight", "patient", "were", "enrol"]) == 0.4
+    assert phrase_share(pairs, ["enrol", "were", "patient"]) == 0.0  # the words, not in the question's order
+    every_sentence = AnswerSettings(min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0)
+    built = evidence("How many refractory patients were enrolled?")
+    assert len(ExtractiveComposer(every_sentence, Abbreviations({})).compose(built).citations) > 1
+    repeats = every_sentence.model_copy(update={"alone_phrase_share": 0.4})
+    result = ExtractiveComposer(repeats, Abbreviations({})).compose(built)
+    assert [c.quote for c in result.citations] == ["Forty-eight patients were enrolled."]
+
+
 def test_a_table_row_is_read_with_its_header(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from rag.answer.sentences import is_table_header, table_header, table_start
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -60,6 +61,17 @@ def coverage(question_terms: Mapping[str, float], found: set[str]) -> float:
     if total <= 0:
         return 0.0
     return sum(w for t, w in question_terms.items() if t in found) / total
+
+
+def word_pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
+    """The adjacent pairs of a text's content terms, in order."""
+    return set(itertools.pairwise(terms))
+
+
+def phrase_share(question_pairs: set[tuple[str, str]], terms: Sequence[str]) -> float:
+    """The share of the question's adjacent word pairs that a sentence (its content terms)
+    holds in the same order: high for a question written from that sentence."""
+    return len(question_pairs & word_pairs(terms)) / max(1, len(question_pairs))
 
 
 def local_weights(term_weights: Mapping[str, float], sentence_stems: Sequence[set[str]]) -> dict[str, float]:

@@ -16,7 +16,6 @@ pickle: a user may hand us the file."""
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from rag.answer.features import phrase_share, word_pairs
 from rag.answer.model_json import model_fields, read_model_json
 from rag.text.analyzer import Analyzer, content_terms
 
@@ -68,10 +68,6 @@ FEATURES = (
 )
 
 
-def _pairs(sequence: Sequence[str]) -> set[tuple[str, str]]:
-    return set(itertools.pairwise(sequence))
-
-
 def ranking_features(
     candidates: Sequence[Candidate], evidence: Evidence, analyzer: Analyzer
 ) -> NDArray[np.float64]:
@@ -80,13 +76,13 @@ def ranking_features(
     if not candidates:
         return np.zeros((0, len(FEATURES)))
     question_stems = set(evidence.term_weights)
-    question_pairs = _pairs(content_terms(analyzer.tokens(evidence.question.text)))
+    question_pairs = word_pairs(content_terms(analyzer.tokens(evidence.question.text)))
     top = candidates[0].score
     top_passage = max((c.passage.score for c in candidates), default=0.0) or 1.0
     sequences = [content_terms(analyzer.tokens(c.text, c.passage.doc_id)) for c in candidates]
     stems = [set(s) for s in sequences]
     coverages = [len(question_stems & s) / max(1, len(question_stems)) for s in stems]
-    phrases = [len(question_pairs & _pairs(s)) / max(1, len(question_pairs)) for s in sequences]
+    phrases = [phrase_share(question_pairs, s) for s in sequences]
     best_coverage, best_phrase = max(coverages), max(phrases)
     document_rank: dict[str, int] = {}
     for c in candidates:
