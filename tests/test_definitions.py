@@ -18,6 +18,11 @@ from rag.answer.definitions import defined_term, defines
         ("What is labeled in red?", None),
         ("What is the median overall survival in patients given sorafenib?", None),
         ("How is the split virus inactivated?", None),
+        ("What does the word Chikungunya mean?", "Chikungunya"),
+        ("What does HCC stand for?", "HCC"),
+        ("What is the meaning of superspreading?", "superspreading"),
+        ("What does sorafenib do?", None),
+        ("What do the results mean for patients?", None),
     ],
 )
 def test_a_definition_question_names_its_term(question: str, term: str | None) -> None:
@@ -48,6 +53,8 @@ def test_a_definition_question_names_its_term(question: str, term: str | None) -
         ("We used NYVAC as a vector in mice.", "NYVAC", False),
         ("Replication of ribozymes was demonstrated in the test tube.", "ribozymes", False),
         ("Sorafenib was given to patients with RSV infection.", "RSV", False),
+        ("and the word chikungunya means 'that which contorts or bends up'", "chikungunya", True),
+        ("TACE stands for transarterial chemoembolization.", "TACE", True),
     ],
 )
 def test_a_sentence_defines_the_term(sentence: str, term: str, expected: bool) -> None:

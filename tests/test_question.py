@@ -27,6 +27,9 @@ from rag.text.abbreviations import Abbreviations, find_definitions, looks_like_s
         ("Why was the survival shorter in that group?", AnswerType.REASON),
         ("What was the reason for stopping sorafenib?", AnswerType.REASON),
         ("What made doctors lower the dose?", AnswerType.REASON),
+        # A term's meaning asked for, not a mean.
+        ("What does RECIST mean?", AnswerType.DESCRIPTION),
+        ("What was the mean age?", AnswerType.NUMBER),
     ],
 )
 def test_answer_types(question: str, kind: AnswerType) -> None:

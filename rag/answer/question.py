@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
+from rag.answer.definitions import defined_term
 from rag.text import STOPWORDS, WORD, words
 
 # Words that shape a question but say nothing about its topic.
@@ -226,6 +227,8 @@ def analyze(text: str) -> Question:
 def answer_type(text: str) -> AnswerType:
     """What kind of answer the question wants. A "what/which X" question is typed by X alone
     ("Which drug ... survival benefit" wants a name, not a duration); others by their cues."""
+    if defined_term(text) is not None:
+        return AnswerType.DESCRIPTION  # "What does RECIST mean?": a definition, not a mean
     yes_no = bool(YES_NO.search(text))
     focus = focus_phrase(text)
     scope = " ".join(focus) if focus else text
