@@ -27,6 +27,7 @@ from rag.text.abbreviations import Abbreviations, find_definitions, looks_like_s
         ("Why was the survival shorter in that group?", AnswerType.REASON),
         ("What was the reason for stopping sorafenib?", AnswerType.REASON),
         ("What made doctors lower the dose?", AnswerType.REASON),
+        ("How many patients stopped for other reasons?", AnswerType.COUNT),
         # A term's meaning asked for, not a mean.
         ("What does RECIST mean?", AnswerType.DESCRIPTION),
         ("What was the mean age?", AnswerType.NUMBER),

@@ -85,12 +85,14 @@ NUMERIC_TYPES = {
 
 TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     # First: "Why was the survival shorter?" asks for a cause, not a duration.
-    (AnswerType.REASON, re.compile(r"\bwhy\b|\breasons?\b|\bwhat (?:caused|causes|made|makes|led)\b", re.I)),
+    (AnswerType.REASON, re.compile(r"\bwhy\b|\bwhat (?:caused|causes|made|makes|led)\b", re.I)),
     (
         AnswerType.RATIO,
         re.compile(r"\b(hazard|odds|risk) ratios?\b|\bratio\b|\brelative[- ]risk\b|\bICER\b", re.I),
     ),
     (AnswerType.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
+    # After a count: "How many stopped for other reasons?" asks for a number.
+    (AnswerType.REASON, re.compile(r"\breasons?\b", re.I)),
     (
         AnswerType.PERCENT,
         re.compile(
