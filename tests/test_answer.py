@@ -212,6 +212,26 @@ def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None: 
     assert not announces("Two cases were asymptomatic.") and not announces("The handsome dog was seen.")
 
 
+def test_a_label_opening_the_line_is_left_out_of_the_quote(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    finding = "The median PFS was 4.4 months in refractory renal cell carcinoma."
+    question = "What was the median PFS in refractory renal cell carcinoma?"
+    for label in ("Abstract: ", "Conclusion: ", "Patients and methods: "):
+        text = f"Forty-eight patients were enrolled.\n{label}{finding}"
+        monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+        result = compose(question)
+        citation = result.citations[0]
+        assert citation.quote == finding and "…" not in result.answer  # the label is no part of it
+        assert text[citation.quote_start : citation.quote_end] == citation.quote
+    # A word of the text before a colon stays ("Sorafenib: ..." names the subject), and so does
+    # a label inside a line, which is no label.
+    for text, quote in (
+        (f"Forty-eight patients were enrolled.\nSorafenib: {finding}", f"Sorafenib: {finding}"),
+        (f"Forty-eight patients were enrolled. Abstract: {finding}", f"Abstract: {finding}"),
+    ):
+        monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+        assert compose(question).citations[0].quote == quote
+
+
 def test_a_definition_question_is_answered_by_the_sentence_defining_the_term(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     use = "Sorafenib was given to patients whose renal cell carcinoma was refractory to sunitinib."
     definition = "Sunitinib is a multikinase inhibitor approved in renal cell carcinoma."

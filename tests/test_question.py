@@ -133,13 +133,16 @@ def test_section_labels_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert features.section_kind("RESULTS") == "results" and features.section_kind("Outcomes") == "unknown"
     assert features.is_non_content_section("Key words") and not features.is_non_content_section(None)
     data = json.loads(features.SECTIONS_FILE.read_text(encoding="utf-8"))
+    assert features.is_line_label("Abstract") and features.is_line_label("Patients and methods")
+    assert not features.is_line_label("Sorafenib") and not features.is_line_label("Highlights")
     data["kinds"]["results"].append("OUTCOME")  # another field's label
+    data["line_labels"].append("^HIGHLIGHTS$")
     changed = tmp_path / "sections.json"
     changed.write_text(json.dumps(data), encoding="utf-8")
     monkeypatch.setattr(features, "SECTIONS_FILE", changed)
     features.section_labels.cache_clear()
     try:
-        assert features.section_kind("Outcomes") == "results"
+        assert features.section_kind("Outcomes") == "results" and features.is_line_label("Highlights")
     finally:
         monkeypatch.undo()
         features.section_labels.cache_clear()

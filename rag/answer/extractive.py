@@ -25,6 +25,7 @@ from rag.answer.features import (
     answer_type_match,
     coverage,
     focus_match,
+    is_line_label,
     local_weights,
     measure_match,
     phrase_share,
@@ -67,6 +68,11 @@ MARKER_LIKE = re.compile(REFERENCE_MARK)
 TEST_DESCRIPTOR = re.compile(r"\b(?:one|two|1|2)[- ](?:sided|tailed|way)\b", re.I)
 # What an answer adds to a quote it shows: an ellipsis each side and " [n]." (n < 100).
 SHOWN_EXTRA_CHARS = 8
+# A label opening a line before its sentence ("Abstract: To understand ...", "Conclusion: The
+# ..."): one to three words, capitalized, then a colon; which words are labels is data
+# (features.is_line_label). Labels in capitals ("RESULTS:") name a section and are already left
+# out of its sentences (rag.text.split_sentences).
+LEADING_LABEL = re.compile(r"([A-Z][a-z]+(?: [A-Za-z][a-z]+){0,2})\s*:\s+(?=[A-Z0-9\"“(])")
 
 
 @dataclass(frozen=True)
@@ -384,7 +390,8 @@ class ExtractiveComposer:
         self, chosen: list[Candidate], candidates: list[Candidate], evidence: Evidence
     ) -> Composition:
         parts, citations = [], []
-        for marker, found in enumerate(chosen, start=1):
+        for marker, labelled in enumerate(chosen, start=1):
+            found = _without_label(labelled)
             candidate = self._clause(self._with_header(self._continued(found, evidence)), evidence)
             text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
@@ -440,6 +447,18 @@ class ExtractiveComposer:
             doc_id=candidate.passage.doc_id,
         )
         return replace(candidate, start=candidate.start + start, end=candidate.start + end)
+
+
+def _without_label(candidate: Candidate) -> Candidate:
+    """The sentence without a label opening its line (see LEADING_LABEL): the label is no part
+    of what the sentence says, and the quote stays exact."""
+    text, start = candidate.passage.text, candidate.start
+    if start > 0 and text[start - 1] != "\n":
+        return candidate
+    label = LEADING_LABEL.match(text, start, candidate.end)
+    if label is None or not is_line_label(label.group(1)):
+        return candidate
+    return replace(candidate, start=label.end())
 
 
 def _join_or(items: list[str]) -> str:

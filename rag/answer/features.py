@@ -155,13 +155,25 @@ class SectionLabels:
     kinds: tuple[tuple[str, re.Pattern[str]], ...]
     """(kind, pattern) in the order they are tried."""
     non_content: re.Pattern[str]
+    line_labels: re.Pattern[str]
+    """Labels that open a line of text, besides the kinds' ("Abstract:", "Text:")."""
 
 
 @cache
 def section_labels() -> SectionLabels:
     data = json.loads(SECTIONS_FILE.read_text(encoding="utf-8"))
     kinds = tuple((kind, re.compile("|".join(labels), re.I)) for kind, labels in data["kinds"].items())
-    return SectionLabels(kinds, re.compile("|".join(data["non_content"]), re.I))
+    return SectionLabels(
+        kinds,
+        re.compile("|".join(data["non_content"]), re.I),
+        re.compile("|".join(data.get("line_labels", [])) or "(?!)", re.I),
+    )
+
+
+def is_line_label(label: str) -> bool:
+    """A section's label opening a line before its text ("Abstract", "Conclusion", "Patients
+    and methods"), not a word of the text ("Sorafenib: 400 mg twice daily")."""
+    return section_kind(label) != "unknown" or bool(section_labels().line_labels.search(label))
 
 
 def is_non_content_section(section: str | None) -> bool:
