@@ -230,6 +230,14 @@ def test_a_label_opening_the_line_is_left_out_of_the_quote(monkeypatch) -> None:
     ):
         monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
         assert compose(question).citations[0].quote == quote
+    # A label before a bare figure says what it counts: it stays.
+    for line, kept in (
+        ("Patients: 48 (40%).", True),
+        ("Patients: Forty-eight patients were enrolled.", False),
+    ):
+        passage = Passage(1, "d#0", "d", line, "T", None, None, None, None, 1.0, 1)
+        candidate = extractive.Candidate(passage, 0, len(line), (), (0.0,), 0.0)
+        assert (extractive._without_label(candidate).start == 0) is kept
 
 
 def test_a_definition_question_is_answered_by_the_sentence_defining_the_term(monkeypatch) -> None:  # type: ignore[no-untyped-def]

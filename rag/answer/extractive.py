@@ -35,6 +35,7 @@ from rag.answer.features import (
 from rag.answer.lay_terms import with_equivalents
 from rag.answer.ranking import SHIPPED_RANKER, SentenceRanker, load_sentence_ranker
 from rag.answer.sentences import (
+    MIN_WORDS,
     announces,
     is_answer_sentence,
     is_table_header,
@@ -451,12 +452,17 @@ class ExtractiveComposer:
 
 def _without_label(candidate: Candidate) -> Candidate:
     """The sentence without a label opening its line (see LEADING_LABEL): the label is no part
-    of what the sentence says, and the quote stays exact."""
+    of what the sentence says, and the quote stays exact. What follows it must be a sentence
+    of its own: in "Patients: 48 (40%)." the label says what the figure counts."""
     text, start = candidate.passage.text, candidate.start
     if start > 0 and text[start - 1] != "\n":
         return candidate
     label = LEADING_LABEL.match(text, start, candidate.end)
-    if label is None or not is_line_label(label.group(1)):
+    if (
+        label is None
+        or not is_line_label(label.group(1))
+        or len(text[label.end() : candidate.end].split()) < MIN_WORDS
+    ):
         return candidate
     return replace(candidate, start=label.end())
 
