@@ -166,7 +166,7 @@ def section_labels() -> SectionLabels:
     return SectionLabels(
         kinds,
         re.compile("|".join(data["non_content"]), re.I),
-        re.compile("|".join(data.get("line_labels", [])) or "(?!)", re.I),
+        re.compile("|".join(data["line_labels"]), re.I),
     )
 
 
