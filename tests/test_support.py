@@ -118,17 +118,24 @@ def test_fitting_on_the_gold_suite_is_reproducible_and_keeps_the_test_half_out(p
         assert 0.0 < model.probability(e.features) < 1.0
 
 
-def test_the_abstention_threshold_needs_enough_answers_below_it_to_measure_its_precision() -> None:
-    from rag.evaluation.training import MIN_BELOW, _threshold
+def test_the_abstention_threshold_needs_its_precision_measured_on_enough_answers() -> None:
+    from rag.evaluation.training import _threshold
+
+    right = np.full(990, 0.6)
+
+    def threshold(wrong: int, also_right: int = 0) -> float:
+        # `wrong` wrong answers and `also_right` right ones at 0.03, the rest right at 0.6.
+        probability = np.concatenate([right, np.full(wrong + also_right, 0.03)])
+        holds = np.concatenate([np.ones(990, int), np.zeros(wrong, int), np.ones(also_right, int)])
+        return _threshold(probability, holds)
 
     # One wrong answer at 0.03 alone would make any threshold above it one of perfect precision.
-    right = np.full(990, 0.6)
-    one = _threshold(np.concatenate([right, [0.03]]), np.concatenate([np.ones(990, int), [0]]))
-    assert one == 0.0
-    wrong = np.full(MIN_BELOW, 0.03)
-    probability = np.concatenate([right, wrong])
-    holds = np.concatenate([np.ones(990, int), np.zeros(MIN_BELOW, int)])
-    assert _threshold(probability, holds) == 0.5  # the highest the rule considers
+    assert threshold(1) == 0.0
+    # 12 of 14 wrong is 0.86 seen, but at least 0.65 at 95% confidence: not enough for 0.85.
+    assert threshold(12, also_right=2) == 0.0
+    # 10 of 10 wrong: at least 0.79; 16 of 16: at least 0.855, which the rule takes.
+    assert threshold(10) == 0.0
+    assert threshold(16) == 0.5  # the highest the rule considers
 
 
 def test_each_suite_weighs_by_the_square_root_of_its_size() -> None:

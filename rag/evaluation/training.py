@@ -27,11 +27,14 @@ from rag.pipeline import Pipeline
 VERSION = "support-2"  # 2: cross-fitted answers (rag/evaluation/cross_fitting.py), suites weighted
 FOLDS = 5
 # The abstention threshold: the highest probability below which, out of fold, at least this
-# share of the answers were wrong, while no more than MAX_ABSTAINED of the answers fall below;
-# a share measured on fewer than MIN_BELOW answers says nothing, so it takes at least that many.
+# share of the answers were wrong, while no more than MAX_ABSTAINED of the answers fall below.
+# The share is a lower confidence bound (Wilson, one-sided, at PRECISION_CONFIDENCE), not the
+# share seen: a dozen answers below a threshold measure it too loosely to choose on (12 of 14
+# wrong is 0.86 seen, at least 0.65 at 95%), and a refit on slightly different candidates
+# would move the threshold from nothing to 0.14.
 ABSTAIN_PRECISION = 0.85
+PRECISION_CONFIDENCE = 0.95
 MAX_ABSTAINED = 0.02
-MIN_BELOW = 10
 THRESHOLDS = tuple(round(0.01 * i, 2) for i in range(51))
 CALIBRATION_BINS = 10
 CONFIGURED = "composed by the configured composer"  # how the answers learned from were composed, by default
@@ -140,7 +143,7 @@ def fit(
         "weights": "each answer of a suite of n answers: 1 / sqrt(n)",
         "answers": answers,
         "threshold_rule": f"highest t with, out of fold, >= {ABSTAIN_PRECISION} of answers below t wrong "
-        f"and <= {MAX_ABSTAINED} of answers below t (at least {MIN_BELOW} of them)",
+        f"(the Wilson lower bound at {PRECISION_CONFIDENCE}) and <= {MAX_ABSTAINED} of answers below t",
         "measured": measured,
         "seed": seed,
     }
@@ -161,13 +164,20 @@ def _threshold(probability: NDArray[np.float64], holds: NDArray[np.int_]) -> flo
     best = 0.0
     for t in THRESHOLDS:
         below = probability < t
-        if (
-            below.sum() >= MIN_BELOW
-            and below.mean() <= MAX_ABSTAINED
-            and 1.0 - holds[below].mean() >= ABSTAIN_PRECISION
-        ):
-            best = t
+        if below.any() and below.mean() <= MAX_ABSTAINED:
+            wrong = int(below.sum() - holds[below].sum())
+            if _lower_bound(wrong, int(below.sum())) >= ABSTAIN_PRECISION:
+                best = t
     return best
+
+
+def _lower_bound(successes: int, trials: int) -> float:
+    """The one-sided lower confidence bound of a share (Wilson score interval)."""
+    from scipy.stats import binomtest
+
+    # A two-sided interval at 1 - 2a has the one-sided bound at 1 - a as its lower end.
+    interval = binomtest(successes, trials).proportion_ci(2 * PRECISION_CONFIDENCE - 1, method="wilson")
+    return float(interval.low)
 
 
 def _measures(
