@@ -50,6 +50,22 @@ def one_split(feature: int, threshold: float, low: float, high: float, **changes
     return {**data, **changes}
 
 
+def test_the_run_feature_counts_the_question_words_a_sentence_repeats_in_a_row_as_written() -> None:
+    from rag.answer.features import run_share
+    from rag.answer.question import analyze, topic_words
+
+    question = analyze("What family of viruses does SARS reside in?").content_words
+    assert question == ("family", "viruses", "sars", "reside")
+    # Written from this sentence: three of its four words in a row ("resides" is another form).
+    copied = topic_words("SARS-CoV is a member of the family of viruses in which SARS resides.")
+    assert run_share(question, copied) == pytest.approx(3 / 4)
+    assert run_share(question, topic_words("The family of viruses SARS reside in is Coronaviridae.")) == 1.0
+    # The same words scattered, or in another form ("virus"): runs of one.
+    scattered = topic_words("SARS, a virus, resides in bats; its family is large.")
+    assert run_share(question, scattered) == pytest.approx(1 / 4)
+    assert run_share((), copied) == 0.0
+
+
 def test_the_stored_trees_score_rows_exactly_as_sklearn_does() -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
 

@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 
@@ -72,6 +73,16 @@ def phrase_share(question_pairs: set[tuple[str, str]], terms: Sequence[str]) -> 
     """The share of the question's adjacent word pairs that a sentence (its content terms)
     holds in the same order: high for a question written from that sentence."""
     return len(question_pairs & word_pairs(terms)) / max(1, len(question_pairs))
+
+
+def run_share(question_terms: Sequence[str], terms: Sequence[str]) -> float:
+    """The longest run of the question's content terms that a sentence (its content terms)
+    holds in a row, as a share of the question's: a question copied from a sentence shares a
+    long one, where adjacent pairs (`phrase_share`) may come from several places."""
+    if not question_terms:
+        return 0.0
+    matcher = SequenceMatcher(None, list(question_terms), list(terms), autojunk=False)
+    return matcher.find_longest_match().size / len(question_terms)
 
 
 def local_weights(term_weights: Mapping[str, float], sentence_stems: Sequence[set[str]]) -> dict[str, float]:

@@ -212,9 +212,14 @@ def split_parts(text: str) -> list[str]:
     return parts if len(parts) > 1 else [text]
 
 
+def topic_words(text: str) -> tuple[str, ...]:
+    """The words of `text` that say what it is about, in order: lower-cased, without the words
+    that shape a question (QUESTION_WORDS) and single characters."""
+    return tuple(w for w in words(text) if w not in QUESTION_WORDS and len(w) > 1)
+
+
 def analyze(text: str) -> Question:
-    tokens = words(text)
-    content = tuple(w for w in tokens if w not in QUESTION_WORDS and len(w) > 1)
+    content = topic_words(text)
     return Question(
         text=text,
         content_words=content,

@@ -29,7 +29,7 @@ from rag.errors import ConfigurationError
 from rag.evaluation.suites import Suite
 from rag.pipeline import Pipeline
 
-VERSION = "ranker-1"
+VERSION = "ranker-2"  # 2: the longest run of the question's words (run, run_gap, best_run)
 FOLDS = 5
 BOOSTING = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 40}
 
