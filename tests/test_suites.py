@@ -55,6 +55,16 @@ def test_cited_compares_the_first_120_characters_case_and_spacing_aside() -> Non
     assert not contains_gold(gold, "the spike  protein")
 
 
+def test_a_fact_that_is_a_number_is_not_found_inside_another_number() -> None:
+    none = ["0 %", "0%", "none"]
+    assert fact_present(none, "37% and 0 % at 1- and 2-year")
+    assert not fact_present(none, "six cases (50%) of recurrence")  # once counted as correct
+    assert not fact_present("4.4", "14.4 months") and not fact_present("4.4", "4.45 months")
+    assert fact_present("4.4", "The median PFS was 4.4.")
+    # Words may still be part of longer ones.
+    assert fact_present("cost-effective", "the probability of cost-effectiveness was 100 %")
+
+
 def test_the_gold_set_is_split_once_into_halves_of_the_same_mix() -> None:
     items = load_gold(GOLD)
     assert {i.split for i in items} == {"tune", "test"}

@@ -54,9 +54,18 @@ def normalize(text: str) -> str:
 
 
 def fact_present(fact: Fact, answer: str) -> bool:
+    """Some alternative of the fact is in the answer, a number as a whole: "0%" is not in
+    "50%", "4.4" not in "14.4" or "4.45". Words may be part of longer ones ("cost-effective"
+    is in "cost-effectiveness")."""
     alternatives = [fact] if isinstance(fact, str) else fact
     normalized = normalize(answer)
-    return any(normalize(alt) in normalized for alt in alternatives)
+    return any(_whole(normalize(alt)).search(normalized) for alt in alternatives)
+
+
+def _whole(text: str) -> re.Pattern[str]:
+    before = r"(?<![\d.])" if text[:1].isdigit() else ""
+    after = r"(?!\.?\d)" if text[-1:].isdigit() else ""
+    return re.compile(before + re.escape(text) + after)
 
 
 def answer_correct(facts: Sequence[Fact], answer: str) -> bool:
