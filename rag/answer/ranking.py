@@ -88,7 +88,7 @@ def ranking_features(
     coverages = [len(question_stems & s) / max(1, len(question_stems)) for s in stems]
     phrases = [phrase_share(question_pairs, s) for s in sequences]
     # The run is of words as written, not stems: a question copied from its sentence repeats
-    # its word forms (out of fold, stems gained COVID-QA a third of what word forms do).
+    # its word forms (out of fold, a run of stems gained COVID-QA 0.2 points, of words 1.4).
     runs = [run_share(evidence.question.content_words, topic_words(c.text)) for c in candidates]
     best_coverage, best_phrase, best_run = max(coverages), max(phrases), max(runs)
     document_rank: dict[str, int] = {}

@@ -30,8 +30,8 @@ FOLDS = 5
 # share of the answers were wrong, while no more than MAX_ABSTAINED of the answers fall below.
 # The share is a lower confidence bound (Wilson, one-sided, at PRECISION_CONFIDENCE), not the
 # share seen: a dozen answers below a threshold measure it too loosely to choose on (12 of 14
-# wrong is 0.86 seen, at least 0.65 at 95%), and a refit on slightly different candidates
-# would move the threshold from nothing to 0.14.
+# wrong is 0.86 seen, at least 0.65 at 95%): a refit on slightly different candidates once
+# moved the threshold from 0 to 0.14 on such a dozen (docs/evaluation.md, "Support model").
 ABSTAIN_PRECISION = 0.85
 PRECISION_CONFIDENCE = 0.95
 MAX_ABSTAINED = 0.02
