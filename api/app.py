@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,6 +49,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "An API key is configured and the request lacks it"},
 }
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an upload of the maximum size
+PARENT_CHECK_S = 1.0  # how often a worker checks that the `rag serve` that started it is alive
 
 
 def create_app(
@@ -137,7 +142,23 @@ def create_app(
 def create_worker_app() -> FastAPI:
     """The app of one of several `rag serve` worker processes (settings from the environment;
     the parent has already brought the index up to date)."""
+    _stop_with_parent(os.getppid())
     return create_app(ServerSettings(), load_before_serving=True)
+
+
+def _stop_with_parent(parent: int) -> None:
+    """A worker whose `rag serve` was killed outright (SIGKILL, the OOM killer) is told nothing:
+    it would keep the port and answer on, unsupervised and never restarted, and a new `rag
+    serve` would find the port taken. Once its parent is gone it stops as on SIGTERM, finishing
+    the requests it holds."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        log.warning("the rag serve that started this worker (pid %d) is gone: stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _describe_errors_as_sent(app: FastAPI) -> None:

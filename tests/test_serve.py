@@ -55,7 +55,9 @@ def test_a_port_in_use_is_a_clear_error() -> None:
 
 
 @pytest.mark.integration
-def test_two_workers_answer_and_see_each_others_writes(corpus_index: Path, tmp_path: Path) -> None:
+def start_two_workers(corpus_index: Path, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, set[int]]:
+    """`rag serve --workers 2` on a copy of the index: the server, its address and the pids of
+    its two workers, once both are ready."""
     index = tmp_path / "index"
     shutil.copytree(corpus_index, index)
     listener = tcp_listener("127.0.0.1", 0)
@@ -75,17 +77,22 @@ def test_two_workers_answer_and_see_each_others_writes(corpus_index: Path, tmp_p
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    # A fresh connection per probe: every ready worker takes some of them.
+    while len(workers) < 2 and time.monotonic() < deadline and server.poll() is None:
+        try:
+            response = httpx.get(f"{base}/ready", timeout=5)
+            assert response.status_code == 200  # a worker accepts only once it has loaded
+            workers.add(response.json()["pid"])
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return server, base, workers
+
+
+def test_two_workers_answer_and_see_each_others_writes(corpus_index: Path, tmp_path: Path) -> None:
+    server, base, workers = start_two_workers(corpus_index, tmp_path)
     try:
-        workers: set[int] = set()
-        deadline = time.monotonic() + 120
-        # A fresh connection per probe: every ready worker takes some of them.
-        while len(workers) < 2 and time.monotonic() < deadline:
-            try:
-                response = httpx.get(f"{base}/ready", timeout=5)
-                assert response.status_code == 200  # a worker accepts only once it has loaded
-                workers.add(response.json()["pid"])
-            except httpx.TransportError:
-                time.sleep(0.1)
         assert len(workers) == 2 and server.pid not in workers
         note = {
             "doc_id": "ward-note",
@@ -96,6 +103,7 @@ def test_two_workers_answer_and_see_each_others_writes(corpus_index: Path, tmp_p
         # Every worker knows the new document. One connection is served by one worker, so a
         # client per probe asks the worker that named itself.
         seen: dict[int, int] = {}
+        deadline = time.monotonic() + 60
         while set(seen) != workers and time.monotonic() < deadline:
             with httpx.Client(base_url=base, timeout=5) as client:
                 pid = client.get("/ready").json()["pid"]
@@ -105,3 +113,32 @@ def test_two_workers_answer_and_see_each_others_writes(corpus_index: Path, tmp_p
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert "Traceback" not in output
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie waiting to be reaped has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_workers_stop_when_their_server_is_killed_outright(corpus_index: Path, tmp_path: Path) -> None:
+    server, base, workers = start_two_workers(corpus_index, tmp_path)
+    try:
+        assert len(workers) == 2
+        server.kill()  # SIGKILL: the server cannot tell its workers anything
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(running(pid) for pid in workers)
+        with pytest.raises(httpx.TransportError):  # nothing holds the port any more
+            httpx.get(f"{base}/health", timeout=5)
+    finally:
+        for pid in workers:
+            if running(pid):
+                os.kill(pid, 9)
+        if server.poll() is None:
+            server.kill()
+        server.communicate(timeout=30)
