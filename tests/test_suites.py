@@ -61,8 +61,17 @@ def test_a_fact_that_is_a_number_is_not_found_inside_another_number() -> None:
     assert not fact_present(none, "six cases (50%) of recurrence")  # once counted as correct
     assert not fact_present("4.4", "14.4 months") and not fact_present("4.4", "4.45 months")
     assert fact_present("4.4", "The median PFS was 4.4.")
-    # Words may still be part of longer ones.
+
+
+def test_a_fact_that_is_a_word_is_found_as_a_form_of_that_word_not_inside_another() -> None:
+    none = ["0 %", "0%", "none"]
+    # q044's answer since ranker-2 quotes a case report: "none" is no longer found in it.
+    assert not fact_present(none, "Nonetheless, she achieved an excellent response")
+    assert fact_present(none, "none of the 50 patients was alive")
+    assert not fact_present("febrile", "afebrile patients")  # nor where a longer word starts
+    # Another form of the same word (one stem) still counts.
     assert fact_present("cost-effective", "the probability of cost-effectiveness was 100 %")
+    assert fact_present("partial response", "two partial responses") and fact_present("rash", "rashes")
 
 
 def test_the_gold_set_is_split_once_into_halves_of_the_same_mix() -> None:

@@ -9,6 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.text import stem
+
+LAST_WORD = re.compile(r"[^\W\d_]+$")
+WORD_START = re.compile(r"[^\W\d_]+")
 DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
 
 Fact = str | list[str]
@@ -54,12 +58,27 @@ def normalize(text: str) -> str:
 
 
 def fact_present(fact: Fact, answer: str) -> bool:
-    """Some alternative of the fact is in the answer, a number as a whole: "0%" is not in
-    "50%", "4.4" not in "14.4" or "4.45". Words may be part of longer ones ("cost-effective"
-    is in "cost-effectiveness")."""
+    """Some alternative of the fact is in the answer, a number as a whole ("0%" is not in
+    "50%", "4.4" not in "14.4" or "4.45") and a word as a word: it may end as another form of
+    itself ("cost-effective" is in "cost-effectiveness": one stem), not run on into another
+    word ("none" is not in "nonetheless") nor start inside one."""
     alternatives = [fact] if isinstance(fact, str) else fact
     normalized = normalize(answer)
-    return any(_whole(normalize(alt)).search(normalized) for alt in alternatives)
+    return any(_found(normalize(alt), normalized) for alt in alternatives)
+
+
+def _found(fact: str, answer: str) -> bool:
+    for match in _whole(fact).finditer(answer):
+        start, end = match.span()
+        if fact[:1].isalpha() and start > 0 and answer[start - 1].isalpha():
+            continue  # it starts inside a longer word
+        if fact[-1:].isalpha() and end < len(answer) and answer[end].isalpha():
+            last = LAST_WORD.search(fact)
+            longer = WORD_START.match(answer, end)
+            if last and longer and stem([last.group(0)]) != stem([last.group(0) + longer.group(0)]):
+                continue  # it runs on into another word
+        return True
+    return False
 
 
 def _whole(text: str) -> re.Pattern[str]:
