@@ -260,7 +260,9 @@ def test_a_table_row_with_a_value_is_an_answer_sentence() -> None:
 
 
 def test_a_sentence_holding_every_word_asked_answers_alone() -> None:
-    every_sentence = AnswerSettings(min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0)
+    every_sentence = AnswerSettings(
+        min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0, alone_phrase_share=1.0
+    )
     composer = ExtractiveComposer(every_sentence, Abbreviations({}))
     # "Forty-eight patients were enrolled." holds every word the question asks with.
     whole = composer.compose(evidence("How many patients were enrolled?"))
@@ -270,16 +272,23 @@ def test_a_sentence_holding_every_word_asked_answers_alone() -> None:
 
 
 def test_a_sentence_repeating_the_questions_wording_answers_alone() -> None:
-    from rag.answer.features import phrase_share, word_pairs
+    from rag.answer.features import phrase_share, run_share, word_pairs
+    from rag.answer.question import topic_words
 
     # The question's pairs: how many, many refractory, refractory patients, patients were, were enrolled.
     pairs = word_pairs(["how", "mani", "refractori", "patient", "were", "enrol"])
     assert phrase_share(pairs, ["forti", "eight", "patient", "were", "enrol"]) == 0.4
     assert phrase_share(pairs, ["enrol", "were", "patient"]) == 0.0  # the words, not in the question's order
-    every_sentence = AnswerSettings(min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0)
+    # Its words (refractory, patients, enrolled): the sentence repeats two of the three in a row.
+    sentence = topic_words("Forty-eight patients were enrolled.")
+    assert run_share(("refractory", "patients", "enrolled"), sentence) == 2 / 3
+    strict = AnswerSettings(
+        min_support=0.0, extra_sentence_ratio=0.0, one_sentence_words=0, alone_phrase_share=1.0
+    )
     built = evidence("How many refractory patients were enrolled?")
-    assert len(ExtractiveComposer(every_sentence, Abbreviations({})).compose(built).citations) > 1
-    repeats = every_sentence.model_copy(update={"alone_phrase_share": 0.4})
+    assert len(ExtractiveComposer(strict, Abbreviations({})).compose(built).citations) > 1
+    # At 0.6 the pairs (0.4) would not let it stand alone; the run (0.67) does.
+    repeats = strict.model_copy(update={"alone_phrase_share": 0.6})
     result = ExtractiveComposer(repeats, Abbreviations({})).compose(built)
     assert [c.quote for c in result.citations] == ["Forty-eight patients were enrolled."]
 

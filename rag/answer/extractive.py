@@ -29,10 +29,12 @@ from rag.answer.features import (
     local_weights,
     measure_match,
     phrase_share,
+    run_share,
     sentence_role,
     word_pairs,
 )
 from rag.answer.lay_terms import with_equivalents
+from rag.answer.question import Question, topic_words
 from rag.answer.ranking import SHIPPED_RANKER, SentenceRanker, load_sentence_ranker
 from rag.answer.sentences import (
     MIN_WORDS,
@@ -342,16 +344,19 @@ class ExtractiveComposer:
             return chosen  # a short question, or a description asked for, wants one thing
         if len(evidence.parts) == 1 and chosen[0].features[0].words >= 1.0:
             return chosen  # the sentence holds every word the question asks with: it answers alone
-        if len(evidence.parts) == 1 and self._repeats_question(chosen[0], question.text):
+        if len(evidence.parts) == 1 and self._repeats_question(chosen[0], question):
             return chosen  # the question was written from this sentence: it answers alone
         return self._with_further_sentences(chosen, candidates, evidence)
 
-    def _repeats_question(self, candidate: Candidate, question: str) -> bool:
+    def _repeats_question(self, candidate: Candidate, question: Question) -> bool:
         """Whether the sentence holds at least `alone_phrase_share` of the question's adjacent
-        word pairs in order."""
-        pairs = word_pairs(content_terms(self._analyzer.tokens(question)))
+        word pairs in order, or repeats that share of its words in a row."""
+        share = self._settings.alone_phrase_share
+        if run_share(question.content_words, topic_words(candidate.text)) >= share:
+            return True
+        pairs = word_pairs(content_terms(self._analyzer.tokens(question.text)))
         terms = content_terms(self._analyzer.tokens(candidate.text, candidate.passage.doc_id))
-        return bool(pairs) and phrase_share(pairs, terms) >= self._settings.alone_phrase_share
+        return bool(pairs) and phrase_share(pairs, terms) >= share
 
     def _with_further_sentences(
         self, chosen: list[Candidate], candidates: list[Candidate], evidence: Evidence
