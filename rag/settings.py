@@ -196,9 +196,9 @@ class AnswerSettings(Section):
         # development suite but COVID-QA changes an answer, with the shipped ranker or cross-fitted
         # (0.5 loses a realdocs answer cross-fitted, 0.4 a realdocs-extra tune one); COVID-QA dev
         # cross-fitted answered 0.499 -> 0.502, PubMedQA's median answer 289 -> 265 characters,
-        # cited unchanged. The run of words in a row (session 41) at the same share: COVID-QA
-        # 0.518 -> 0.523, every other suite unchanged; 0.5 loses a clinical-followups tune
-        # conversation (docs/evaluation.md).
+        # cited unchanged. A run of the question's words in a row, added at the same share:
+        # COVID-QA 0.518 -> 0.523, every other suite unchanged; 0.5 loses a clinical-followups
+        # tune conversation (docs/evaluation.md).
         default=0.6,
         ge=0.0,
         le=1.0,

@@ -65,7 +65,7 @@ def test_a_fact_that_is_a_number_is_not_found_inside_another_number() -> None:
 
 def test_a_fact_that_is_a_word_is_found_as_a_form_of_that_word_not_inside_another() -> None:
     none = ["0 %", "0%", "none"]
-    # q044's answer since ranker-2 quotes a case report: "none" is no longer found in it.
+    # q044's answer once quoted a case report opening "Nonetheless"; it was counted correct.
     assert not fact_present(none, "Nonetheless, she achieved an excellent response")
     assert fact_present(none, "none of the 50 patients was alive")
     assert not fact_present("febrile", "afebrile patients")  # nor where a longer word starts
