@@ -208,6 +208,15 @@ def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None: 
     tight_limit = AnswerSettings(min_support=0.0, clause_chars=len(lead) + 20)
     tight = ExtractiveComposer(tight_limit, Abbreviations({}))
     assert follows not in tight.compose(evidence(question)).citations[0].quote
+    # Further sentences never quote it again: every sentence of the passage is close enough to
+    # join here, yet each is quoted once, whichever the ranker puts first.
+    every = ExtractiveComposer(
+        AnswerSettings(min_support=0.0, extra_sentence_ratio=0.0, max_sentences=4), Abbreviations({})
+    )
+    longer = "Which adverse events did patients taking sorafenib report in metastatic renal cell carcinoma?"
+    answer = every.compose(evidence(longer))
+    assert len(answer.citations) >= 2
+    assert answer.answer.count(follows[:-1]) == 1 and answer.answer.count(lead[:-1]) == 1
     assert announces("The four most used methods are:") and announces("NDV has several appealing qualities.")
     assert not announces("Two cases were asymptomatic.") and not announces("The handsome dog was seen.")
 

@@ -171,7 +171,7 @@ class ExtractiveComposer:
         )
         if isinstance(selection, Composition):
             return selection
-        chosen = selection
+        chosen = self._without_repeats(selection, evidence)
         # Weak support is the passages' (their best sentence's hand-set score), not the ranker's
         # choice's: a sentence the ranker prefers may repeat fewer of the question's words.
         best = max([c.score for c in chosen] + ([pool[0].score] if ranked and chosen else []), default=0.0)
@@ -392,13 +392,36 @@ class ExtractiveComposer:
             chosen.append(group[0])  # candidates arrive best first
         return chosen[: self._settings.max_list_sources]
 
+    def _without_repeats(self, chosen: list[Candidate], evidence: Evidence) -> list[Candidate]:
+        """`chosen` without a sentence whose quote repeats one already quoted: a quote continued
+        into the sentence after it ("Several targeted therapies have demonstrated efficacy
+        against psoriasis. More research ...") is not followed by that sentence again, nor
+        preceded by it; nor is a sentence that two overlapping chunks both hold quoted twice."""
+        kept: list[tuple[Candidate, str, str]] = []  # each with its sentence and its quote
+        for candidate in chosen:
+            sentence = _without_label(candidate).text.strip()
+            quote = self._shown(candidate, evidence).text
+            if any(
+                other.passage.doc_id == candidate.passage.doc_id
+                and (sentence in other_quote or other_sentence in quote)
+                for other, other_sentence, other_quote in kept
+            ):
+                continue
+            kept.append((candidate, sentence, quote))
+        return [candidate for candidate, _, _ in kept]
+
+    def _shown(self, labelled: Candidate, evidence: Evidence) -> Candidate:
+        """The span of the passage that the answer quotes for a chosen sentence."""
+        found = _without_label(labelled)
+        return self._clause(self._with_header(self._continued(found, evidence)), evidence)
+
     def _render(
         self, chosen: list[Candidate], candidates: list[Candidate], evidence: Evidence
     ) -> Composition:
         parts, citations = [], []
         for marker, labelled in enumerate(chosen, start=1):
             found = _without_label(labelled)
-            candidate = self._clause(self._with_header(self._continued(found, evidence)), evidence)
+            candidate = self._shown(labelled, evidence)
             text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
             body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
             # A clause of a longer sentence is shown as one: "… clause …" (the quote is exact).
