@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from api.app import create_app
+from api.mcp_http import McpEndpoint
 from rag.pipeline import Pipeline
 from tests.conftest import CORPUS, LOCAL, QUESTION, ROOT
 from tests.support.app_clients import AUTH, KEY, make_client
@@ -234,6 +236,32 @@ def test_the_endpoint_runs_again_after_a_restart_of_the_app(tmp_path: Path) -> N
             response = client.post("/mcp", json=LIST_TOOLS, headers=MCP_HEADERS)
             assert response.status_code == 200, response.text
     assert client.post("/mcp", json=LIST_TOOLS, headers=MCP_HEADERS).status_code == 503  # not started
+
+
+def test_the_sdk_is_imported_after_start_up_and_a_failure_to_start_is_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the app does not import the MCP SDK (about a second of each worker's start-up);
+    the endpoint starts once the app runs. If it cannot, /mcp says why and the rest serves."""
+    script = (
+        "import sys; from api.app import create_app; create_app(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'mcp', 'mcp_types'}))"
+    )
+    run = [sys.executable, "-c", script]
+    imported = subprocess.run(run, check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "[]"
+
+    def fails(self: McpEndpoint) -> None:
+        raise RuntimeError("no SDK here")
+
+    monkeypatch.setattr(McpEndpoint, "_new_manager", fails)
+    client, _ = make_client(tmp_path)
+    with client:
+        refused = client.post("/mcp", json=LIST_TOOLS, headers=MCP_HEADERS)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+        assert refused.json() == {"detail": "the MCP endpoint failed to start: no SDK here"}
+        assert client.post("/search", json={"query": "median PFS"}).status_code == 200
 
 
 def test_a_service_still_loading_says_so_in_the_tool_result(tmp_path: Path) -> None:
