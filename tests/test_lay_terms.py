@@ -48,6 +48,8 @@ CLINICAL = lexicon(
         "control": 4,
         "show": 5,
         "efficacy": 3,
+        "cost": 2,
+        "effective": 2,
     }
 )
 
@@ -78,6 +80,9 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
     )
     unchanged = "Are nurses working in rural areas?"
     assert clinical_reading(unchanged, CLINICAL) == unchanged
+    # The organ as its adjective: "damage the kidneys" is how a patient asks about renal function.
+    assert clinical_reading("Can it damage the kidneys?", CLINICAL) == "Can it damage the renal?"
+    assert clinical_reading("Is it worth the money?", CLINICAL) == "Is it cost-effective?"
 
 
 def test_a_clinical_term_in_most_passages_or_absent_is_not_added() -> None:
@@ -110,6 +115,11 @@ def test_ask_reads_lay_words_and_says_how(client: TestClient) -> None:
     # on renal function"), so the test names the disease, not the paper.
     assert kidney["citations"]
     assert all("renal cell carcinoma" in c["title"].lower() for c in kidney["citations"]), kidney["citations"]
+    # Asked about the organ, not the cancer: answered from the study of renal function (before the
+    # lay reading of "kidneys", from a case report on hepatitis C).
+    organ = client.post("/ask", json={"question": "Can sorafenib damage the kidneys?"}).json()
+    assert organ["resolved_question"] == "Can sorafenib damage the renal?"
+    assert {c["doc_id"] for c in organ["citations"]} == {"oya-2016-little-impact-renal-function"}
 
 
 @pytest.mark.integration
