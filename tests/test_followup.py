@@ -36,6 +36,9 @@ def test_questions_are_told_apart() -> None:
     assert classify("Did the ones whose scan looked good live longer?") == "refers"
     assert classify("How long did the people who had to cut down to the lower dose live?") == "refers"
     assert classify("How long did the sorafenib patients live compared to the others?") == "refers"
+    assert classify("Do patients on the lower dose still live as long?") == "refers"  # "the lower dose"
+    assert classify("How did the placebo arm fare?") == "refers"
+    assert classify("What dose of sorafenib do liver cancer patients take?") == "standalone"
     assert classify("What was the median overall survival in the SHARP trial?") == "standalone"  # a name
 
 
