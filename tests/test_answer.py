@@ -192,6 +192,23 @@ def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> 
     assert survival and survival[0].features[0].words == 0.0
 
 
+def test_a_link_of_a_web_page_never_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag.answer.sentences import is_navigation
+
+    link = "Learn more about the adverse events of sorafenib in renal cell carcinoma."
+    finding = "Hand-foot skin reaction and diarrhea were the most common adverse events."
+    text = f"RESULTS: {link} {finding}"
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    result = compose("What adverse events did sorafenib cause in renal cell carcinoma?")
+    assert not result.abstained and result.citations
+    assert all(link not in c.quote for c in result.citations)
+    assert is_navigation(link) and is_navigation("Click here to subscribe.") and is_navigation("Read more")
+    # Not a sentence that only begins like one, nor a long one.
+    assert not is_navigation("Subscribers were older than the others.")
+    assert not is_navigation("Learning more about the virus helps to control it.")
+    assert not is_navigation("Read more " + "widely, the trial's results " * 5 + "held.")
+
+
 def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from rag.answer.sentences import announces
 

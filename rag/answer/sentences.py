@@ -30,6 +30,8 @@ WEB_ADDRESS = re.compile(r"(?:https?://|www\.)", re.I)
 WEB_NOTE_MAX_WORDS = 15
 # Quantifiers that name no item ("a number of advantages"): data, not code.
 LEAD_INS_FILE = Path(__file__).with_name("data") / "lead_ins.json"
+# How a web page's links open ("Learn more about ..."): data, not code.
+NAVIGATION_FILE = Path(__file__).with_name("data") / "navigation.json"
 
 
 def is_answer_sentence(text: str, section: str | None) -> bool:
@@ -45,6 +47,22 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
         and not BOILERPLATE.search(text.strip())
         and not is_web_note(text)
     )
+
+
+def is_navigation(text: str) -> bool:
+    """A link or a button of a saved web page ("Learn more about the symptoms associated with
+    COVID-19."): it opens with one of data/navigation.json's openers and is short. Not article
+    content, so it never answers; it stays among the candidates the sentence ranker orders
+    (`ExtractiveComposer.compose` leaves it out after), which are those it was fitted on."""
+    pattern, max_words = _navigation()
+    return len(text.split()) <= max_words and pattern.match(text.strip()) is not None
+
+
+@cache
+def _navigation() -> tuple[re.Pattern[str], int]:
+    data = json.loads(NAVIGATION_FILE.read_text(encoding="utf-8"))
+    openers = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in data["openers"])
+    return re.compile(rf"(?:{openers})\b", re.I), int(data["max_words"])
 
 
 def is_web_note(text: str) -> bool:
@@ -92,7 +110,7 @@ def next_sentence(records: Sequence[SentenceRecord], passage: Passage, end: int)
     if following is None or passage.text[end : following.start].strip():
         return None
     text = passage.text[following.start : following.end]
-    return following if is_answer_sentence(text, following.section) else None
+    return following if is_answer_sentence(text, following.section) and not is_navigation(text) else None
 
 
 # A table row as the loaders write it: cells joined by " | ".
