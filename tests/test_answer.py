@@ -192,8 +192,8 @@ def test_disclosures_and_test_descriptors_do_not_make_an_answer(monkeypatch) -> 
     assert survival and survival[0].features[0].words == 0.0
 
 
-def test_a_link_of_a_web_page_never_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from rag.answer.sentences import is_navigation
+def test_a_link_of_a_web_page_or_a_trial_registration_never_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag.answer.sentences import is_navigation, never_answers
 
     link = "Learn more about the adverse events of sorafenib in renal cell carcinoma."
     finding = "Hand-foot skin reaction and diarrhea were the most common adverse events."
@@ -207,6 +207,13 @@ def test_a_link_of_a_web_page_never_answers(monkeypatch) -> None:  # type: ignor
     assert not is_navigation("Subscribers were older than the others.")
     assert not is_navigation("Learning more about the virus helps to control it.")
     assert not is_navigation("Read more " + "widely, the trial's results " * 5 + "held.")
+    # Nor does where a trial is registered; a person registered with a practice is content.
+    registered = "This trial is registered with ClinicalTrials.gov, number NCT00000001."
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], f"RESULTS: {registered} {finding}"))
+    result = compose("Which trial registry is the sorafenib renal cell carcinoma trial registered with?")
+    assert all(registered not in c.quote for c in result.citations)
+    assert never_answers("It was prospectively registered at the Chinese Clinical Trial Registry.")
+    assert not never_answers("We sampled 4200 adults registered with a General Medical Practice.")
 
 
 def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]

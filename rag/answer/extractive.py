@@ -40,8 +40,8 @@ from rag.answer.sentences import (
     MIN_WORDS,
     announces,
     is_answer_sentence,
-    is_navigation,
     is_table_header,
+    never_answers,
     next_sentence,
     table_header,
     table_start,
@@ -165,12 +165,10 @@ class ExtractiveComposer:
             head = ranker.order(candidates, evidence, self._analyzer)
             candidates = [candidates[i] for i in head] + candidates[len(head) :]
         ranked = ranker is not None
-        # Navigation ("Learn more about ...") never answers. It is left out after the ranker,
-        # not from the candidates it orders: those are what it was fitted on, and a refit on a
-        # sentence fewer moves it more than the sentence is worth (docs/evaluation.md).
-        candidates = [c for c in candidates if not is_navigation(c.text)]
+        # Left out after the ranker, not from the candidates it orders (see never_answers).
+        candidates = [c for c in candidates if not never_answers(c.text)]
         if not candidates:
-            return abstain("only navigation", candidates=pool)
+            return abstain("no article content", candidates=pool)
         selection = (
             self._select_per_document(candidates)
             if evidence.question.is_list

@@ -49,11 +49,28 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
     )
 
 
+# Where a trial is registered ("This trial is registered with ClinicalTrials.gov, number
+# NCT01774344."): a registry, not a person "registered with a General Medical Practice".
+TRIAL_REGISTRATION = re.compile(
+    r"\b(?:is|was|were|are|been) (?:prospectively |retrospectively )?registered (?:with|at|in|on|under) "
+    r"(?:the )?(?:ClinicalTrials\.gov|ISRCTN|EudraCT|ANZCTR"
+    r"|(?:[A-Z][\w-]* ){0,4}(?:Clinical )?Trials? Regist(?:ry|er))",
+    re.I,
+)
+
+
+def never_answers(text: str) -> bool:
+    """Not article content, though a sentence: a link of a web page (`is_navigation`) or where
+    a trial is registered. These stay among the candidates the sentence ranker orders, which
+    are those it was fitted on, and `ExtractiveComposer.compose` leaves them out after it (a
+    refit on a candidate fewer moves the ranker more than the candidate is worth:
+    docs/evaluation.md)."""
+    return is_navigation(text) or TRIAL_REGISTRATION.search(text) is not None
+
+
 def is_navigation(text: str) -> bool:
     """A link or a button of a saved web page ("Learn more about the symptoms associated with
-    COVID-19."): it opens with one of data/navigation.json's openers and is short. Not article
-    content, so it never answers; it stays among the candidates the sentence ranker orders
-    (`ExtractiveComposer.compose` leaves it out after), which are those it was fitted on."""
+    COVID-19."): it opens with one of data/navigation.json's openers and is short."""
     pattern, max_words = _navigation()
     return len(text.split()) <= max_words and pattern.match(text.strip()) is not None
 
@@ -110,7 +127,7 @@ def next_sentence(records: Sequence[SentenceRecord], passage: Passage, end: int)
     if following is None or passage.text[end : following.start].strip():
         return None
     text = passage.text[following.start : following.end]
-    return following if is_answer_sentence(text, following.section) and not is_navigation(text) else None
+    return following if is_answer_sentence(text, following.section) and not never_answers(text) else None
 
 
 # A table row as the loaders write it: cells joined by " | ".
