@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
+from rag.answer.asker_time import without_asker_time
 from rag.answer.diseases import DiseaseMatcher
 from rag.answer.evidence import Evidence, build_evidence, plan_question
 from rag.answer.extractive import Composer, Composition, ExtractiveComposer
@@ -183,10 +184,11 @@ class Asker:
 
     def read(self, index: Index, question: str) -> str:
         """The question as read: a word the corpus lacks as the corpus word one typing slip from
-        it (rag/answer/misspellings.py), a lay phrase as the clinical term the corpus uses
+        it (rag/answer/misspellings.py), a time said from the asker's side left out ("next
+        week": rag/answer/asker_time.py), a lay phrase as the clinical term the corpus uses
         (rag/answer/lay_terms.py; RAG_ANSWER__READ_LAY_TERMS, RAG_ANSWER__LAY_TERMS). Unchanged
-        when neither applies."""
-        question = corrected(question, index.lexicon, self._is_word)
+        when none applies."""
+        question = without_asker_time(corrected(question, index.lexicon, self._is_word))
         if self._lay_terms is None:
             return question
         return clinical_reading(question, index.lexicon, self._lay_terms)
