@@ -402,6 +402,8 @@ class ExtractiveComposer:
         into the sentence after it ("Several targeted therapies have demonstrated efficacy
         against psoriasis. More research ...") is not followed by that sentence again, nor
         preceded by it; nor is a sentence that two overlapping chunks both hold quoted twice."""
+        if len(chosen) < 2:
+            return chosen  # nothing to repeat (and the quote is worked out once, by _render)
         kept: list[tuple[Candidate, str, str]] = []  # each with its sentence and its quote
         for candidate in chosen:
             sentence = _without_label(candidate).text.strip()

@@ -78,8 +78,12 @@ def is_navigation(text: str) -> bool:
 @cache
 def _navigation() -> tuple[re.Pattern[str], int]:
     data = json.loads(NAVIGATION_FILE.read_text(encoding="utf-8"))
-    openers = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in data["openers"])
-    return re.compile(rf"(?:{openers})\b", re.I), int(data["max_words"])
+    return re.compile(rf"(?:{_phrases(data['openers'])})\b", re.I), int(data["max_words"])
+
+
+def _phrases(phrases: list[str]) -> str:
+    """An alternation of the data file's phrases, literally, any white space between words."""
+    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
 
 
 def is_web_note(text: str) -> bool:
@@ -109,8 +113,7 @@ def is_heading(text: str) -> bool:
 @cache
 def _lead_in() -> re.Pattern[str]:
     phrases = json.loads(LEAD_INS_FILE.read_text(encoding="utf-8"))["quantifiers"]
-    words = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
-    return re.compile(rf":\s*$|\b(?:{words})\b", re.I)
+    return re.compile(rf":\s*$|\b(?:{_phrases(phrases)})\b", re.I)
 
 
 def announces(text: str) -> bool:
