@@ -40,6 +40,13 @@ def test_questions_are_told_apart() -> None:
     assert classify("How did the placebo arm fare?") == "refers"
     assert classify("What dose of sorafenib do liver cancer patients take?") == "standalone"
     assert classify("What was the median overall survival in the SHARP trial?") == "standalone"  # a name
+    # "How many were ...", "How many died?": counted among the people of the earlier turn.
+    assert classify("How many were still alive after a year?") == "refers"
+    assert classify("How many died during treatment?") == "refers"
+    assert classify("How many were infected with MERS in Jeddah?") == "standalone"
+    # A condition that says no more than its preposition leaves a fragment.
+    assert classify("And when it's used for thyroid cancer?") == "fragment"
+    assert classify("If given with G-CSF?") == "fragment"
 
 
 def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
@@ -97,6 +104,8 @@ def test_a_fragment_with_a_preposition_the_question_lacks_replaces_the_similar_w
     question = "What was the R0 of SARS?"
     assert substitute(question, "for MERS", embed) == "What was the R0 of MERS?"
     assert substitute(question, "for children", embed) == "What was the R0 of SARS for children?"
+    # A phrase is a condition added, not words each swapped for the most similar ("R0 MERS").
+    assert substitute(question, "for MERS patients", embed) == "What was the R0 of SARS for MERS patients?"
 
 
 def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
@@ -132,6 +141,21 @@ def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
     assert resolve("And in kidney cancer?", [Turn(pfs)], embed).query == "What was the PFS in kidney cancer?"
 
 
+def test_a_fragment_naming_nothing_new_asks_the_same_documents_again() -> None:
+    first = "How many people on sorafenib alone were still alive after one year?"
+    later = resolve("And after two years?", [Turn(first, doc_ids=(RCC,))])
+    assert later.query == "How many people on sorafenib alone were still alive after two years?"
+    assert later.same_documents and later.prefer == (RCC,)
+    # A fragment that names a disease or a virus asks anew.
+    for fragment in ("And for leukaemia?", "And for MERS?"):
+        anew = resolve(fragment, [Turn(first, doc_ids=(RCC,))])
+        assert not anew.same_documents and anew.prefer == (), fragment
+    side_effects = "What adverse events does sorafenib usually cause in renal cell carcinoma?"
+    thyroid = resolve("And when it's used for thyroid cancer?", [Turn(side_effects, doc_ids=(RCC,))])
+    assert thyroid.query == "What adverse events does sorafenib usually cause in thyroid cancer?"
+    assert thyroid.prefer == ()
+
+
 @pytest.mark.integration
 def test_a_conversation_through_the_pipeline(pipeline: Pipeline) -> None:
     first = pipeline.ask(QUESTION)
@@ -147,6 +171,27 @@ def test_a_conversation_through_the_pipeline(pipeline: Pipeline) -> None:
     # A change of topic is not forced onto the old one.
     changed = pipeline.ask("Which grade 3 toxicities were seen in multiple myeloma?", history=history)
     assert changed.citations and {c.passage.doc_id for c in changed.citations} == {MYELOMA}
+
+
+@pytest.mark.integration
+def test_a_count_or_fragment_stays_with_the_study_and_a_condition_swaps_the_disease(
+    pipeline: Pipeline,
+) -> None:
+    rfa = (
+        "Does radiofrequency ablation added to sorafenib help liver cancer with portal vein tumour thrombus?"
+    )
+    first = pipeline.ask(rfa)
+    history = [Turn(rfa, first.answer, tuple(c.passage.doc_id for c in first.citations))]
+    alive = pipeline.ask("How many were still alive after two years?", history=history)
+    assert "35%" in alive.answer
+    assert {c.passage.doc_id for c in alive.citations} == {"giorgio-2016-sorafenib-combined-radio-frequency"}
+    events = "What are the most common adverse events of sorafenib in renal cell carcinoma?"
+    myeloma = pipeline.ask("And when it is given for multiple myeloma?", history=[Turn(events)])
+    assert (
+        myeloma.resolved_question
+        == "What are the most common adverse events of sorafenib in multiple myeloma?"
+    )
+    assert {c.passage.doc_id for c in myeloma.citations} == {MYELOMA}
 
 
 @pytest.mark.integration

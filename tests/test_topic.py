@@ -81,6 +81,8 @@ def test_disease_names_and_their_shorter_forms() -> None:
     assert disease_names("Among people with FLT3-mutated leukaemia given sorafenib") == ("leukemia",)
     # A stage alone, a place and a generic head without a qualifier name no disease.
     assert disease_names("Does it work in advanced cancer at the Fudan Cancer Center?") == ()
+    # A conjunction is no qualifier: a follow-up's carried words "sorafenib once cancer".
+    assert disease_names("tumour under microscope sorafenib once cancer: How many patients?") == ()
     assert name_variants("drug prevents colon cancer") == [
         "drug prevents colon cancer",
         "prevents colon cancer",

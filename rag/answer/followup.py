@@ -4,13 +4,16 @@
   a follow-up that changes topic is not forced onto the old one. One that says so ("Different
   question: does it work for lung cancer?") is read without those words.
 - A question that **refers back** ("What about its side effects?", "And how many were
-  enrolled?", "Did those patients respond?") is retrieved and scored together with the earlier
-  question's topic words, and answered first from the documents the earlier answer cited.
-- A **fragment** ("And in liver cancer?", "What about regorafenib?") is the earlier question
-  with a part replaced: the disease it names for the earlier one's ("for leukaemia" after "...
-  in liver cancer?"), else a phrase opened by the same preposition ("in renal cancer" becomes
-  "in liver cancer"), else the earlier word most similar in meaning ("sorafenib" becomes
-  "regorafenib"); it is a new question, so no documents are preferred.
+  enrolled?", "Did those patients respond?", "How many were still alive?") is retrieved and
+  scored together with the earlier question's topic words, and answered first from the
+  documents the earlier answer cited.
+- A **fragment** ("And in liver cancer?", "What about regorafenib?", "And when it's used for
+  thyroid cancer?") is the earlier question with a part replaced: the disease it names for the
+  earlier one's ("for leukaemia" after "... in liver cancer?"), else a phrase opened by the
+  same preposition ("in renal cancer" becomes "in liver cancer"), else the earlier word most
+  similar in meaning ("sorafenib" becomes "regorafenib"). One that names something new (a
+  disease, a drug, "MERS") is a new question, so no documents are preferred; one that does not
+  ("And after two years?") asks the earlier answer's documents first.
 - A question that refers back but names **another disease** than the earlier turn ("What about
   when it's kidney cancer that has spread?" after a question on liver cancer) keeps the topic
   without the old disease, and prefers none of the earlier answer's documents: they are about
@@ -27,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from rag.answer.abstain import names_drug_or_gene
 from rag.answer.diseases import disease_spans, name_variants
 from rag.answer.question import QUESTION_WORDS, analyze
 from rag.text import WORD
@@ -65,6 +69,17 @@ TOPIC_CHANGE = re.compile(
 # Longest first: "and what about" is one opener, not "and" before a question.
 _OPENING = r"and what about|and how about|what about|how about|what of|and|but|also"
 FRAGMENT_OPENERS = re.compile(rf"^\s*(?:{_OPENING})\b[\s,]*", re.I)
+# "(And) when it's used for thyroid cancer?" says no more than "And for thyroid cancer?".
+CONDITION = re.compile(
+    r"^(?:when|if)\s+(?:(?:it|they)(?:'s|'re|\s+is|\s+are|\s+was|\s+were)\s+)?"
+    r"(?:used|given|taken|tried|tested)\s+(?=(?:in|for|with|among|on)\b)",
+    re.I,
+)
+# "How many were still alive after a year?", "How many died?": counted among those named before.
+ELLIPTICAL = re.compile(
+    r"^how\s+many\s+(?:(?:were|was|did|had|have|has|are|is|got|get|could|would|will|can)\b|\w+ed\b(?!\s+\w+s\b))",
+    re.I,
+)
 OPENERS = re.compile(rf"^\s*(?:{_OPENING}|so|then|ok(?:ay)?)\b[\s,]*", re.I)
 # A fragment asks nothing of its own: none of these.
 ASKING = frozenset("what which how who when why where did does do was were is are has have can".split())
@@ -105,6 +120,8 @@ class Resolved:
     """What the conversation is about at this turn: a follow-up that refers back keeps it."""
     changes_disease: bool = False
     """It names another disease than the earlier turn: no earlier documents to prefer."""
+    same_documents: bool = False
+    """It asks about what the earlier turn's documents are about: answer from them first."""
 
 
 def resolve(
@@ -140,12 +157,17 @@ def _resolve_one(
         return Resolved(question, question, kind, cited, previous.query, topic_words(question))
     old_disease = other_disease(question, previous.query, embed)
     if kind == "fragment":
-        fragment = FRAGMENT_OPENERS.sub("", question).rstrip(" ?.!")
+        fragment = fragment_text(question).rstrip(" ?.!")
         query = swap_disease(previous.query, fragment, old_disease) or substitute(
             previous.query, fragment, embed
         )
         if query is not None:
-            return Resolved(question, query, kind, cited, previous.query, topic_words(query))
+            # "And after two years?" asks the same studies again; "And for MERS?" asks anew.
+            same = not names_entity(fragment)
+            prefer = (cited or previous.prefer) if same else cited
+            return Resolved(
+                question, query, kind, prefer, previous.query, topic_words(query), same_documents=same
+            )
     # The topic first: words after the question's own would read as part of what it asks for.
     own = OPENERS.sub("", question).strip()
     if old_disease is not None:
@@ -154,7 +176,15 @@ def _resolve_one(
         query = f"{' '.join(topic)}: {own[:1].upper()}{own[1:]}" if topic else question
         return Resolved(question, query, "refers", cited, previous.query, topic, changes_disease=True)
     query = f"{' '.join(previous.topic)}: {own[:1].upper()}{own[1:]}" if previous.topic else question
-    return Resolved(question, query, "refers", cited or previous.prefer, previous.query, previous.topic)
+    return Resolved(
+        question,
+        query,
+        "refers",
+        cited or previous.prefer,
+        previous.query,
+        previous.topic,
+        same_documents=True,
+    )
 
 
 def other_disease(question: str, previous: str, embed: Embed | None) -> tuple[int, int] | None:
@@ -191,9 +221,15 @@ def swap_disease(previous: str, fragment: str, old: tuple[int, int] | None) -> s
     return previous[: old[0]] + " ".join(named) + previous[old[1] :]
 
 
+def fragment_text(question: str) -> str:
+    """The question less an opener and a condition that add nothing ("And when it's used for
+    thyroid cancer?" is "for thyroid cancer")."""
+    return CONDITION.sub("", FRAGMENT_OPENERS.sub("", question).lstrip())
+
+
 def classify(question: str) -> Kind:
     tokens = [t.lower() for t in WORD.findall(question)]
-    rest = FRAGMENT_OPENERS.sub("", question)
+    rest = fragment_text(question)
     rest_tokens = [t.lower() for t in WORD.findall(rest)]
     if (
         rest != question
@@ -206,7 +242,7 @@ def classify(question: str) -> Kind:
         return "refers"
     if names_something(question):  # "And what family does MERS reside in?" has its own topic
         return "standalone"
-    if OPENERS.match(question):
+    if OPENERS.match(question) or ELLIPTICAL.match(question.lstrip()):
         return "refers"
     own = [w for w in analyze(question).content_words if w not in QUESTION_WORDS]
     return "refers" if len(own) < MIN_OWN_TOPIC_WORDS else "standalone"
@@ -222,6 +258,14 @@ def names_something(question: str) -> bool:
     return False
 
 
+def names_entity(text: str) -> bool:
+    """Whether `text` names a disease, a drug or gene, or anything by a capitalised name."""
+    tokens = WORD.findall(text)
+    return bool(disease_spans(text)) or any(
+        names_drug_or_gene(t) or any(c.isupper() for c in t) for t in tokens
+    )
+
+
 def topic_words(question: str) -> tuple[str, ...]:
     """What a question is about: its content words, without what it asks for (its focus)."""
     parsed = analyze(question)
@@ -234,8 +278,8 @@ def topic_words(question: str) -> tuple[str, ...]:
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
     """The earlier question with the fragment put in place of what it replaces; None when
     nothing in it can be replaced. A fragment opened by a preposition replaces the earlier
-    phrase it opens, else the word its own is most similar to ("for MERS" after "the R0 of
-    SARS"), else it is added at the end."""
+    phrase it opens, else (one word) the word its own is most similar to ("for MERS" after
+    "the R0 of SARS"), else it is added at the end."""
     words = fragment.split()
     if words and words[0].lower() in PREPOSITIONS:
         pattern = re.compile(
@@ -243,7 +287,9 @@ def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
         )
         if pattern.search(previous):
             return pattern.sub(fragment, previous, count=1)
-        swapped = _swap_similar(previous, " ".join(words[1:]), embed)
+        # One word takes a similar one's place ("for MERS" after "the R0 of SARS"); a phrase is
+        # a condition added ("for patients with poor liver function"), not words to swap singly.
+        swapped = _swap_similar(previous, words[1], embed) if len(words) == 2 else None
         return swapped or f"{previous.rstrip(' ?.!')} {fragment}?"
     return _swap_similar(previous, fragment, embed)
 
