@@ -141,15 +141,17 @@ def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
     assert resolve("And in kidney cancer?", [Turn(pfs)], embed).query == "What was the PFS in kidney cancer?"
 
 
-def test_a_fragment_naming_nothing_new_asks_the_same_documents_again() -> None:
+def test_a_fragment_that_is_a_name_or_a_condition_takes_its_place() -> None:
     first = "How many people on sorafenib alone were still alive after one year?"
     later = resolve("And after two years?", [Turn(first, doc_ids=(RCC,))])
     assert later.query == "How many people on sorafenib alone were still alive after two years?"
-    assert later.same_documents and later.prefer == (RCC,)
-    # A fragment that names a disease or a virus asks anew.
-    for fragment in ("And for leukaemia?", "And for MERS?"):
-        anew = resolve(fragment, [Turn(first, doc_ids=(RCC,))])
-        assert not anew.same_documents and anew.prefer == (), fragment
+    assert later.prefer == ()  # a new question
+    # A name takes the place of the earlier question's name, however far apart their meanings.
+    incubation = "What is the incubation period of COVID-19?"
+    assert resolve("And for SARS?", [Turn(incubation)]).query == "What is the incubation period of SARS?"
+    assert resolve("What about MERS-CoV?", [Turn(incubation)]).query == (
+        "What is the incubation period of MERS-CoV?"
+    )
     side_effects = "What adverse events does sorafenib usually cause in renal cell carcinoma?"
     thyroid = resolve("And when it's used for thyroid cancer?", [Turn(side_effects, doc_ids=(RCC,))])
     assert thyroid.query == "What adverse events does sorafenib usually cause in thyroid cancer?"
@@ -174,7 +176,7 @@ def test_a_conversation_through_the_pipeline(pipeline: Pipeline) -> None:
 
 
 @pytest.mark.integration
-def test_a_count_or_fragment_stays_with_the_study_and_a_condition_swaps_the_disease(
+def test_a_count_stays_with_the_study_and_a_condition_swaps_the_disease(
     pipeline: Pipeline,
 ) -> None:
     rfa = (

@@ -157,7 +157,7 @@ class Asker:
         read = [dataclasses.replace(turn, question=self.read(index, turn.question)) for turn in history]
         resolved = resolve(question, read, self._embedder.embed, index.lexicon.contains)
         prefer = resolved.prefer
-        if resolved.same_documents and not prefer and resolved.previous:
+        if resolved.kind == "refers" and not prefer and resolved.previous and not resolved.changes_disease:
             prefer = self._top_documents(index, resolved.previous, filters)
         missing = set(index.chunks.missing_documents(prefer))
         present = [d for d in prefer if d not in missing]

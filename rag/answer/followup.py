@@ -10,10 +10,9 @@
 - A **fragment** ("And in liver cancer?", "What about regorafenib?", "And when it's used for
   thyroid cancer?") is the earlier question with a part replaced: the disease it names for the
   earlier one's ("for leukaemia" after "... in liver cancer?"), else a phrase opened by the
-  same preposition ("in renal cancer" becomes "in liver cancer"), else the earlier word most
-  similar in meaning ("sorafenib" becomes "regorafenib"). One that names something new (a
-  disease, a drug, "MERS") is a new question, so no documents are preferred; one that does not
-  ("And after two years?") asks the earlier answer's documents first.
+  same preposition ("in renal cancer" becomes "in liver cancer"), else the earlier question's
+  name ("for SARS" after "... of COVID-19?"), else the earlier word most similar in meaning
+  ("sorafenib" becomes "regorafenib"); it is a new question, so no documents are preferred.
 - A question that refers back but names **another disease** than the earlier turn ("What about
   when it's kidney cancer that has spread?" after a question on liver cancer) keeps the topic
   without the old disease, and prefers none of the earlier answer's documents: they are about
@@ -69,6 +68,8 @@ TOPIC_CHANGE = re.compile(
 # Longest first: "and what about" is one opener, not "and" before a question.
 _OPENING = r"and what about|and how about|what about|how about|what of|and|but|also"
 FRAGMENT_OPENERS = re.compile(rf"^\s*(?:{_OPENING})\b[\s,]*", re.I)
+# A word with its hyphenated parts ("SARS-CoV-2", "COVID-19").
+NAME = re.compile(r"(?<![\w-])\w+(?:-\w+)*(?![\w-])")
 # "(And) when it's used for thyroid cancer?" says no more than "And for thyroid cancer?".
 CONDITION = re.compile(
     r"^(?:when|if)\s+(?:(?:it|they)(?:'s|'re|\s+is|\s+are|\s+was|\s+were)\s+)?"
@@ -120,8 +121,6 @@ class Resolved:
     """What the conversation is about at this turn: a follow-up that refers back keeps it."""
     changes_disease: bool = False
     """It names another disease than the earlier turn: no earlier documents to prefer."""
-    same_documents: bool = False
-    """It asks about what the earlier turn's documents are about: answer from them first."""
 
 
 def resolve(
@@ -162,12 +161,7 @@ def _resolve_one(
             previous.query, fragment, embed
         )
         if query is not None:
-            # "And after two years?" asks the same studies again; "And for MERS?" asks anew.
-            same = not names_entity(fragment)
-            prefer = (cited or previous.prefer) if same else cited
-            return Resolved(
-                question, query, kind, prefer, previous.query, topic_words(query), same_documents=same
-            )
+            return Resolved(question, query, kind, cited, previous.query, topic_words(query))
     # The topic first: words after the question's own would read as part of what it asks for.
     own = OPENERS.sub("", question).strip()
     if old_disease is not None:
@@ -176,15 +170,7 @@ def _resolve_one(
         query = f"{' '.join(topic)}: {own[:1].upper()}{own[1:]}" if topic else question
         return Resolved(question, query, "refers", cited, previous.query, topic, changes_disease=True)
     query = f"{' '.join(previous.topic)}: {own[:1].upper()}{own[1:]}" if previous.topic else question
-    return Resolved(
-        question,
-        query,
-        "refers",
-        cited or previous.prefer,
-        previous.query,
-        previous.topic,
-        same_documents=True,
-    )
+    return Resolved(question, query, "refers", cited or previous.prefer, previous.query, previous.topic)
 
 
 def other_disease(question: str, previous: str, embed: Embed | None) -> tuple[int, int] | None:
@@ -258,14 +244,6 @@ def names_something(question: str) -> bool:
     return False
 
 
-def names_entity(text: str) -> bool:
-    """Whether `text` names a disease, a drug or gene, or anything by a capitalised name."""
-    tokens = WORD.findall(text)
-    return bool(disease_spans(text)) or any(
-        names_drug_or_gene(t) or any(c.isupper() for c in t) for t in tokens
-    )
-
-
 def topic_words(question: str) -> tuple[str, ...]:
     """What a question is about: its content words, without what it asks for (its focus)."""
     parsed = analyze(question)
@@ -289,9 +267,36 @@ def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
             return pattern.sub(fragment, previous, count=1)
         # One word takes a similar one's place ("for MERS" after "the R0 of SARS"); a phrase is
         # a condition added ("for patients with poor liver function"), not words to swap singly.
-        swapped = _swap_similar(previous, words[1], embed) if len(words) == 2 else None
-        return swapped or f"{previous.rstrip(' ?.!')} {fragment}?"
-    return _swap_similar(previous, fragment, embed)
+        swapped = _swap_name(previous, words[1], embed) or _swap_similar(previous, words[1], embed)
+        return (swapped if len(words) == 2 else None) or f"{previous.rstrip(' ?.!')} {fragment}?"
+    return _swap_name(previous, fragment, embed) or _swap_similar(previous, fragment, embed)
+
+
+def _swap_name(previous: str, fragment: str, embed: Embed | None) -> str | None:
+    """The earlier question with the name it holds most similar to the fragment's in its place,
+    when the fragment is one name ("SARS", "MERS-CoV", "regorafenib") and the earlier question
+    names something: "... period of COVID-19" becomes "... period of SARS", however far apart
+    the model puts the two names' meanings. None otherwise."""
+    if not is_name(fragment):
+        return None
+    names = [
+        m for m in NAME.finditer(previous) if is_name(m.group()) and m.group().lower() != fragment.lower()
+    ]
+    if len(names) > 1 and embed is None:
+        return None
+    chosen = names[0] if len(names) == 1 else None
+    if len(names) > 1 and embed is not None:
+        vectors = embed([fragment, *(m.group() for m in names)])
+        chosen = names[int((vectors[1:] @ vectors[0]).argmax())]
+    if chosen is None:
+        return None
+    return previous[: chosen.start()] + fragment + previous[chosen.end() :]
+
+
+def is_name(text: str) -> bool:
+    """One word, hyphenated parts and all, that names a thing: a capital past its first letter
+    ("MERS", "SARS-CoV-2"), digits with letters ("H5N1"), or a drug's or gene's name."""
+    return bool(NAME.fullmatch(text)) and (any(c.isupper() for c in text[1:]) or names_drug_or_gene(text))
 
 
 def _swap_similar(previous: str, fragment: str, embed: Embed | None) -> str | None:
