@@ -86,6 +86,8 @@ OPENERS = re.compile(rf"^\s*(?:{_OPENING}|so|then|ok(?:ay)?)\b[\s,]*", re.I)
 ASKING = frozenset("what which how who when why where did does do was were is are has have can".split())
 PREPOSITIONS = ("in", "for", "with", "among", "after", "before", "at", "during", "versus", "vs", "on", "of")
 MAX_FRAGMENT_WORDS = 6
+# Words that stand for a noun said before: "the second one".
+PRO_FORMS = frozenset({"one", "ones"})
 # Fewer content words than this and no name, and a question leans on the turn before.
 MIN_OWN_TOPIC_WORDS = 4
 # A word of a fragment replaces the earlier word most similar in meaning, if at least this similar.
@@ -300,19 +302,21 @@ def is_name(text: str) -> bool:
 
 
 def _swap_similar(previous: str, fragment: str, embed: Embed | None) -> str | None:
-    """The earlier question with each word of the fragment in place of the earlier word most
-    similar in meaning to it (at least MIN_REPLACE_SIMILARITY); None when none is."""
+    """The earlier question with the fragment's one new word in place of the earlier word most
+    similar in meaning to it (at least MIN_REPLACE_SIMILARITY): "the second one" after "Koch's
+    first postulate". None when none is, or when the fragment brings more than one new word:
+    "the case fatality rate" after "How was it estimated?" is a new focus, not "How was it
+    rate?"."""
     if embed is None:
         return None
-    new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS]
+    said = {w.lower() for w in WORD.findall(previous)}
+    new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS | PRO_FORMS | said]
     old = [w for w in dict.fromkeys(WORD.findall(previous)) if w.lower() not in QUESTION_WORDS]
-    if not new or not old:
+    if len(new) != 1 or not old:
         return None
     vectors = embed([*new, *old])
-    similarity = vectors[: len(new)] @ vectors[len(new) :].T
-    result = previous
-    for row, word in enumerate(new):
-        column = int(similarity[row].argmax())
-        if similarity[row, column] >= MIN_REPLACE_SIMILARITY and old[column].lower() != word.lower():
-            result = re.sub(rf"\b{re.escape(old[column])}\b", word, result, count=1)
-    return result if result != previous else None
+    similarity = vectors[1:] @ vectors[0]
+    column = int(similarity.argmax())
+    if similarity[column] < MIN_REPLACE_SIMILARITY:
+        return None
+    return re.sub(rf"\b{re.escape(old[column])}\b", new[0], previous, count=1)
