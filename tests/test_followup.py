@@ -91,10 +91,11 @@ def test_a_fragment_replaces_the_phrase_or_the_word_it_stands_for() -> None:
     question = "What dose of sorafenib in HCC?"
     assert substitute(question, "regorafenib", embed) == "What dose of regorafenib in HCC?"
     assert substitute(question, "placebo", embed) is None  # nothing similar enough to replace
-    # One new word swaps ("the regorafenib one"); several are a new focus, not words to swap.
+    # One word swaps ("the regorafenib one"); a phrase is a new focus or group, not words to swap.
     assert substitute(question, "the regorafenib one", embed) == "What dose of regorafenib in HCC?"
-    assert substitute(question, "the regorafenib dose", embed) == "What dose of regorafenib in HCC?"
     assert substitute(question, "the regorafenib fatality rate", embed) is None
+    assert substitute(question, "regorafenib patients", embed) is None
+    assert substitute(question, "regorafenib's", embed) == "What dose of regorafenib in HCC?"
     assert resolve("And what about placebo?", [Turn(question)], embed).kind == "refers"
 
 

@@ -302,17 +302,17 @@ def is_name(text: str) -> bool:
 
 
 def _swap_similar(previous: str, fragment: str, embed: Embed | None) -> str | None:
-    """The earlier question with the fragment's one new word in place of the earlier word most
+    """The earlier question with the fragment's one word in place of the earlier word most
     similar in meaning to it (at least MIN_REPLACE_SIMILARITY): "the second one" after "Koch's
-    first postulate". None when none is, or when the fragment brings more than one new word:
+    first postulate". None when none is, or when the fragment is a phrase of several words:
     "the case fatality rate" after "How was it estimated?" is a new focus, not "How was it
-    rate?"."""
+    rate?", and "patients on dialysis" a group, not "dialysis" for "renal"."""
     if embed is None:
         return None
-    said = {w.lower() for w in WORD.findall(previous)}
-    new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS | PRO_FORMS | said]
+    # Single letters aside: "Italy's" is one word.
+    new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS | PRO_FORMS and len(w) > 1]
     old = [w for w in dict.fromkeys(WORD.findall(previous)) if w.lower() not in QUESTION_WORDS]
-    if len(new) != 1 or not old:
+    if len(new) != 1 or not old or new[0].lower() in {w.lower() for w in old}:
         return None
     vectors = embed([*new, *old])
     similarity = vectors[1:] @ vectors[0]
