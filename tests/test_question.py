@@ -210,6 +210,9 @@ def test_a_scene_setting_opening_is_not_what_is_asked(question: str, asked: str 
         ("How many people were in that study?", "design"),
         ("How many patients took part in the phase 3 trial?", "design"),
         ("How many patients in the study died?", "findings"),
+        ("How many patients were in each group?", "design"),
+        ("How many were in the placebo arm?", "design"),
+        ("How many patients in each group responded?", "findings"),
     ],
 )
 def test_the_intent_is_read_from_the_asked_part(question: str, intent: str) -> None:

@@ -133,9 +133,9 @@ DESIGN_CUES = re.compile(
     r"regimen|schedule|infused|administered|enroll(ed)?|randomi[sz]ed|eligib\w*|"
     # "How often was it given?" asks for the schedule; "How often did it shrink tumours?" for a rate.
     r"how often (?:\w+ ){0,4}(?:given|taken|dosed|injected|repeated)|"
-    # "How many people were in that study?" asks how many it enrolled.
+    # "How many people were in that study?" ("... in each group?") asks how many it enrolled.
     r"how many (?:\w+ ){0,2}(?:were|took part|participated) in "
-    r"(?:the|that|this|each) (?:\w+ ){0,2}(?:study|trial)|"
+    r"(?:the|that|this|each) (?:\w+ ){0,2}(?:study|trial|group|arm|cohort)s?|"
     r"started|initiated|criteria|defined|definition)\b",
     re.I,
 )
