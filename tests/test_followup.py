@@ -47,11 +47,14 @@ def test_questions_are_told_apart() -> None:
     # A condition that says no more than its preposition leaves a fragment.
     assert classify("And when it's used for thyroid cancer?") == "fragment"
     assert classify("If given with G-CSF?") == "fragment"
+    # "The cancer", "the tumour" of a conversation are the one it is about.
+    assert classify("How long did patients go before the cancer grew again?") == "refers"
 
 
 def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     first = "What was the median PFS of sorafenib in renal cancer after bevacizumab?"
     assert topic_words(first) == ("sorafenib", "renal", "cancer", "after", "bevacizumab")
+    assert topic_words("What is regorafenib?") == ("regorafenib",)  # about what it asks for
     history = [Turn(first, doc_ids=(RCC,)), Turn("What about its side effects?")]
     resolved = resolve(ENROLLED, history)
     assert resolved.kind == "refers"
@@ -192,6 +195,8 @@ def test_a_count_stays_with_the_study_and_a_condition_swaps_the_disease(
     alive = pipeline.ask("How many were still alive after two years?", history=history)
     assert "35%" in alive.answer
     assert {c.passage.doc_id for c in alive.citations} == {"giorgio-2016-sorafenib-combined-radio-frequency"}
+    dose = pipeline.ask("What dose is used?", history=[Turn("What is regorafenib?")])
+    assert "160 mg" in dose.answer
     events = "What are the most common adverse events of sorafenib in renal cell carcinoma?"
     myeloma = pipeline.ask("And when it is given for multiple myeloma?", history=[Turn(events)])
     assert (

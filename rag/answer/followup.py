@@ -53,7 +53,7 @@ DEFINITE = re.compile(
     r"\b(the|that|this|these|those|same)\s+(?:(?-i:[a-z]+)\s+)?(study|studies|trial|trials|paper|report|drug|"
     r"treatment|therapy|patients?|people|ones|person|participants|cohort|group|population|analysis|virus|"
     r"vaccine|disease|man|woman|men|women|lady|gentleman|child|children|case|cases|combination|regimen|"
-    r"procedure|intervention|infection|strain|dose|doses|arm|arms)\b"
+    r"procedure|intervention|infection|strain|dose|doses|arm|arms|cancer|tumou?rs?)\b"
     r"(?!\s+(?:of|on|in|with|from|by|comparing|testing|evaluating|using|that|which|where)\s+\w+\s+\w+)",
     re.I,
 )
@@ -247,12 +247,12 @@ def names_something(question: str) -> bool:
 
 
 def topic_words(question: str) -> tuple[str, ...]:
-    """What a question is about: its content words, without what it asks for (its focus)."""
+    """What a question is about: its content words, without what it asks for (its focus); the
+    focus itself when nothing else is left ("What is regorafenib?" is about regorafenib)."""
     parsed = analyze(question)
     focus = {w.lower() for w in parsed.focus}
-    content = set(parsed.content_words)
-    found = (t for t in WORD.findall(question) if t.lower() in content and t.lower() not in focus)
-    return tuple(dict.fromkeys(found))
+    content = [t for t in WORD.findall(question) if t.lower() in set(parsed.content_words)]
+    return tuple(dict.fromkeys(t for t in content if t.lower() not in focus)) or tuple(dict.fromkeys(content))
 
 
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
