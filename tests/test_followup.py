@@ -55,6 +55,12 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     first = "What was the median PFS of sorafenib in renal cancer after bevacizumab?"
     assert topic_words(first) == ("sorafenib", "renal", "cancer", "after", "bevacizumab")
     assert topic_words("What is regorafenib?") == ("regorafenib",)  # about what it asks for
+    # A name is carried whole, and known by its words: "SARS CoV" would be another virus.
+    receptor = [Turn("What receptor does SARS-CoV-2 use to enter cells?")]
+    words = {"receptor", "sars", "cov", "use", "enter", "cells"}
+    assert resolve("Which protein binds to it?", receptor, known=lambda w: w.lower() in words).query == (
+        "SARS-CoV-2 use enter cells: Which protein binds to it?"
+    )
     history = [Turn(first, doc_ids=(RCC,)), Turn("What about its side effects?")]
     resolved = resolve(ENROLLED, history)
     assert resolved.kind == "refers"

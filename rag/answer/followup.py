@@ -140,7 +140,11 @@ def resolve(
     for turn in history:
         resolved = _resolve_one(turn.question, previous, embed, ())
         if known is not None:
-            resolved = dataclasses.replace(resolved, topic=tuple(w for w in resolved.topic if known(w)))
+            # A name by its words: "SARS-CoV-2" is known when "SARS" and "CoV" are.
+            topic = tuple(
+                w for w in resolved.topic if all(known(p) for p in WORD.findall(w) if not p.isdigit())
+            )
+            resolved = dataclasses.replace(resolved, topic=topic)
         previous = dataclasses.replace(resolved, prefer=turn.doc_ids)
     return _resolve_one(question, previous, embed, ())
 
@@ -251,8 +255,25 @@ def topic_words(question: str) -> tuple[str, ...]:
     focus itself when nothing else is left ("What is regorafenib?" is about regorafenib)."""
     parsed = analyze(question)
     focus = {w.lower() for w in parsed.focus}
-    content = [t for t in WORD.findall(question) if t.lower() in set(parsed.content_words)]
-    return tuple(dict.fromkeys(t for t in content if t.lower() not in focus)) or tuple(dict.fromkeys(content))
+    wanted = set(parsed.content_words)
+    # A name is carried whole: "SARS-CoV-2", not "SARS CoV" (which is another virus).
+    content = [
+        (span, focus.isdisjoint(w.lower() for w in words))
+        for match in NAME.finditer(question)
+        for span, words in _carried(match.group(), wanted)
+    ]
+    return tuple(dict.fromkeys(t for t, off_focus in content if off_focus)) or tuple(
+        dict.fromkeys(t for t, _ in content)
+    )
+
+
+def _carried(token: str, wanted: set[str]) -> list[tuple[str, list[str]]]:
+    """The parts of one hyphenated word that a topic carries, each with its words: a name
+    whole when any of its words is a content word, else each content word."""
+    words = [w for w in WORD.findall(token) if w.lower() in wanted]
+    if words and "-" in token and is_name(token):
+        return [(token, words)]
+    return [(w, [w]) for w in words]
 
 
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
