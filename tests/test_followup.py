@@ -118,6 +118,10 @@ def test_a_fragment_with_a_preposition_the_question_lacks_replaces_the_similar_w
     question = "What was the R0 of SARS?"
     assert substitute(question, "for MERS", embed) == "What was the R0 of MERS?"
     assert substitute(question, "for children", embed) == "What was the R0 of SARS for children?"
+    # The topic carried before an earlier follow-up is context: the asked part takes the word.
+    vectors.update({"survival": [0.0, 1.0], "cancer": [0.05, 1.0], "recurrence": [0.5, 0.9]})
+    carried = "sorafenib surgery liver cancer: Did it reduce recurrence?"
+    assert substitute(carried, "survival", embed) == "sorafenib surgery liver cancer: Did it reduce survival?"
     # A phrase is a condition added, not words each swapped for the most similar ("R0 MERS").
     assert substitute(question, "for MERS patients", embed) == "What was the R0 of SARS for MERS patients?"
 

@@ -284,7 +284,7 @@ def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
     words = fragment.split()
     if words and words[0].lower() in PREPOSITIONS:
         pattern = re.compile(
-            rf"\b{re.escape(words[0])}\s+[^,;?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;?.]|$)", re.I
+            rf"\b{re.escape(words[0])}\s+[^,;:?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;:?.]|$)", re.I
         )
         if pattern.search(previous):
             return pattern.sub(fragment, previous, count=1)
@@ -327,12 +327,15 @@ def _swap_similar(previous: str, fragment: str, embed: Embed | None) -> str | No
     similar in meaning to it (at least MIN_REPLACE_SIMILARITY): "the second one" after "Koch's
     first postulate". None when none is, or when the fragment is a phrase of several words:
     "the case fatality rate" after "How was it estimated?" is a new focus, not "How was it
-    rate?", and "patients on dialysis" a group, not "dialysis" for "renal"."""
+    rate?", and "patients on dialysis" a group, not "dialysis" for "renal". Only the asked part
+    of an earlier follow-up takes it ("survival" for "recurrence" in "sorafenib after surgery
+    liver cancer: Did it reduce recurrence?"), not the topic carried before it."""
     if embed is None:
         return None
     # Single letters aside: "Italy's" is one word.
     new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS | PRO_FORMS and len(w) > 1]
-    old = [w for w in dict.fromkeys(WORD.findall(previous)) if w.lower() not in QUESTION_WORDS]
+    topic, colon, asked = previous.rpartition(": ")
+    old = [w for w in dict.fromkeys(WORD.findall(asked)) if w.lower() not in QUESTION_WORDS]
     if len(new) != 1 or not old or new[0].lower() in {w.lower() for w in old}:
         return None
     vectors = embed([*new, *old])
@@ -340,4 +343,4 @@ def _swap_similar(previous: str, fragment: str, embed: Embed | None) -> str | No
     column = int(similarity.argmax())
     if similarity[column] < MIN_REPLACE_SIMILARITY:
         return None
-    return re.sub(rf"\b{re.escape(old[column])}\b", new[0], previous, count=1)
+    return topic + colon + re.sub(rf"\b{re.escape(old[column])}\b", new[0], asked, count=1)
