@@ -279,19 +279,23 @@ def _carried(token: str, wanted: set[str]) -> list[tuple[str, list[str]]]:
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
     """The earlier question with the fragment put in place of what it replaces; None when
     nothing in it can be replaced. A fragment opened by a preposition replaces the earlier
-    phrase it opens, else (one word) the word its own is most similar to ("for MERS" after
-    "the R0 of SARS"), else it is added at the end."""
+    phrase it opens (unless that names the disease and the fragment none), else the name it
+    names takes the earlier one's place ("for MERS" after "the R0 of SARS"), else it is added
+    at the end. One without a preposition takes the place of the earlier name, or of the word
+    most similar in meaning."""
     words = fragment.split()
     if words and words[0].lower() in PREPOSITIONS:
         pattern = re.compile(
             rf"\b{re.escape(words[0])}\s+[^,;:?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;:?.]|$)", re.I
         )
-        if pattern.search(previous):
+        found = pattern.search(previous)
+        # "in children" after "... in renal cell carcinoma?" is a group within the disease.
+        if found and not (disease_spans(found.group()) and not disease_spans(fragment)):
             return pattern.sub(fragment, previous, count=1)
-        # One word takes a similar one's place ("for MERS" after "the R0 of SARS"); a phrase is
-        # a condition added ("for patients with poor liver function"), not words to swap singly.
-        swapped = _swap_name(previous, words[1], embed) or _swap_similar(previous, words[1], embed)
-        return (swapped if len(words) == 2 else None) or f"{previous.rstrip(' ?.!')} {fragment}?"
+        # A name takes a name's place ("for MERS" after "the R0 of SARS"); anything else is a
+        # condition added ("with chemotherapy", "for patients with poor liver function").
+        swapped = _swap_name(previous, words[1], embed) if len(words) == 2 else None
+        return swapped or f"{previous.rstrip(' ?.!')} {fragment}?"
     return _swap_name(previous, fragment, embed) or _swap_similar(previous, fragment, embed)
 
 
@@ -335,7 +339,9 @@ def _swap_similar(previous: str, fragment: str, embed: Embed | None) -> str | No
     # Single letters aside: "Italy's" is one word.
     new = [w for w in WORD.findall(fragment) if w.lower() not in QUESTION_WORDS | PRO_FORMS and len(w) > 1]
     topic, colon, asked = previous.rpartition(": ")
-    old = [w for w in dict.fromkeys(WORD.findall(asked)) if w.lower() not in QUESTION_WORDS]
+    # A disease is swapped only for a disease (swap_disease): no "acute myeloid chemotherapy".
+    disease = {w.lower() for _, start, end in disease_spans(asked) for w in WORD.findall(asked[start:end])}
+    old = [w for w in dict.fromkeys(WORD.findall(asked)) if w.lower() not in QUESTION_WORDS | disease]
     if len(new) != 1 or not old or new[0].lower() in {w.lower() for w in old}:
         return None
     vectors = embed([*new, *old])
