@@ -157,6 +157,15 @@ def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
         RCC,
     )
     assert resolve("And in kidney cancer?", [Turn(pfs)], embed).query == "What was the PFS in kidney cancer?"
+    # A group or a condition is asked within the disease, never in its place.
+    events = "What adverse events does sorafenib cause in renal cell carcinoma?"
+    assert resolve("What about in children?", [Turn(events)], embed).query == (
+        "What adverse events does sorafenib cause in renal cell carcinoma in children?"
+    )
+    aml = "Does sorafenib work in acute myeloid leukaemia?"
+    assert resolve("And with chemotherapy?", [Turn(aml)], embed).query == (
+        "Does sorafenib work in acute myeloid leukaemia with chemotherapy?"
+    )
 
 
 def test_a_fragment_that_is_a_name_or_a_condition_takes_its_place() -> None:

@@ -3,6 +3,8 @@ a question names (rag.answer.topic)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from rag.answer.extractive import ExtractiveComposer
@@ -59,6 +61,15 @@ def test_an_answer_comes_from_a_document_naming_the_drug_asked_about(monkeypatch
     apart = composer.compose(evidence("What dose of regorafenib was given with sorafenib?"))
     assert apart.abstained and apart.reason == "named apart: 'regorafenib' and 'sorafenib'"
     assert "No passage discusses 'regorafenib' and 'sorafenib' together." in apart.answer
+    # One named thing that no passage at hand names: not answered from the others.
+    rows = {p.row_id for p in built.passages if p.doc_id != "resorce"}
+    without = dataclasses.replace(
+        built,
+        passages=[p for p in built.passages if p.row_id in rows],
+        sentences=[s for s in built.sentences if s.chunk_row in rows],
+    )
+    alone = composer.compose(without)
+    assert alone.abstained and alone.reason == "not named: 'regorafenib'"
 
 
 def test_named_words_are_drugs_and_genes_the_corpus_mentions() -> None:

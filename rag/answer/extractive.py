@@ -205,7 +205,12 @@ class ExtractiveComposer:
             return abstain(f"absent: {absent}", f"The documents do not mention {absent}.")
         terms = document_terms(evidence.passages, self._analyzer)
         naming = documents_naming(evidence, terms, self._analyzer)
-        if not naming and len(evidence.named) > 1:
+        # One named thing no passage at hand names ("lenvatinib" asked of the leukaemia papers) is
+        # not answered from passages about something else, nor are two no passage names together.
+        if not naming and len(evidence.named) == 1:
+            named = f"'{evidence.named[0]}'"
+            return abstain(f"not named: {named}", f"No passage found names {named}.")
+        if not naming and evidence.named:
             named = _join_and([f"'{w}'" for w in evidence.named])
             return abstain(f"named apart: {named}", f"No passage discusses {named} together.")
         documents = naming or set(terms.text)
