@@ -53,7 +53,7 @@ DEFINITE = re.compile(
     r"\b(the|that|this|these|those|same)\s+(?:(?-i:[a-z]+)\s+)?(study|studies|trial|trials|paper|report|drug|"
     r"treatment|therapy|patients?|people|ones|person|participants|cohort|group|population|analysis|virus|"
     r"vaccine|disease|man|woman|men|women|lady|gentleman|child|children|case|cases|combination|regimen|"
-    r"procedure|intervention|infection|strain|dose|doses|arm|arms|cancer|tumou?rs?)\b"
+    r"procedure|intervention|infection|strain|dose|doses|arm|arms)\b"
     r"(?!\s+(?:of|on|in|with|from|by|comparing|testing|evaluating|using|that|which|where)\s+\w+\s+\w+)",
     re.I,
 )
