@@ -309,13 +309,12 @@ def _swap_name(previous: str, fragment: str, embed: Embed | None) -> str | None:
     names = [
         m for m in NAME.finditer(previous) if is_name(m.group()) and m.group().lower() != fragment.lower()
     ]
-    if len(names) > 1 and embed is None:
-        return None
-    chosen = names[0] if len(names) == 1 else None
-    if len(names) > 1 and embed is not None:
+    if len(names) == 1:
+        chosen = names[0]
+    elif names and embed is not None:
         vectors = embed([fragment, *(m.group() for m in names)])
         chosen = names[int((vectors[1:] @ vectors[0]).argmax())]
-    if chosen is None:
+    else:
         return None
     return previous[: chosen.start()] + fragment + previous[chosen.end() :]
 
