@@ -52,6 +52,8 @@ class DiseaseWords:
     """Words before which no qualifier is sought ("without")."""
     institutions: frozenset[str]
     """Words after a head that make it a place's name ("Cancer Center")."""
+    inner: frozenset[str]
+    """Qualifiers that continue a name and never start one ("cell" in "renal cell carcinoma")."""
 
 
 @cache
@@ -64,6 +66,7 @@ def disease_words() -> DiseaseWords:
         frozenset(data["stage_words"]),
         frozenset(data["qualifier_breaks"]),
         frozenset(data["institution_words"]),
+        frozenset(data["inner_qualifiers"]),
     )
 
 
@@ -99,10 +102,17 @@ def disease_spans(text: str) -> list[tuple[str, int, int]]:
 def name_variants(name: str) -> list[str]:
     """`name` and its shorter forms, down to one qualifier ("bezafibrate prevent colon cancer",
     "prevent colon cancer", "colon cancer"): a verb or a drug before a disease reads as one
-    of its qualifiers, and the shortest form is then the disease."""
+    of its qualifiers, and the shortest form is then the disease. No shorter form starts inside
+    the name ("cell carcinoma" of "renal cell carcinoma" would be as close to "liver cancer" as
+    to "kidney cancer")."""
     words = name.split()
-    shortest = 1 if words[-1] in disease_words().specific else 2
-    return [" ".join(words[start:]) for start in range(0, len(words) - shortest + 1)]
+    known = disease_words()
+    shortest = 1 if words[-1] in known.specific else 2
+    return [
+        " ".join(words[start:])
+        for start in range(0, len(words) - shortest + 1)
+        if start == 0 or words[start] not in known.inner
+    ]
 
 
 def _ends_qualifiers(word: str, words: DiseaseWords) -> bool:
