@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rag.answer.asker import AnswerListener, AnswerMode, Asker
+from rag.answer.composition import Composer
 from rag.answer.evidence import Evidence
-from rag.answer.extractive import Composer
 from rag.answer.followup import Turn
 from rag.answer.llm import LanguageModel
 from rag.documents import Answer, Document, DocumentSummary, Passage

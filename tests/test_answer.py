@@ -6,9 +6,10 @@ from collections import Counter
 
 import numpy as np
 
-from rag.answer import extractive
+from rag.answer.composition import NOT_FOUND, Candidate
 from rag.answer.evidence import Evidence, build_evidence, plan_question
-from rag.answer.extractive import NOT_FOUND, ExtractiveComposer
+from rag.answer.extractive import ExtractiveComposer
+from rag.answer.quoting import without_label
 from rag.answer.sentences import is_answer_sentence, is_heading
 from rag.documents import Passage, SentenceRecord
 from rag.index.vocabulary import Lexicon
@@ -269,8 +270,8 @@ def test_a_label_opening_the_line_is_left_out_of_the_quote(monkeypatch) -> None:
         ("Patients: Forty-eight patients were enrolled.", False),
     ):
         passage = Passage(1, "d#0", "d", line, "T", None, None, None, None, 1.0, 1)
-        candidate = extractive.Candidate(passage, 0, len(line), (), (0.0,), 0.0)
-        assert (extractive._without_label(candidate).start == 0) is kept
+        candidate = Candidate(passage, 0, len(line), (), (0.0,), 0.0)
+        assert (without_label(candidate).start == 0) is kept
 
 
 def test_a_definition_question_is_answered_by_the_sentence_defining_the_term(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -353,5 +354,5 @@ def test_a_table_row_is_read_with_its_header(monkeypatch) -> None:  # type: igno
 
     # The row holds "genotype" only; its header holds most of the rest of what is asked.
     with_header = words_of_the_row()
-    monkeypatch.setattr(extractive, "table_header", lambda text, start: "")
+    monkeypatch.setattr("rag.answer.extractive.table_header", lambda text, start: "")
     assert with_header > 2 * words_of_the_row()

@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from rag.answer.asker_time import without_asker_time
+from rag.answer.composition import Composer, Composition
 from rag.answer.diseases import DiseaseMatcher
 from rag.answer.evidence import Evidence, build_evidence, plan_question
-from rag.answer.extractive import Composer, Composition, ExtractiveComposer
+from rag.answer.extractive import ExtractiveComposer
 from rag.answer.followup import Turn, resolve
 from rag.answer.generative import GenerativeComposer
 from rag.answer.lay_terms import LAY_TERMS_FILE, clinical_reading, lay_terms

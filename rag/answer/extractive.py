@@ -1,6 +1,7 @@
-"""Answer composers. The default is extractive: it quotes the best sentences and cites them.
+"""The extractive composer, the default: it quotes the best sentences and cites them.
 
-Every citation is correct by construction: its quote is `passage.text[quote_start:quote_end]`.
+Every citation is correct by construction: its quote is `passage.text[quote_start:quote_end]`
+(rag/answer/quoting.py).
 
 The extractive composer scores every sentence of the retrieved passages against each part
 of the question ("How many were enrolled, and what dose was used?" has two parts), decides
@@ -11,21 +12,17 @@ sentence. A question across studies ("Which studies ...?") gets one sentence per
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from dataclasses import replace
 
-from rag.answer.clauses import best_clause
+from rag.answer.composition import Candidate, Composition, abstain
 from rag.answer.definitions import defined_term, defines
 from rag.answer.evidence import Evidence
 from rag.answer.features import (
-    REFERENCE_MARK,
     Features,
     Weights,
     answer_type_match,
     coverage,
     focus_match,
-    is_line_label,
     local_weights,
     measure_match,
     phrase_share,
@@ -35,16 +32,13 @@ from rag.answer.features import (
 )
 from rag.answer.lay_terms import with_equivalents
 from rag.answer.question import Question, topic_words
+from rag.answer.quoting import Quoter, without_label
 from rag.answer.ranking import SHIPPED_RANKER, SentenceRanker, load_sentence_ranker
 from rag.answer.sentences import (
-    MIN_WORDS,
-    announces,
     is_answer_sentence,
     is_table_header,
     never_answers,
-    next_sentence,
     table_header,
-    table_start,
 )
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
 from rag.answer.topic import (
@@ -54,78 +48,18 @@ from rag.answer.topic import (
     document_terms,
     documents_naming,
 )
-from rag.documents import Citation, Dropped, Passage, SentenceRecord, Support
+from rag.documents import Passage, SentenceRecord, Support
 from rag.settings import AnswerSettings
 from rag.text import stem
 from rag.text.abbreviations import Abbreviations
 from rag.text.analyzer import Analyzer, content_terms
 
-NOT_FOUND = "The documents do not contain an answer to this question."
 REDUNDANT_OVERLAP = 0.6
 # A document is "what the question is about" when its context score is this close to the best.
 ON_TARGET_MARGIN = 0.12
-# A quoted sentence's own bracketed numbers (reference marks like "[9]", or text planted to look
-# like a citation) are shown as "(9)", so every [n] in an answer is one of ours.
-MARKER_LIKE = re.compile(REFERENCE_MARK)
 # How a statistical test was run ("one-sided p<0.001", "two-tailed", "one-way ANOVA"): its words
 # are not the sentence's subject ("side" is not what "side effects" asks about).
 TEST_DESCRIPTOR = re.compile(r"\b(?:one|two|1|2)[- ](?:sided|tailed|way)\b", re.I)
-# What an answer adds to a quote it shows: an ellipsis each side and " [n]." (n < 100).
-SHOWN_EXTRA_CHARS = 8
-# A label opening a line before its sentence ("Abstract: To understand ...", "Conclusion: The
-# ..."): one to three words, capitalized, then a colon; which words are labels is data
-# (features.is_line_label). Labels in capitals ("RESULTS:") name a section and are already left
-# out of its sentences (rag.text.split_sentences).
-LEADING_LABEL = re.compile(r"([A-Z][a-z]+(?: [A-Za-z][a-z]+){0,2})\s*:\s+(?=[A-Z0-9\"“(])")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    passage: Passage
-    start: int
-    end: int
-    features: tuple[Features, ...]  # one per question part
-    scores: tuple[float, ...]
-    context: float
-
-    @property
-    def text(self) -> str:
-        return self.passage.text[self.start : self.end]
-
-    @property
-    def score(self) -> float:
-        return max(self.scores)
-
-    def reports_measure(self, part: int) -> bool:
-        return self.features[part].measure == 1.0
-
-
-@dataclass(frozen=True)
-class Composition:
-    answer: str
-    abstained: bool
-    citations: tuple[Citation, ...]
-    reason: str | None = None
-    composer: str = "extractive"
-    """Which composer wrote the answer: extractive, generative, or extractive-fallback (a
-    generated answer of which no sentence survived verification)."""
-    dropped: tuple[Dropped, ...] = ()
-    """Generated sentences removed by verification, with the reason."""
-    generate_ms: float | None = None
-    """Time the language model spent writing (generative composer only)."""
-    candidates: tuple[Candidate, ...] = field(default=(), repr=False)
-    support: Support | None = None
-    """The support model's probability that the answer holds what was asked (extractive)."""
-    support_features: dict[str, float] | None = field(default=None, repr=False)
-    """What the support model read (extractive answers; what `rag train` learns from)."""
-
-
-class Composer(Protocol):
-    def compose(self, evidence: Evidence) -> Composition: ...
-
-
-def abstain(reason: str, detail: str = "", candidates: Sequence[Candidate] = ()) -> Composition:
-    return Composition(f"{NOT_FOUND} {detail}".strip(), True, (), reason=reason, candidates=tuple(candidates))
 
 
 class ExtractiveComposer:
@@ -141,6 +75,7 @@ class ExtractiveComposer:
         train` composes with, before there is a model to score with)."""
         self._settings = settings
         self._analyzer = Analyzer(abbreviations)
+        self._quoter = Quoter(settings.clause_chars, self._analyzer)
         self._weights = weights or Weights()
         self._ranker: SentenceRanker | None = None
         if settings.rank_sentences:
@@ -183,7 +118,7 @@ class ExtractiveComposer:
         if best < self._settings.min_support:
             return abstain(f"weak support (best score {best:.3f})", candidates=candidates)
         features = support_features(chosen, candidates, evidence)
-        composition = replace(self._render(chosen, candidates, evidence), support_features=features)
+        composition = replace(self._quoter.render(chosen, candidates, evidence), support_features=features)
         model = self._support_model
         if model is None:
             return composition
@@ -238,7 +173,7 @@ class ExtractiveComposer:
     ) -> Composition:
         """The answer `candidate` would give alone, as shown (what the sentence ranker learns
         to hold the answer)."""
-        return self._render([candidate], candidates, evidence)
+        return self._quoter.render([candidate], candidates, evidence)
 
     def candidates(
         self, evidence: Evidence, terms: DocumentTerms | None = None, documents: set[str] | None = None
@@ -411,8 +346,8 @@ class ExtractiveComposer:
             return chosen  # nothing to repeat (and the quote is worked out once, by _render)
         kept: list[tuple[Candidate, str, str]] = []  # each with its sentence and its quote
         for candidate in chosen:
-            sentence = _without_label(candidate).text.strip()
-            quote = self._shown(candidate, evidence).text
+            sentence = without_label(candidate).text.strip()
+            quote = self._quoter.shown(candidate, evidence).text
             if any(
                 other.passage.doc_id == candidate.passage.doc_id
                 and (sentence in other_quote or other_sentence in quote)
@@ -421,90 +356,6 @@ class ExtractiveComposer:
                 continue
             kept.append((candidate, sentence, quote))
         return [candidate for candidate, _, _ in kept]
-
-    def _shown(self, labelled: Candidate, evidence: Evidence) -> Candidate:
-        """The span of the passage that the answer quotes for a chosen sentence."""
-        found = _without_label(labelled)
-        return self._clause(self._with_header(self._continued(found, evidence)), evidence)
-
-    def _render(
-        self, chosen: list[Candidate], candidates: list[Candidate], evidence: Evidence
-    ) -> Composition:
-        parts, citations = [], []
-        for marker, labelled in enumerate(chosen, start=1):
-            found = _without_label(labelled)
-            candidate = self._shown(labelled, evidence)
-            text = MARKER_LIKE.sub(r"(\1)", candidate.text.rstrip())
-            body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
-            # A clause of a longer sentence is shown as one: "… clause …" (the quote is exact).
-            before = "…" if candidate.start > found.start else ""
-            after = "…" if candidate.end < found.end else ""
-            parts.append(f"{before}{body}{after} [{marker}]{end}")
-            citations.append(
-                Citation(
-                    marker,
-                    candidate.passage,
-                    candidate.text,
-                    candidate.start,
-                    candidate.end,
-                    round(found.score, 4),
-                )
-            )
-        return Composition(" ".join(parts), False, tuple(citations), candidates=tuple(candidates))
-
-    def _continued(self, candidate: Candidate, evidence: Evidence) -> Candidate:
-        """A sentence that announces what follows ("Baculoviruses have a number of advantages
-        as vaccine vectors.") quoted with the sentence that does, when both fit the clause limit."""
-        if not announces(candidate.text):
-            return candidate
-        following = next_sentence(evidence.sentences, candidate.passage, candidate.end)
-        limit = self._settings.clause_chars - SHOWN_EXTRA_CHARS
-        if following is None or following.end - candidate.start > limit:
-            return candidate
-        return replace(candidate, end=following.end)
-
-    def _with_header(self, candidate: Candidate) -> Candidate:
-        """A table row quoted from its table's header rows ("Factor | SPAD Chlorophyll Content
-        ... Genotype | 13.7 | 6.3"), so that the quote says what its figures are, when that fits
-        the clause limit."""
-        start = table_start(candidate.passage.text, candidate.start)
-        if start is None or candidate.end - start > self._settings.clause_chars - SHOWN_EXTRA_CHARS:
-            return candidate
-        return replace(candidate, start=start)
-
-    def _clause(self, candidate: Candidate, evidence: Evidence) -> Candidate:
-        """The candidate narrowed to its best clauses when it is longer than the limit, which
-        counts the sentence as shown: with its ellipses and its marker ("… [1].")."""
-        limit = self._settings.clause_chars - SHOWN_EXTRA_CHARS
-        if len(candidate.text) <= limit:
-            return candidate
-        part = max(range(len(candidate.scores)), key=lambda i: candidate.scores[i])
-        start, end = best_clause(
-            candidate.text,
-            limit,
-            term_weights=evidence.parts[part].term_weights,
-            question=evidence.parts[part].question,
-            analyzer=self._analyzer,
-            doc_id=candidate.passage.doc_id,
-        )
-        return replace(candidate, start=candidate.start + start, end=candidate.start + end)
-
-
-def _without_label(candidate: Candidate) -> Candidate:
-    """The sentence without a label opening its line (see LEADING_LABEL): the label is no part
-    of what the sentence says, and the quote stays exact. What follows it must be a sentence
-    of its own: in "Patients: 48 (40%)." the label says what the figure counts."""
-    text, start = candidate.passage.text, candidate.start
-    if start > 0 and text[start - 1] != "\n":
-        return candidate
-    label = LEADING_LABEL.match(text, start, candidate.end)
-    if (
-        label is None
-        or not is_line_label(label.group(1))
-        or len(text[label.end() : candidate.end].split()) < MIN_WORDS
-    ):
-        return candidate
-    return replace(candidate, start=label.end())
 
 
 def _join_or(items: list[str]) -> str:

@@ -14,8 +14,8 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
+from rag.answer.composition import Composer, Composition
 from rag.answer.evidence import Evidence
-from rag.answer.extractive import Composer, Composition
 from rag.answer.llm import LanguageModel, Message
 from rag.answer.verify import Supported, supporting_span, verify
 from rag.documents import Citation, Passage

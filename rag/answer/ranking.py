@@ -32,8 +32,8 @@ from rag.answer.question import topic_words
 from rag.text.analyzer import Analyzer, content_terms
 
 if TYPE_CHECKING:
+    from rag.answer.composition import Candidate
     from rag.answer.evidence import Evidence
-    from rag.answer.extractive import Candidate
 
 SHIPPED_RANKER = Path(__file__).parent / "data" / "sentence-ranker.json"
 FORMAT = "rag-sentence-ranker/1"

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from rag.answer.model_json import model_fields, read_model_json
 
 if TYPE_CHECKING:
+    from rag.answer.composition import Candidate
     from rag.answer.evidence import Evidence
-    from rag.answer.extractive import Candidate
 
 SHIPPED_MODEL = Path(__file__).parent / "data" / "support-model.json"
 FORMAT = "rag-support-model/1"

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rag.answer.extractive import Composition, ExtractiveComposer
+from rag.answer.composition import Composition
+from rag.answer.extractive import ExtractiveComposer
 from rag.answer.ranking import FEATURES, FORMAT, RANKED, ranking_features
 from rag.documents import Answer
 from rag.errors import ConfigurationError
