@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from api.settings import ServerSettings
-from rag.cli import Commands, Parser, build_parser, run, settings_with
+from rag.cli import build_parser, run
+from rag.cli_arguments import Commands, Parser, settings_with
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from api.settings import ServerSettings
 from bench.runner import OPTIONAL_SUITES, SUITES, run_all
-from rag.cli import Parser, run, settings_with
+from rag.cli import run
+from rag.cli_arguments import Parser, settings_with
 from rag.errors import RagError
 
 

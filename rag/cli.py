@@ -7,7 +7,6 @@ user can fix, 2 for a usage error); never as a stack trace.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -16,18 +15,15 @@ import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from rag.cli_arguments import Commands, Parser, count_argument, settings_with
+from rag.cli_evaluation import add_eval, add_train
 from rag.cli_filters import add_filter_arguments, filters_from, text_argument
 from rag.errors import RagError
-from rag.evaluation.suites import SUITES
 from rag.limits import MAX_ASK_TOP_K, MAX_QUESTION_CHARS, MAX_SEARCH_TOP_K
-from rag.settings import Settings
 
-# Suites with a gold answer per question (pubmedqa's is a yes/no verdict; follow-ups need turns).
-TRAIN_SUITES = ("covidqa", "gold", "realdocs")
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,16 +48,6 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except BrokenPipeError:  # output piped into a reader that stopped early (`| head`)
         sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - stays open: the interpreter flushes it at exit
         return 0
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with its usage errors on one line (exit status 2), like every other error here."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
-
-
-Commands = argparse._SubParsersAction  # what `add_subparsers` returns: more commands are added to it
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
@@ -108,7 +94,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     ask = commands.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", type=_text("question"))
     ask.add_argument(
-        "--top-k", type=_count(MAX_ASK_TOP_K), default=None, help=f"passages to retrieve (1-{MAX_ASK_TOP_K})"
+        "--top-k",
+        type=count_argument(MAX_ASK_TOP_K),
+        default=None,
+        help=f"passages to retrieve (1-{MAX_ASK_TOP_K})",
     )
     ask.add_argument("--doc-id", action="append", dest="doc_ids", help="only use this document (repeatable)")
     ask.add_argument("--json", action="store_true", help="print the JSON response of POST /ask")
@@ -124,7 +113,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     search = commands.add_parser("search", help="show the passages retrieved for a query")
     search.add_argument("query", type=_text("query"))
     search.add_argument(
-        "--top-k", type=_count(MAX_SEARCH_TOP_K), default=None, help=f"passages (1-{MAX_SEARCH_TOP_K})"
+        "--top-k",
+        type=count_argument(MAX_SEARCH_TOP_K),
+        default=None,
+        help=f"passages (1-{MAX_SEARCH_TOP_K})",
     )
     search.add_argument(
         "--doc-id", action="append", dest="doc_ids", help="only search this document (repeatable)"
@@ -133,43 +125,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands[Parser]]:
     add_filter_arguments(search)
     search.set_defaults(handler=cmd_search)
 
-    evaluate = commands.add_parser("eval", help="evaluate: the gold set, or the suites")
-    evaluate.add_argument(
-        "--suite",
-        choices=[*SUITES, "all"],
-        default=None,
-        help="run evaluation suites (each over its own corpus) instead of the retriever comparison",
-    )
-    _add_suite_sources(evaluate)
-    evaluate.add_argument("--limit", type=_count(1_000_000), default=None, help="first N questions per suite")
-    evaluate.add_argument(
-        "--sample",
-        type=_count(1_000_000),
-        default=None,
-        help="a random sample of N questions per suite (drawn with --seed, kept in suite order)",
-    )
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of --sample")
-    evaluate.add_argument(
-        "--offset",
-        type=_count(1_000_000, low=0),
-        default=0,
-        help="skip the first N chosen questions (a long run in parts)",
-    )
-    evaluate.add_argument("--split", default=None, help="only the questions of this split (e.g. test)")
-    evaluate.add_argument(
-        "--mode",
-        choices=["extractive", "generative"],
-        default=None,
-        help="suites: the composer (default RAG_GENERATION__DEFAULT_MODE); generative reports what "
-        "the model wrote and what verification kept",
-    )
-    evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid", "all"], default="hybrid")
-    evaluate.add_argument(
-        "--out", type=Path, default=Path("eval/results"), help="where to write JSON + Markdown"
-    )
-    evaluate.set_defaults(handler=cmd_eval)
-
-    _add_train(commands)
+    add_eval(commands)
+    add_train(commands)
 
     _add_index_commands(commands)
     return parser, commands
@@ -189,60 +146,6 @@ def _add_index_commands(commands: Commands[Parser]) -> None:
         "optimize", help="merge the index segments into one, dropping deleted rows (a new generation)"
     )
     optimize.set_defaults(handler=cmd_optimize)
-
-
-def _add_suite_sources(command: Parser) -> None:
-    """Where the suites' questions, data and indexes are (eval and train)."""
-    command.add_argument(
-        "--gold", type=Path, default=Path("eval/gold.jsonl"), help="the gold suite's questions"
-    )
-    command.add_argument(
-        "--data",
-        type=Path,
-        default=Path("../shared/benchmarks"),
-        help="where covidqa/, pubmedqa/ and realdocs/ are",
-    )
-    command.add_argument(
-        "--cache", type=Path, default=Path(".cache/eval"), help="where the suites' indexes are kept"
-    )
-
-
-def _add_train(commands: Commands[Parser]) -> None:
-    train = commands.add_parser(
-        "train",
-        help="fit the support model (how likely an answer holds what was asked) or the sentence "
-        "ranker (which sentence answers) on suites",
-    )
-    train.add_argument("--out", type=Path, required=True, help="the model file to write (JSON)")
-    train.add_argument(
-        "--model",
-        choices=("support", "ranker"),
-        default="support",
-        help="which model to fit (default: support; fit the ranker first, since the support model "
-        "learns from the answers the ranker chooses)",
-    )
-    train.add_argument(
-        "--suites",
-        type=_suite_names,
-        default=TRAIN_SUITES,
-        help="comma-separated suites to learn from (default: " + ",".join(TRAIN_SUITES) + "; their test "
-        "splits are only scored)",
-    )
-    _add_suite_sources(train)
-    train.add_argument("--seed", type=int, default=0)
-    train.set_defaults(handler=cmd_train)
-
-
-def settings_with(kind: type[Settings] = Settings, **overrides: Any) -> Any:
-    """`kind` of settings from the environment, with the options given on the command line; an
-    invalid value is a RagError naming it."""
-    from pydantic import ValidationError
-
-    try:
-        return kind(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise RagError(f"invalid settings: {problems}") from exc
 
 
 def _pipeline(require_index: bool = True) -> Any:
@@ -365,110 +268,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluation.runner import evaluate, load_gold, render_markdown, write_reports
-    from rag.search.retrieval import Mode
-
-    if args.suite is not None:
-        return _eval_suites(args)
-    items = load_gold(args.gold)
-    pipeline = _pipeline()
-    modes: list[Mode] = ["bm25", "dense", "hybrid"] if args.retriever == "all" else [args.retriever]
-    reports = [evaluate(pipeline, items, mode) for mode in modes]
-    reports.sort(key=lambda r: r.retriever != pipeline.settings.retrieval.mode)  # the configured one first
-    json_path, md_path = write_reports(reports, args.out)
-    print(render_markdown(reports))
-    print(f"wrote {json_path} and {md_path}")
-    return 0
-
-
-def _eval_suites(args: argparse.Namespace) -> int:
-    from rag.evaluation.generation import MeteredModel
-    from rag.evaluation.suite_runner import (
-        render_markdown,
-        report,
-        run_suite,
-        select_items,
-        suite_pipeline,
-        write_suite_reports,
-    )
-    from rag.evaluation.suites import load_suite
-    from rag.progress import tqdm_progress
-
-    names = SUITES if args.suite == "all" else (args.suite,)
-    settings = settings_with()
-    mode = args.mode or settings.generation.default_mode
-    llm = None
-    if mode == "generative":  # loaded once for every suite, and metered
-        from rag.answer.asker import no_generative_model
-        from rag.answer.llm import TransformersLanguageModel
-
-        if not settings.generation.configured:
-            raise no_generative_model()
-        llm = MeteredModel(TransformersLanguageModel.load(settings.generation))
-    selection = {
-        "split": args.split,
-        "limit": args.limit,
-        "sample": args.sample,
-        "seed": args.seed,
-        "offset": args.offset,
-    }
-    reports = []
-    for name in names:
-        suite = load_suite(name, gold=args.gold, data_dir=args.data)
-        pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress, llm=llm)
-        try:
-            items = select_items(suite.items, **selection)
-            advance = tqdm_progress(f"{name} questions", len(items))
-            results = run_suite(pipeline, suite, items, advance, answer_mode=mode)
-            meta = {"mode": mode, "selection": selection, "suite_questions": len(suite.items)}
-            reports.append(report(suite, results, pipeline, meta))
-        finally:
-            pipeline.close()
-    written = write_suite_reports(reports, args.out)
-    print(render_markdown(reports))
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from rag.evaluation import ranker_training, training
-    from rag.evaluation.cross_fitting import support_examples
-    from rag.evaluation.suite_runner import suite_pipeline
-    from rag.evaluation.suites import load_suite
-    from rag.progress import tqdm_progress
-
-    settings = settings_with()
-    if args.model == "ranker":  # learned from the hand-set score's candidates: no ranker needed to start
-        answer = settings.answer.model_copy(update={"rank_sentences": False})
-        settings = settings.model_copy(update={"answer": answer})
-    with contextlib.ExitStack() as stack:
-        opened = []
-        for name in args.suites:
-            suite = load_suite(name, gold=args.gold, data_dir=args.data)
-            pipeline = suite_pipeline(suite, settings, args.cache, tqdm_progress)
-            stack.callback(pipeline.close)
-            opened.append((pipeline, suite))
-        if args.model == "ranker":
-            found = [
-                q
-                for pipeline, suite in opened
-                for q in ranker_training.questions(
-                    pipeline, suite, tqdm_progress(f"{suite.name} questions", len(suite.items))
-                )
-            ]
-            model, report = ranker_training.fit(found, seed=args.seed)
-        else:
-            answered, how = support_examples(opened, seed=args.seed, progress=tqdm_progress)
-            model, report = training.fit(answered, seed=args.seed, answers=how)
-            report += f"\nAnswers {how}."
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    print(report)
-    print(f"wrote {args.out}")
-    return 0
-
-
 def cmd_stats(args: argparse.Namespace) -> int:
     print(json.dumps(_pipeline().stats(), indent=2))
     return 0
@@ -510,29 +309,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def _text(what: str) -> Callable[[str], str]:
     return text_argument(what, MAX_QUESTION_CHARS)
-
-
-def _suite_names(value: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in value.split(",") if n.strip())
-    unknown = [n for n in names if n not in TRAIN_SUITES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"suites to train on: any of {', '.join(TRAIN_SUITES)}")
-    return names
-
-
-def _count(limit: int, low: int = 1) -> Callable[[str], int]:
-    """An argparse type: a whole number from `low` (1 unless given) to `limit`."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if not low <= number <= limit:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {limit}, got {number}")
-        return number
-
-    return parse
 
 
 if __name__ == "__main__":
