@@ -15,9 +15,8 @@ import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from rag.cli_arguments import Commands, Parser, count_argument, settings_with
+from rag.cli_arguments import Commands, Parser, count_argument, load_pipeline, settings_with
 from rag.cli_evaluation import add_eval, add_train
 from rag.cli_filters import add_filter_arguments, filters_from, text_argument
 from rag.errors import RagError
@@ -148,12 +147,6 @@ def _add_index_commands(commands: Commands[Parser]) -> None:
     optimize.set_defaults(handler=cmd_optimize)
 
 
-def _pipeline(require_index: bool = True) -> Any:
-    from rag.pipeline import Pipeline
-
-    return Pipeline.load(settings_with(), require_index=require_index)
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -215,7 +208,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.serialize import answer_dict, citation_place
 
-    pipeline = _pipeline()
+    pipeline = load_pipeline()
     answer = pipeline.ask(
         args.question,
         top_k=args.top_k,
@@ -252,7 +245,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from rag.serialize import passage_dict
 
-    pipeline = _pipeline()
+    pipeline = load_pipeline()
     query = pipeline.read(args.query)
     resolved = query if query != args.query else None
     passages = pipeline.search(query, top_k=args.top_k, doc_ids=args.doc_ids, filters=filters_from(args))
@@ -269,7 +262,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    print(json.dumps(_pipeline().stats(), indent=2))
+    print(json.dumps(load_pipeline().stats(), indent=2))
     return 0
 
 
@@ -293,7 +286,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    result = _pipeline().optimize()
+    result = load_pipeline().optimize()
     before, after = result.before, result.after
     if result.before == result.after:
         segments = after["segments"]

@@ -35,6 +35,14 @@ def settings_with(kind: type[Settings] = Settings, **overrides: Any) -> Any:
         raise RagError(f"invalid settings: {problems}") from exc
 
 
+def load_pipeline() -> Any:
+    """The pipeline over the configured index (which must exist), with settings from the
+    environment."""
+    from rag.pipeline import Pipeline
+
+    return Pipeline.load(settings_with())
+
+
 def count_argument(limit: int, low: int = 1) -> Callable[[str], int]:
     """An argparse type: a whole number from `low` (1 unless given) to `limit`."""
 

@@ -7,7 +7,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from rag.cli_arguments import Commands, Parser, count_argument, settings_with
+from rag.cli_arguments import Commands, Parser, count_argument, load_pipeline, settings_with
 from rag.evaluation.suites import SUITES
 
 # Suites with a gold answer per question (pubmedqa's is a yes/no verdict; follow-ups need turns).
@@ -56,6 +56,7 @@ def add_eval(commands: Commands[Parser]) -> None:
 
 
 def add_train(commands: Commands[Parser]) -> None:
+    """`rag train`: fit the sentence ranker or the support model on the development suites."""
     train = commands.add_parser(
         "train",
         help="fit the support model (how likely an answer holds what was asked) or the sentence "
@@ -104,9 +105,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.suite is not None:
         return _eval_suites(args)
     items = load_gold(args.gold)
-    from rag.pipeline import Pipeline
-
-    pipeline = Pipeline.load(settings_with())
+    pipeline = load_pipeline()
     modes: list[Mode] = ["bm25", "dense", "hybrid"] if args.retriever == "all" else [args.retriever]
     reports = [evaluate(pipeline, items, mode) for mode in modes]
     reports.sort(key=lambda r: r.retriever != pipeline.settings.retrieval.mode)  # the configured one first
