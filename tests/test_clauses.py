@@ -35,6 +35,19 @@ def test_a_long_sentence_is_narrowed_to_the_clause_with_the_asked_value() -> Non
     assert clause[0].isalnum() and clause[-1] not in " ,;"
 
 
+def test_a_clause_quoted_before_a_conjunction_does_not_end_on_it() -> None:
+    sentence = (
+        "The median overall survival was 10.7 months in the sorafenib group and "
+        "enrolment ran at 42 centres in Europe, North America and Asia between 2005 and 2007 "
+        "with stratification by performance status and macroscopic vascular invasion"
+    )
+    question = "What was the median overall survival in the sorafenib group?"
+    start, end = best_clause(
+        sentence, 100, term_weights=weights(question), question=analyze(question), analyzer=ANALYZER
+    )
+    assert sentence[start:end] == "The median overall survival was 10.7 months in the sorafenib group"
+
+
 def test_a_sentence_within_the_limit_is_kept_whole() -> None:
     question = "What was the median overall survival?"
     assert best_clause(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from itertools import pairwise
 
 from rag.answer.features import answer_type_match, coverage
 from rag.answer.question import Question
@@ -33,16 +32,19 @@ def best_clause(
     if len(sentence) <= max_chars:
         return 0, len(sentence)
     depth = _bracket_depth(sentence)
-    breaks = [m.end() for m in CLAUSE_START.finditer(sentence) if depth[m.start()] == 0]
-    starts = sorted({0, *breaks, len(sentence)})
+    # A clause ends before the break that follows it, so a quote never ends on "and" or "but".
+    found_breaks = [m for m in CLAUSE_START.finditer(sentence) if depth[m.start()] == 0]
+    starts = [0, *(m.end() for m in found_breaks)]
+    ends = [*(m.start() for m in found_breaks), len(sentence)]
+    clauses = list(zip(starts, ends, strict=True))
     # Each clause analysed once; a run of clauses holds the words of its clauses.
-    stems = [set(content_terms(analyzer.tokens(sentence[a:b], doc_id))) for a, b in pairwise(starts)]
+    stems = [set(content_terms(analyzer.tokens(sentence[a:b], doc_id))) for a, b in clauses]
     best: tuple[float, int, int, int] | None = None
-    for i, start in enumerate(starts[:-1]):
+    for i, (start, _) in enumerate(clauses):
         found: set[str] = set()
-        for j, end in enumerate(starts[i + 1 :], start=i):
+        for j in range(i, len(clauses)):
             found |= stems[j]
-            start_, end_ = _trimmed(sentence, start, end)
+            start_, end_ = _trimmed(sentence, start, clauses[j][1])
             if end_ - start_ > max_chars:
                 break
             if end_ <= start_:
