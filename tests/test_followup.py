@@ -61,6 +61,12 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     assert resolve("Which protein binds to it?", receptor, known=lambda w: w.lower() in words).query == (
         "SARS-CoV-2 use enter cells: Which protein binds to it?"
     )
+    # A name typed in other capitals than the corpus's (which knows acronyms case-sensitively).
+    mild = [Turn("What do mild presentations of 2019-nCOV indicate?")]
+    spelled = {"nCoV", "ncov", "mild", "presentations", "indicate"}
+    assert resolve("Who has it worse?", mild, known=spelled.__contains__).query == (
+        "mild presentations 2019-nCOV indicate: Who has it worse?"
+    )
     history = [Turn(first, doc_ids=(RCC,)), Turn("What about its side effects?")]
     resolved = resolve(ENROLLED, history)
     assert resolved.kind == "refers"
