@@ -328,7 +328,7 @@ def test_a_sentence_repeating_the_questions_wording_answers_alone() -> None:
 
 
 def test_a_table_row_is_read_with_its_header(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from rag.answer.sentences import is_table_header, table_caption, table_header, table_start
+    from rag.answer.sentences import is_table_header, table_header, table_start
 
     header = "Factor | SPAD chlorophyll content | Membrane stability"
     rows = "Genotype | 13.7 | 3.7\nReplication | 4.6 | 3.4"
@@ -339,11 +339,6 @@ def test_a_table_row_is_read_with_its_header(monkeypatch) -> None:  # type: igno
     assert table_header(text, 0) == "" and table_header(text, text.index("Factor")) == ""
     assert table_start(text, text.index("Replication")) == text.index("Factor")
     assert table_start(text, 0) is None
-    # The caption above the table says what every row reports.
-    caption = "Table 1. Fixed effects analysis of variance."
-    assert table_caption(text, text.index("Replication")) == caption
-    assert table_caption(text, text.index("Factor")) == caption
-    assert table_caption(text, 0) == "" and table_caption(rows, 0) == ""
     # The first row names the columns: it is never an answer, however many words it shares.
     assert is_table_header(text, text.index("Factor"))
     assert not is_table_header(text, text.index("Genotype")) and not is_table_header(text, 0)
@@ -361,8 +356,3 @@ def test_a_table_row_is_read_with_its_header(monkeypatch) -> None:  # type: igno
     with_header = words_of_the_row()
     monkeypatch.setattr("rag.answer.extractive.table_header", lambda text, start: "")
     assert with_header > 2 * words_of_the_row()
-    # Its caption holds what the table reports ("fixed effects").
-    built = evidence("Which fixed effects were analysed for genotype?")
-    with_caption = words_of_the_row()
-    monkeypatch.setattr("rag.answer.extractive.table_caption", lambda text, start: "")
-    assert with_caption > words_of_the_row()

@@ -46,31 +46,6 @@ def test_wrapped_lines_join_but_headings_and_blank_lines_split() -> None:
     ]
 
 
-def test_each_table_row_is_a_sentence_of_its_own_whatever_it_opens_with() -> None:
-    # A row opening in lower case ("π-turn", "n (%)") is no wrapped line of the row above.
-    rows = [
-        "Motif | LS-RSMR | AMIGOS II",
-        "Sarcin/ricin-loop | 1 | 0.632",
-        "π-turn | 1 | 0.324",
-        "k-turn | 1 | 0.667",
-    ]
-    text = "\n".join(rows)
-    assert sentences(text) == text.split("\n")
-    # A wrapped line of prose still joins.
-    prose = "Responses were seen in\nπ-turn searches."
-    assert sentences(prose) == [prose]
-
-
-def test_a_line_ending_on_a_preposition_runs_on_whatever_the_next_opens_with() -> None:
-    text = "Both lineages have now been cocirculating worldwide for\n29 years and show no decline.\nNext one."
-    assert sentences(text) == [
-        "Both lineages have now been cocirculating worldwide for\n29 years and show no decline.",
-        "Next one.",
-    ]
-    # A heading or a table row keeps its line.
-    assert sentences("Results and\n| a | b |") == ["Results and", "| a | b |"]
-
-
 def test_offsets_point_into_the_text() -> None:
     text = "  First one here.   Second one there.\n\nThird."
     for span in split_sentences(text):

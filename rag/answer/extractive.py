@@ -38,7 +38,6 @@ from rag.answer.sentences import (
     is_answer_sentence,
     is_table_header,
     never_answers,
-    table_caption,
     table_header,
 )
 from rag.answer.support import SHIPPED_MODEL, SupportModel, load_support_model, support_features
@@ -199,12 +198,7 @@ class ExtractiveComposer:
             seen.add((passage.doc_id, text))
             tokens = self._analyzer.tokens(TEST_DESCRIPTOR.sub(" ", text), passage.doc_id)
             stems = with_equivalents(set(content_terms(tokens)), evidence.equivalents)
-            header = " ".join(
-                filter(
-                    None,
-                    (table_caption(passage.text, record.start), table_header(passage.text, record.start)),
-                )
-            )
+            header = table_header(passage.text, record.start)
             if header:
                 stems |= set(content_terms(self._analyzer.tokens(header, passage.doc_id)))
             sentences.append((record, passage, text, tokens, stems))

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from rag.answer.features import BOILERPLATE, is_non_content_section
 from rag.documents import Passage, SentenceRecord
-from rag.text import CELL_SEPARATOR
 
 MIN_WORDS = 4
 # A heading or a title ("4 Conclusion and Limitations", "Were the 3 Waves Caused by the Same
@@ -134,8 +133,8 @@ def next_sentence(records: Sequence[SentenceRecord], passage: Passage, end: int)
     return following if is_answer_sentence(text, following.section) and not never_answers(text) else None
 
 
-# A table's caption: "Table 2.", "TABLE 1:", "Table S3 ", "Tab. IV".
-TABLE_CAPTION = re.compile(r"(?:table|tab\.)\s*S?(?:\d+|[IVX]+)\b", re.I)
+# A table row as the loaders write it: cells joined by " | ".
+CELL_SEPARATOR = " | "
 
 
 def table_header(text: str, start: int) -> str:
@@ -144,20 +143,6 @@ def table_header(text: str, start: int) -> str:
     F Ratio"). A row alone says "Genotype | 13.7 | 6.3"; its header says what 13.7 is. Empty for
     a sentence outside a table, or a table whose header is in another passage."""
     return "\n".join(row for _, row in _rows_above(text, start) if not TABLE_VALUE.search(row))
-
-
-def table_caption(text: str, start: int) -> str:
-    """The caption above the table that the row at `start` belongs to ("TABLE 1. AP values of
-    five computational methods ..."), when it is in this text: what every row of the table
-    reports, though no row says it. Empty otherwise."""
-    top, end = _line(text, start)
-    if CELL_SEPARATOR not in text[top:end]:
-        return ""
-    rows = _rows_above(text, start)
-    first = rows[0][0] if rows else top
-    above = text[:first].rstrip()
-    caption = above[above.rfind("\n") + 1 :]
-    return caption if TABLE_CAPTION.match(caption) else ""
 
 
 def table_start(text: str, start: int) -> int | None:

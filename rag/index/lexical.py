@@ -51,10 +51,9 @@ ANALYZER = {
     "stopwords": "lucene-en",
     "stemmer": "snowball-en",
     "abbreviations": "expanded when written",
-    # Since ligatures are folded ("ﬂ" -> "fl"), hard-wrapped lines rejoined, and each table row
-    # a sentence of its own (a line ending on "for" runs on): an index built before reads those
-    # documents' sentences differently and is rebuilt (`rag serve --ingest` does it).
-    "text": "ligatures folded, hard-wrapped lines joined, table rows apart",
+    # Since ligatures are folded ("ﬂ" -> "fl") and hard-wrapped lines rejoined: an index built
+    # before reads those documents differently and is rebuilt (`rag serve --ingest` does it).
+    "text": "ligatures folded, hard-wrapped lines joined",
 }
 
 

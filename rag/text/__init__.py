@@ -33,11 +33,6 @@ MAX_WRAP_WIDTH = 130
 FULL_LINE_SHARE = 0.75
 # A table row, list item or Markdown heading starts its own block even after a full line.
 LINE_OPENS_BLOCK = re.compile(r"[|#]|[•·▪◦*–-]\s|\(?\d{1,2}[.)]\s")
-# Between the cells of a table row, as the loaders write one row per line.
-CELL_SEPARATOR = " | "
-# English words no sentence or heading ends on: a line ending on one runs on to the next
-# ("... cocirculating worldwide for" / "29 years and ...", whatever the next line opens with).
-RUNS_ON = frozenset("the a an of to for with from by and or nor than into onto between among".split())
 COLUMN_GAP = re.compile(r"\S(?: {3,}|\t)\S")  # columns of a plain-text table: its rows stay apart
 NUMBER = re.compile(r"(?<![\w.])[-−–]?\d+(?:[.,·]\d+)*(?:\s?%)?")
 
@@ -183,16 +178,10 @@ def _is_wrapped(previous: str, line: str, width: int | None = None) -> bool:
 
     A line that starts in lower case (or follows a comma or hyphen) is taken as a continuation;
     so is any line after a full-width line of a hard-wrapped text ("... lineages of the 1918" /
-    "H1N1 virus ..."), and any line after one ending on a word no sentence ends on (RUNS_ON).
-    Table rows, list items and headings start their own block.
+    "H1N1 virus ..."). Table rows, list items and headings start their own block.
     """
     if SECTION_LABEL.match(line) or previous.endswith((".", "!", "?", ":", ";")):
         return False
-    if CELL_SEPARATOR in previous and CELL_SEPARATOR in line:
-        return False  # a table row after a row: its own, even opening in lower case ("π-turn | 1")
-    last = previous.rsplit(None, 1)[-1] if previous.strip() else ""
-    if last.lower() in RUNS_ON and CELL_SEPARATOR not in previous and not line.startswith(("|", "#")):
-        return True
     if (
         width is not None
         and len(previous) >= FULL_LINE_SHARE * width
