@@ -23,12 +23,16 @@ def weights(question: str) -> dict[str, float]:
     return dict.fromkeys(content_terms(ANALYZER.tokens(question)), 1.0)
 
 
-def test_a_long_sentence_is_narrowed_to_the_clause_with_the_asked_value() -> None:
-    question = "What was the median overall survival in the sorafenib group?"
+def clause_of(sentence: str, question: str, limit: int) -> str:
+    """What `best_clause` quotes of `sentence` for `question` within `limit` characters."""
     start, end = best_clause(
-        LONG, 160, term_weights=weights(question), question=analyze(question), analyzer=ANALYZER
+        sentence, limit, term_weights=weights(question), question=analyze(question), analyzer=ANALYZER
     )
-    clause = LONG[start:end]
+    return sentence[start:end]
+
+
+def test_a_long_sentence_is_narrowed_to_the_clause_with_the_asked_value() -> None:
+    clause = clause_of(LONG, "What was the median overall survival in the sorafenib group?", 160)
     assert len(clause) <= 160 < len(LONG)
     assert "median overall survival was 10.7 months" in clause
     assert "centres" not in clause
@@ -41,11 +45,8 @@ def test_a_clause_quoted_before_a_conjunction_does_not_end_on_it() -> None:
         "enrolment ran at 42 centres in Europe, North America and Asia between 2005 and 2007 "
         "with stratification by performance status and macroscopic vascular invasion"
     )
-    question = "What was the median overall survival in the sorafenib group?"
-    start, end = best_clause(
-        sentence, 100, term_weights=weights(question), question=analyze(question), analyzer=ANALYZER
-    )
-    assert sentence[start:end] == "The median overall survival was 10.7 months in the sorafenib group"
+    asked = clause_of(sentence, "What was the median overall survival in the sorafenib group?", 100)
+    assert asked == "The median overall survival was 10.7 months in the sorafenib group"
 
 
 def test_a_sentence_within_the_limit_is_kept_whole() -> None:
@@ -89,11 +90,7 @@ def test_a_clause_starts_after_its_conjunction() -> None:
         "regions of the world, and norovirus is responsible for around 60% of all sporadic diarrhea "
         "cases in the community."
     )
-    question = "What share of sporadic diarrhea cases is caused by norovirus?"
-    start, end = best_clause(
-        sentence, 120, term_weights=weights(question), question=analyze(question), analyzer=ANALYZER
-    )
-    clause = sentence[start:end]
+    clause = clause_of(sentence, "What share of sporadic diarrhea cases is caused by norovirus?", 120)
     assert clause.endswith(
         "norovirus is responsible for around 60% of all sporadic diarrhea cases in the community."
     )
