@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answer.followup import Turn, classify, resolve, substitute, topic_words
+from rag.index.vocabulary import Lexicon
 from rag.pipeline import Pipeline
 from tests.conftest import QUESTION
 
@@ -61,10 +62,15 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     assert resolve("Which protein binds to it?", receptor, known=lambda w: w.lower() in words).query == (
         "SARS-CoV-2 use enter cells: Which protein binds to it?"
     )
-    # A name typed in other capitals than the corpus's (which knows acronyms case-sensitively).
+    # A name typed in other capitals than the corpus's, which knows acronyms case-sensitively:
+    # what `Asker` passes as `known` (Lexicon.contains_in_any_case) still carries it.
     mild = [Turn("What do mild presentations of 2019-nCOV indicate?")]
-    spelled = {"nCoV", "ncov", "mild", "presentations", "indicate"}
-    assert resolve("Who has it worse?", mild, known=spelled.__contains__).query == (
+    spelled = ["nCoV", "ncov", "mild", "presentations", "indicate"]
+    lexicon = Lexicon(
+        spelled, np.ones(len(spelled), dtype=np.int64), np.eye(len(spelled), 8, dtype=np.float32), 5
+    )
+    assert not lexicon.contains("nCOV") and lexicon.contains_in_any_case("nCOV")
+    assert resolve("Who has it worse?", mild, known=lexicon.contains_in_any_case).query == (
         "mild presentations 2019-nCOV indicate: Who has it worse?"
     )
     history = [Turn(first, doc_ids=(RCC,)), Turn("What about its side effects?")]

@@ -156,7 +156,7 @@ class Asker:
         # The earlier questions as they were read (a lay "kidney cancer" as "renal cell carcinoma"),
         # so that the topic carried is in the corpus's words.
         read = [dataclasses.replace(turn, question=self.read(index, turn.question)) for turn in history]
-        resolved = resolve(question, read, self._embedder.embed, index.lexicon.contains)
+        resolved = resolve(question, read, self._embedder.embed, index.lexicon.contains_in_any_case)
         prefer = resolved.prefer
         if resolved.kind == "refers" and not prefer and resolved.previous and not resolved.changes_disease:
             prefer = self._top_documents(index, resolved.previous, filters)

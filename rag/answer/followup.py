@@ -140,12 +140,9 @@ def resolve(
     for turn in history:
         resolved = _resolve_one(turn.question, previous, embed, ())
         if known is not None:
-            # A name by its words: "SARS-CoV-2" is known when "SARS" and "CoV" are, and
-            # "2019-nCOV" when the corpus writes "nCoV" (a name typed in other capitals).
+            # A name by its words: "SARS-CoV-2" is known when "SARS" and "CoV" are.
             topic = tuple(
-                w
-                for w in resolved.topic
-                if all(known(p) or known(p.lower()) for p in WORD.findall(w) if not p.isdigit())
+                w for w in resolved.topic if all(known(p) for p in WORD.findall(w) if not p.isdigit())
             )
             resolved = dataclasses.replace(resolved, topic=topic)
         previous = dataclasses.replace(resolved, prefer=turn.doc_ids)

@@ -38,8 +38,7 @@ def correction(token: str, lexicon: Lexicon, is_word: Callable[[str], bool] = la
         len(token) < (MIN_CORRECTED_NAME_LENGTH if digit_signature(token) else MIN_CORRECTED_LENGTH)
         or lower in STOPWORDS
         or token.replace(".", "").isdigit()
-        or lexicon.contains(token)
-        or lexicon.contains(lower)
+        or lexicon.contains_in_any_case(token)
         or is_word(lower)
     ):
         return None

@@ -140,6 +140,11 @@ class Lexicon:
             return self._df(word) > 0
         return self._df(word.lower()) > 0 or self._stem(stem([word.lower()])[0]) > 0
 
+    def contains_in_any_case(self, word: str) -> bool:
+        """Whether the corpus uses this word written in any capitals: "nCOV" when it writes
+        "nCoV" (a name typed otherwise, not a word the corpus lacks)."""
+        return self.contains(word) or self.contains(word.lower())
+
     def slip_of(self, word: str) -> str | None:
         """The corpus word that `word` is one typing slip from (rag/text/typos.py), the most
         frequent when several are: "CEACAM1" for "CEAMCAM1", "bacterial" for "bacteial"."""
