@@ -28,7 +28,7 @@ from api.app import create_app
 from rag.embed import Embedder
 from rag.errors import IndexCorruptError, IndexNotFoundError, RagError
 from rag.index.store import Index, Pointer, verify_index
-from rag.index.store_file import check_header
+from rag.index.store_file import check_header, connect
 from rag.ingest.uploads import stage_record
 from rag.pipeline import Pipeline, index_spec
 from rag.settings import Settings
@@ -372,5 +372,39 @@ def test_a_store_that_a_checkpoint_is_lengthening_is_not_called_truncated(
     checkpoint.join()
     assert store.read_bytes() == whole
     store.write_bytes(whole[:half])
+    with pytest.raises(IndexCorruptError, match="is truncated"):
+        check_header(store)
+
+
+def test_a_store_whose_checkpoint_was_killed_opens_with_every_row(built: Path, tmp_path: Path) -> None:
+    """A writer killed inside a checkpoint leaves the header's new page count written and the
+    pages that lengthen the file only in the write-ahead log: SQLite reads them from there, so
+    the store is intact (CI caught this as a false "is truncated" in the crash test)."""
+    store = tmp_path / STORE
+    shutil.copyfile(built / "index" / STORE, store)
+    before = store.stat().st_size
+    writer = sqlite3.connect(store)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("CREATE TABLE filler (data BLOB)")
+    writer.executemany("INSERT INTO filler VALUES (?)", [(bytes(4000),) for _ in range(50)])
+    writer.commit()
+    log = Path(f"{store}-wal").read_bytes()
+    writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    checkpointed = store.read_bytes()
+    writer.close()
+    assert len(checkpointed) > before
+    # The state after the kill: the checkpoint wrote every page below the old end, the header
+    # with them, and none of those past it; the log is intact and no reader's index is left.
+    store.write_bytes(checkpointed[:before])
+    Path(f"{store}-wal").write_bytes(log)
+    Path(f"{store}-shm").unlink(missing_ok=True)
+    reader = connect(store, read_only=True)  # checks the header first
+    assert reader.execute("SELECT count(*) FROM filler").fetchone() == (50,)
+    assert reader.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    reader.close()
+    # Without its log the same short file is truncated.
+    store.write_bytes(checkpointed[:before])
+    Path(f"{store}-wal").unlink(missing_ok=True)
     with pytest.raises(IndexCorruptError, match="is truncated"):
         check_header(store)

@@ -22,6 +22,7 @@ HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000  # as long as the writer lock waits
 TRUNCATION_CHECKS = 6  # measurements of a short file, TRUNCATION_RECHECK_S apart, before it is truncated
 TRUNCATION_RECHECK_S = 0.1
+WAL_HEADER, WAL_FRAME_HEADER = 32, 24  # bytes, in SQLite's write-ahead log format
 WAL_LIMIT = 64 * 1024 * 1024  # bytes of write-ahead log kept after a checkpoint; a rebuild's is larger
 
 
@@ -75,19 +76,23 @@ def check_header(path: Path) -> None:
 
     A checkpoint in another process writes the header's new page count before the pages that
     lengthen the file, so a short file is measured again a few times before it is called
-    truncated: a checkpoint ends within them, a truncated copy stays short."""
+    truncated: a checkpoint ends within them, a truncated copy stays short. Pages still in the
+    write-ahead log (a checkpoint killed before it lengthened the file) count as read."""
     for attempt in range(TRUNCATION_CHECKS):
         size, expected = _size_and_expected(path)
         if size >= expected:
             return
         if attempt + 1 < TRUNCATION_CHECKS:
             time.sleep(TRUNCATION_RECHECK_S)
-    raise IndexCorruptError(f"{path} is truncated ({size} bytes, its header says {expected})", REBUILD_HINT)
+    raise IndexCorruptError(
+        f"{path} is truncated ({size} bytes with its write-ahead log, its header says {expected})",
+        REBUILD_HINT,
+    )
 
 
 def _size_and_expected(path: Path) -> tuple[int, int]:
-    """The file's size and the least size its header promises (0 when the header's page count
-    is not valid)."""
+    """The bytes the store can be read from (the file and the pages its write-ahead log holds) and
+    the least size its header promises (0 when the header's page count is not valid)."""
     try:
         with path.open("rb") as file:
             header = file.read(100)
@@ -100,7 +105,19 @@ def _size_and_expected(path: Path) -> tuple[int, int]:
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
     counter_valid = header[24:28] == header[92:96]  # the page count is only valid then
-    return size, page_size * pages if counter_valid else 0
+    # A writer killed inside a checkpoint leaves the new page count written but the pages that
+    # lengthen the file only in the write-ahead log, where SQLite reads them: they count.
+    return size + page_size * _logged_pages(path, page_size), page_size * pages if counter_valid else 0
+
+
+def _logged_pages(path: Path, page_size: int) -> int:
+    """How many pages the store's write-ahead log can hold (0 without one): each frame is a
+    24-byte header and a page, after the log's 32-byte header."""
+    try:
+        logged = Path(f"{path}-wal").stat().st_size
+    except OSError:
+        return 0
+    return max(0, (logged - WAL_HEADER) // (WAL_FRAME_HEADER + page_size))
 
 
 def roll_back_after(connection: sqlite3.Connection, generation: int) -> None:
