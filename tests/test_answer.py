@@ -217,6 +217,36 @@ def test_a_link_of_a_web_page_or_a_trial_registration_never_answers(monkeypatch)
     assert not never_answers("We sampled 4200 adults registered with a General Medical Practice.")
 
 
+def test_a_caption_never_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A table's caption says what the table shows, not what it found: "What percentage ...?"
+    was answered with a bare caption ("Table l: Posterior model estimates of percentage ...")."""
+    from rag.answer.sentences import is_caption, never_answers
+
+    caption = "Table 2: Progression-free survival of sorafenib in renal cell carcinoma by subgroup."
+    finding = "The median progression-free survival was 4.4 months in renal cell carcinoma."
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], f"RESULTS: {caption} {finding}"))
+    result = compose(
+        "What was the progression-free survival of sorafenib in renal cell carcinoma by subgroup?"
+    )
+    assert not result.abstained and result.citations
+    assert all(caption not in c.quote for c in result.citations)
+    scanned = (
+        "Table l: Posterior model estimates of percentage of total population infected as of 28th March 2020"
+    )
+    for text in (
+        scanned,
+        "Fig. 3. Tumour growth.",
+        "Supplementary Table S2: Primers",
+        "Figure IV. Kaplan-Meier",
+    ):
+        assert is_caption(text), text
+    # Prose that names a table or figure is content, and so is a caption that reports a value.
+    for text in ("Table 2 shows the forecasted deaths.", "Figure 1 and Table 3 display the interventions."):
+        assert not is_caption(text), text
+    assert never_answers(scanned)
+    assert not never_answers("Figure 6: Left, infection-to-death distribution (mean 23.9 days).")
+
+
 def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from rag.answer.sentences import announces
 

@@ -32,6 +32,8 @@ WEB_NOTE_MAX_WORDS = 15
 LEAD_INS_FILE = Path(__file__).with_name("data") / "lead_ins.json"
 # How a web page's links open ("Learn more about ..."): data, not code.
 NAVIGATION_FILE = Path(__file__).with_name("data") / "navigation.json"
+# How a table's or figure's caption opens ("Table 1:", "Figure 2."): data, not code.
+CAPTIONS_FILE = Path(__file__).with_name("data") / "captions.json"
 
 
 def is_answer_sentence(text: str, section: str | None) -> bool:
@@ -60,12 +62,32 @@ TRIAL_REGISTRATION = re.compile(
 
 
 def never_answers(text: str) -> bool:
-    """Not article content, though a sentence: a link of a web page (`is_navigation`) or where
-    a trial is registered. These stay among the candidates the sentence ranker orders, which
-    are those it was fitted on, and `ExtractiveComposer.compose` leaves them out after it (a
-    refit on a candidate fewer moves the ranker more than the candidate is worth:
-    docs/evaluation.md)."""
-    return is_navigation(text) or TRIAL_REGISTRATION.search(text) is not None
+    """Not article content, though a sentence: a link of a web page (`is_navigation`), where
+    a trial is registered, or a caption that reports no value (`is_caption`). These stay among
+    the candidates the sentence ranker orders, which are those it was fitted on, and
+    `ExtractiveComposer.compose` leaves them out after it (a refit on a candidate fewer moves
+    the ranker more than the candidate is worth: docs/evaluation.md)."""
+    return (
+        is_navigation(text)
+        or TRIAL_REGISTRATION.search(text) is not None
+        or (is_caption(text) and not TABLE_VALUE.search(text))
+    )
+
+
+def is_caption(text: str) -> bool:
+    """A table's or figure's caption ("Table l: Posterior model estimates of percentage of
+    total population infected as of 28th March 2020"). Without a measured value it says what
+    the table shows, not what it found, and the table is not quoted with it; one that reports
+    a value answers ("Figure 6: Left, infection-to-death distribution (mean 23.9 days)").
+    Prose that names a table ("Table 2 shows ...") is no caption."""
+    return _caption().match(text.strip()) is not None
+
+
+@cache
+def _caption() -> re.Pattern[str]:
+    labels = json.loads(CAPTIONS_FILE.read_text(encoding="utf-8"))["labels"]
+    # The number as printed or scanned: "1", "S2", "3b", "IV", "l" (a 1 read as a letter).
+    return re.compile(rf"(?:{_phrases(labels)})\.?\s*S?(?:\d+|[IVXl]+)[a-z]?\s*[:.|]\s", re.I)
 
 
 def is_navigation(text: str) -> bool:
