@@ -76,10 +76,11 @@ def never_answers(text: str) -> bool:
 
 def is_caption(text: str) -> bool:
     """A table's or figure's caption ("Table l: Posterior model estimates of percentage of
-    total population infected as of 28th March 2020"). Without a measured value it says what
-    the table shows, not what it found, and the table is not quoted with it; one that reports
-    a value answers ("Figure 6: Left, infection-to-death distribution (mean 23.9 days)").
-    Prose that names a table ("Table 2 shows ...") is no caption."""
+    total population infected as of 28th March 2020"). `never_answers` leaves out one without
+    a measured value: it says what the table shows, not what it found, and the table is not
+    quoted with it; one that reports a value answers ("Figure 6: Left, infection-to-death
+    distribution (mean 23.9 days)"). Prose that names a table ("Table 2 shows ...") is no
+    caption."""
     return _caption().match(text.strip()) is not None
 
 
