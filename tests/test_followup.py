@@ -73,6 +73,14 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     assert resolve("Who has it worse?", mild, known=lexicon.contains_in_any_case).query == (
         "mild presentations 2019-nCOV indicate: Who has it worse?"
     )
+    # A variant named by a letter or digit is carried with it: "hepatitis" alone is also B.
+    hepatitis = [Turn("Does sorafenib work better in liver cancer from hepatitis C?")]
+    known = {"sorafenib", "work", "better", "liver", "cancer", "from", "hepatitis"}
+    assert resolve("How long did it keep working?", hepatitis, known=lambda w: w.lower() in known).query == (
+        "sorafenib work better liver cancer from hepatitis C: How long did it keep working?"
+    )
+    assert topic_words("How many had grade 3 toxicity in phase 2?") == ("grade 3", "toxicity", "phase 2")
+    assert topic_words("Were patients 2, 3 and 5 treated?") == ("patients", "treated")
     history = [Turn(first, doc_ids=(RCC,)), Turn("What about its side effects?")]
     resolved = resolve(ENROLLED, history)
     assert resolved.kind == "refers"

@@ -25,33 +25,32 @@ def lexicon(dfs: dict[str, int]) -> Lexicon:
     return Lexicon(words, counts, np.eye(len(words), 16, dtype=np.float32), CHUNKS)
 
 
-CLINICAL = lexicon(
-    {
-        "adverse": 4,
-        "events": 4,
-        "effects": 2,
-        "renal": 3,
-        "cell": 8,
-        "carcinoma": 9,
-        "hepatocellular": 9,
-        "liver": 2,
-        "cancer": 3,
-        "influenza": 4,
-        "avian": 2,
-        "placebo": 3,
-        "resected": 2,
-        "ultrasonography": 3,
-        "fever": 3,
-        "two": 5,
-        "weeks": 4,
-        "disease": 4,
-        "control": 4,
-        "show": 5,
-        "efficacy": 3,
-        "cost": 2,
-        "effective": 2,
-    }
-)
+CLINICAL_DFS = {
+    "adverse": 4,
+    "events": 4,
+    "effects": 2,
+    "renal": 3,
+    "cell": 8,
+    "carcinoma": 9,
+    "hepatocellular": 9,
+    "liver": 2,
+    "cancer": 3,
+    "influenza": 4,
+    "avian": 2,
+    "placebo": 3,
+    "resected": 2,
+    "ultrasonography": 3,
+    "fever": 3,
+    "two": 5,
+    "weeks": 4,
+    "disease": 4,
+    "control": 4,
+    "show": 5,
+    "efficacy": 3,
+    "cost": 2,
+    "effective": 2,
+}
+CLINICAL = lexicon(CLINICAL_DFS)
 
 
 def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
@@ -80,8 +79,13 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
     )
     unchanged = "Are nurses working in rural areas?"
     assert clinical_reading(unchanged, CLINICAL) == unchanged
-    # The organ as its adjective: "damage the kidneys" is how a patient asks about renal function.
+    # "The kidneys" is how a patient asks about renal function: read so where the corpus says
+    # "renal function", else as the organ's adjective.
     assert clinical_reading("Can it damage the kidneys?", CLINICAL) == "Can it damage the renal?"
+    with_function = lexicon({**CLINICAL_DFS, "function": 2})
+    assert clinical_reading("Can it damage the kidneys?", with_function) == (
+        "Can it damage the renal function?"
+    )
     assert clinical_reading("Is it worth the money?", CLINICAL) == "Is it cost-effective?"
 
 
@@ -118,7 +122,7 @@ def test_ask_reads_lay_words_and_says_how(client: TestClient) -> None:
     # Asked about the organ, not the cancer: answered from the study of renal function (before the
     # lay reading of "kidneys", from a case report on hepatitis C).
     organ = client.post("/ask", json={"question": "Can sorafenib damage the kidneys?"}).json()
-    assert organ["resolved_question"] == "Can sorafenib damage the renal?"
+    assert organ["resolved_question"] == "Can sorafenib damage the renal function?"
     assert {c["doc_id"] for c in organ["citations"]} == {"oya-2016-little-impact-renal-function"}
 
 

@@ -74,3 +74,22 @@ def test_bm25_round_trip_without_pickle(tmp_path, retriever: tuple[HybridRetriev
     query = ANALYZER.terms("fever liver")
     assert loaded.search(query, 3, parameters=BM25S_LUCENE) == index.search(query, 3, parameters=BM25S_LUCENE)
     assert loaded.search(ANALYZER.terms("nothing matches this"), 3, parameters=BM25S_LUCENE) == []
+
+
+def test_a_letter_or_digit_tells_variants_apart_in_lexical_search() -> None:
+    # Content terms drop single characters, so alone they read hepatitis C as hepatitis B.
+    assert ANALYZER.terms("hepatitis C") == ANALYZER.terms("hepatitis B")
+    assert ANALYZER.search_terms("SARS-CoV-2 in grade 3 hepatitis C") == [
+        "sar", "cov", "grade", "hepat", "cov2", "grade3", "hepatc"
+    ]  # fmt: skip
+    # A character after a stop word or among others names nothing, nor does a p-value's "p".
+    for text in ("seen in 3 patients", "patients 2, 3 and 5", "vaccines, e.g. MVA", "significant, p < 0.05"):
+        assert ANALYZER.search_terms(text) == ANALYZER.terms(text), text
+    texts = {
+        1: "sorafenib in hepatitis B related hepatocellular carcinoma",
+        2: "sorafenib in hepatitis C related hepatocellular carcinoma",
+    }
+    lexical = LexicalIndex.build([(row, ANALYZER.search_terms(text)) for row, text in texts.items()])
+    for letter, row in (("B", 1), ("C", 2)):
+        query = ANALYZER.search_terms(f"sorafenib for hepatitis {letter}")
+        assert lexical.search(query, 2, parameters=BM25S_LUCENE)[0][0] == row

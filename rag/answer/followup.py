@@ -33,6 +33,7 @@ from rag.answer.abstain import names_drug_or_gene
 from rag.answer.diseases import disease_spans, name_variants
 from rag.answer.question import QUESTION_WORDS, analyze
 from rag.text import WORD
+from rag.text.analyzer import NOT_DESIGNATORS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,9 +141,12 @@ def resolve(
     for turn in history:
         resolved = _resolve_one(turn.question, previous, embed, ())
         if known is not None:
-            # A name by its words: "SARS-CoV-2" is known when "SARS" and "CoV" are.
+            # A name by its words: "SARS-CoV-2" is known when "SARS" and "CoV" are, "hepatitis C"
+            # when "hepatitis" is (the vocabulary keeps no single characters).
             topic = tuple(
-                w for w in resolved.topic if all(known(p) for p in WORD.findall(w) if not p.isdigit())
+                w
+                for w in resolved.topic
+                if all(known(p) for p in WORD.findall(w) if len(p) > 1 and not p.isdigit())
             )
             resolved = dataclasses.replace(resolved, topic=topic)
         previous = dataclasses.replace(resolved, prefer=turn.doc_ids)
@@ -260,20 +264,37 @@ def topic_words(question: str) -> tuple[str, ...]:
     content = [
         (span, focus.isdisjoint(w.lower() for w in words))
         for match in NAME.finditer(question)
-        for span, words in _carried(match.group(), wanted)
+        for span, words in _carried(match.group(), wanted, _designator(question, match.end()))
     ]
     return tuple(dict.fromkeys(t for t, off_focus in content if off_focus)) or tuple(
         dict.fromkeys(t for t, _ in content)
     )
 
 
-def _carried(token: str, wanted: set[str]) -> list[tuple[str, list[str]]]:
+def _carried(token: str, wanted: set[str], designator: str = "") -> list[tuple[str, list[str]]]:
     """The parts of one hyphenated word that a topic carries, each with its words: a name
-    whole when any of its words is a content word, else each content word."""
+    whole when any of its words is a content word, else each content word; the last with the
+    letter or digit that follows the word (`designator`: "hepatitis C", not "hepatitis")."""
     words = [w for w in WORD.findall(token) if w.lower() in wanted]
     if words and "-" in token and is_name(token):
-        return [(token, words)]
-    return [(w, [w]) for w in words]
+        return [(token + designator, words)]
+    parts = [(w, [w]) for w in words]
+    if parts and designator and WORD.findall(token)[-1] == words[-1]:
+        parts[-1] = (words[-1] + designator, [words[-1]])
+    return parts
+
+
+# A single letter or digit after a word names a variant of it ("hepatitis C", "grade 3");
+# not a run of them ("patients 2, 3"), nor a pronoun or a statistic's "p" or "n".
+DESIGNATOR = re.compile(r"\s+([A-Za-z0-9])(?![\w-]|[.,]?\s*\b[A-Za-z0-9]\b)")
+
+
+def _designator(question: str, end: int) -> str:
+    """The letter or digit that follows the word ending at `end`, with its space ("" if none)."""
+    found = DESIGNATOR.match(question, end)
+    if found is None or found.group(1).lower() in NOT_DESIGNATORS:
+        return ""
+    return found.group()
 
 
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:

@@ -54,6 +54,8 @@ ANALYZER = {
     # Since ligatures are folded ("ﬂ" -> "fl") and hard-wrapped lines rejoined: an index built
     # before reads those documents differently and is rebuilt (`rag serve --ingest` does it).
     "text": "ligatures folded, hard-wrapped lines joined",
+    # Since a word and the single letter or digit after it are also one term ("hepatitisc").
+    "designators": "word and single character joined",
 }
 
 

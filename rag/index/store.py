@@ -275,7 +275,7 @@ class Index:
         analyzer = self.analyzer
 
         def analyse(rows: Iterable[tuple[int, str, str]]) -> list[tuple[int, list[str]]]:
-            return [(row, analyzer.terms(text, doc_id)) for row, doc_id, text in rows]
+            return [(row, analyzer.search_terms(text, doc_id)) for row, doc_id, text in rows]
 
         added = analyse(self.chunks.chunk_texts(after=self.segments.max_row_id))
         pending = self.vectors.pending

@@ -63,7 +63,7 @@ class Searcher:
         if allowed is not None and not len(allowed):
             return []
         retriever = HybridRetriever(index.vectors, index.lexical, self._retrieval)
-        return retriever.retrieve(vector, index.analyzer.terms(query), top_k, allowed, mode)
+        return retriever.retrieve(vector, index.analyzer.search_terms(query), top_k, allowed, mode)
 
     @staticmethod
     def _passages(index: Index, hits: list[tuple[int, float]], first_rank: int = 1) -> list[Passage]:

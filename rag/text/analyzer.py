@@ -1,7 +1,8 @@
 """One set of rules for the words of a text, shared by lexical search (BM25, query and index),
 sentence scoring and the vocabulary: word tokens lower-cased with decimals kept whole, short
 forms replaced by the long forms the corpus defines ("OS" -> "overall survival"), stop words
-and single letters dropped, Snowball stems."""
+and single letters dropped, Snowball stems. Lexical search also keeps a word with the single
+letter or digit after it ("hepatitis C", "grade 3")."""
 
 from __future__ import annotations
 
@@ -31,10 +32,37 @@ class Analyzer:
     def term_set(self, text: str, doc_id: str | None = None) -> set[str]:
         return set(self.terms(text, doc_id))
 
+    def search_terms(self, text: str, doc_id: str | None = None) -> list[str]:
+        """What lexical search indexes and queries with: the content terms, and each variant
+        a single letter or digit names (see `designated_terms`)."""
+        tokens = self.tokens(text, doc_id)
+        return content_terms(tokens) + designated_terms(tokens)
+
 
 def content_terms(tokens: Sequence[str]) -> list[str]:
     """Stems of the tokens that are neither stop words nor single characters."""
     return stem([t for t in tokens if len(t) > 1 and t not in STOPWORDS])
+
+
+# Single characters that name no variant: a pronoun, a p-value's "p", a count's "n".
+NOT_DESIGNATORS = frozenset("ipn")
+
+
+def designated_terms(tokens: Sequence[str]) -> list[str]:
+    """A content word joined to the single letter or digit after it ("hepatitis C" ->
+    "hepatc", "SARS-CoV-2" -> "cov2", "grade 3" -> "grade3"): content terms drop single
+    characters, which alone would make hepatitis C read as hepatitis B to lexical search. Not
+    after a stop word ("in 3 patients") nor in a run of single characters ("e.g.", "patients
+    2, 3 and 5")."""
+    joined = []
+    for at in range(1, len(tokens)):
+        previous, token = tokens[at - 1], tokens[at]
+        if len(token) != 1 or not token.isalnum() or token in NOT_DESIGNATORS:
+            continue
+        if len(previous) < 2 or previous in STOPWORDS or (at + 1 < len(tokens) and len(tokens[at + 1]) == 1):
+            continue
+        joined.append(stem([previous])[0] + token)
+    return joined
 
 
 def vocabulary_words(text: str) -> set[str]:
