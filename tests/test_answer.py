@@ -276,6 +276,19 @@ def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None: 
     assert not announces("Two cases were asymptomatic.") and not announces("The handsome dog was seen.")
 
 
+def test_a_question_in_the_text_is_quoted_with_its_answer(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    asks = "Which adverse events did sorafenib have in refractory renal cell carcinoma?"
+    answers = "Hand-foot skin reaction and diarrhea were the most common."
+    text = f"RESULTS: Forty-eight patients were enrolled. {asks} {answers} The median PFS was 4.4 months."
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    quote = compose(asks).citations[0].quote
+    assert quote == f"{asks} {answers}"  # not the question alone
+    # A list of questions is not one quote: the next question answers nothing.
+    listed = f"RESULTS: Forty-eight patients were enrolled. {asks} Was the dose reduced? No."
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], listed))
+    assert compose(asks).citations[0].quote == asks
+
+
 def test_a_label_opening_the_line_is_left_out_of_the_quote(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     finding = "The median PFS was 4.4 months in refractory renal cell carcinoma."
     question = "What was the median PFS in refractory renal cell carcinoma?"

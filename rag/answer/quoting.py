@@ -15,7 +15,7 @@ from rag.answer.clauses import best_clause
 from rag.answer.composition import Candidate, Composition
 from rag.answer.evidence import Evidence
 from rag.answer.features import REFERENCE_MARK, is_line_label
-from rag.answer.sentences import MIN_WORDS, announces, next_sentence, table_start
+from rag.answer.sentences import MIN_WORDS, announces, is_question, next_sentence, table_start
 from rag.documents import Citation
 from rag.text.analyzer import Analyzer
 
@@ -69,11 +69,16 @@ class Quoter:
 
     def _continued(self, candidate: Candidate, evidence: Evidence) -> Candidate:
         """A sentence that announces what follows ("Baculoviruses have a number of advantages
-        as vaccine vectors.") quoted with the sentence that does, when both fit the clause limit."""
+        as vaccine vectors.", "What was the major finding of the study?") quoted with the
+        sentence that does, when both fit the clause limit; a question is not continued by the
+        next question of a list."""
         if not announces(candidate.text):
             return candidate
         following = next_sentence(evidence.sentences, candidate.passage, candidate.end)
         if following is None or following.end - candidate.start > self._limit:
+            return candidate
+        after = candidate.passage.text[following.start : following.end]
+        if is_question(candidate.text) and is_question(after):
             return candidate
         return replace(candidate, end=following.end)
 

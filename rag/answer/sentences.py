@@ -141,9 +141,15 @@ def _lead_in() -> re.Pattern[str]:
 
 def announces(text: str) -> bool:
     """A sentence that announces what follows ("NDV has a number of appealing qualities as a
-    vaccine vector.", "The four methods are:"): it ends with a colon or holds a quantifier that
-    names no item (data/lead_ins.json)."""
-    return bool(_lead_in().search(text.strip()))
+    vaccine vector.", "The four methods are:", "What was the major finding of the study?"): it
+    ends with a colon, is a question (which the text answers next, if anywhere) or holds a
+    quantifier that names no item (data/lead_ins.json)."""
+    return bool(_lead_in().search(text.strip())) or is_question(text)
+
+
+def is_question(text: str) -> bool:
+    """A sentence that asks, which no answer is quoted for alone if the text answers it next."""
+    return text.rstrip().endswith("?")
 
 
 def next_sentence(records: Sequence[SentenceRecord], passage: Passage, end: int) -> SentenceRecord | None:
