@@ -148,7 +148,8 @@ def announces(text: str) -> bool:
 
 
 def is_question(text: str) -> bool:
-    """A sentence that asks, which no answer is quoted for alone if the text answers it next."""
+    """A sentence that asks ("What was the major finding of the study?"): it announces its
+    answer, which the text gives next if anywhere."""
     return text.rstrip().endswith("?")
 
 
