@@ -81,6 +81,8 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     )
     assert topic_words("How many had grade 3 toxicity in phase 2?") == ("grade 3", "toxicity", "phase 2")
     assert topic_words("Were patients 2, 3 and 5 treated?") == ("patients", "treated")
+    assert topic_words("Does it work in hepatitis C-related cancer?")[:2] == ("work", "hepatitis C")
+    assert topic_words("Were grade 3-4 events seen?")[0] == "grade"
     history = [Turn(first, doc_ids=(RCC,)), Turn("What about its side effects?")]
     resolved = resolve(ENROLLED, history)
     assert resolved.kind == "refers"

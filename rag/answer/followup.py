@@ -284,9 +284,10 @@ def _carried(token: str, wanted: set[str], designator: str = "") -> list[tuple[s
     return parts
 
 
-# A single letter or digit after a word names a variant of it ("hepatitis C", "grade 3");
-# not a run of them ("patients 2, 3"), nor a pronoun or a statistic's "p" or "n".
-DESIGNATOR = re.compile(r"\s+([A-Za-z0-9])(?![\w-]|[.,]?\s*\b[A-Za-z0-9]\b)")
+# A single letter or digit after a word names a variant of it ("hepatitis C", "grade 3",
+# "hepatitis C-related"), as lexical search reads it (`designated_terms`); not a run of them
+# ("patients 2, 3", "grade 3-4"), nor a pronoun or a statistic's "p" or "n".
+DESIGNATOR = re.compile(r"\s+([A-Za-z0-9])(?!\w|[.,-]?\s*\b[A-Za-z0-9]\b)")
 
 
 def _designator(question: str, end: int) -> str:
