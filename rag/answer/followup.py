@@ -33,7 +33,7 @@ from rag.answer.abstain import names_drug_or_gene
 from rag.answer.diseases import disease_spans, name_variants
 from rag.answer.question import QUESTION_WORDS, analyze
 from rag.text import WORD
-from rag.text.analyzer import NOT_DESIGNATORS
+from rag.text.analyzer import is_designator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -284,18 +284,23 @@ def _carried(token: str, wanted: set[str], designator: str = "") -> list[tuple[s
     return parts
 
 
-# A single letter or digit after a word names a variant of it ("hepatitis C", "grade 3",
-# "hepatitis C-related"), as lexical search reads it (`designated_terms`); not a run of them
-# ("patients 2, 3", "grade 3-4"), nor a pronoun or a statistic's "p" or "n".
-DESIGNATOR = re.compile(r"\s+([A-Za-z0-9])(?!\w|[.,-]?\s*\b[A-Za-z0-9]\b)")
+SPACE = re.compile(r"\s+")
 
 
 def _designator(question: str, end: int) -> str:
-    """The letter or digit that follows the word ending at `end`, with its space ("" if none)."""
-    found = DESIGNATOR.match(question, end)
-    if found is None or found.group(1).lower() in NOT_DESIGNATORS:
+    """The letter or digit naming a variant of the word ending at `end` ("hepatitis C", "grade
+    3", "hepatitis C-related"; not "grade 3-4"), with its space, as lexical search reads it
+    (`is_designator`); "" if none."""
+    space = SPACE.match(question, end)
+    if space is None:
         return ""
-    return found.group()
+    tokens = WORD.finditer(question, space.end())
+    token, following = next(tokens, None), next(tokens, None)
+    if token is None or token.start() != space.end():
+        return ""
+    if not is_designator(token.group().lower(), following.group() if following else None):
+        return ""
+    return question[end : token.end()]
 
 
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:

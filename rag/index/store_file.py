@@ -105,9 +105,12 @@ def _size_and_expected(path: Path) -> tuple[int, int]:
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
     counter_valid = header[24:28] == header[92:96]  # the page count is only valid then
-    # A writer killed inside a checkpoint leaves the new page count written but the pages that
-    # lengthen the file only in the write-ahead log, where SQLite reads them: they count.
-    return size + page_size * _logged_pages(path, page_size), page_size * pages if counter_valid else 0
+    expected = page_size * pages if counter_valid else 0
+    if size < expected:
+        # A writer killed inside a checkpoint leaves the new page count written but the pages
+        # that lengthen the file only in the write-ahead log, where SQLite reads them: they count.
+        size += page_size * _logged_pages(path, page_size)
+    return size, expected
 
 
 def _logged_pages(path: Path, page_size: int) -> int:

@@ -57,12 +57,22 @@ def designated_terms(tokens: Sequence[str]) -> list[str]:
     joined = []
     for at in range(1, len(tokens)):
         previous, token = tokens[at - 1], tokens[at]
-        if len(token) != 1 or not token.isalnum() or token in NOT_DESIGNATORS:
-            continue
-        if len(previous) < 2 or previous in STOPWORDS or (at + 1 < len(tokens) and len(tokens[at + 1]) == 1):
-            continue
-        joined.append(stem([previous])[0] + token)
+        following = tokens[at + 1] if at + 1 < len(tokens) else None
+        if is_designator(token, following) and len(previous) > 1 and previous not in STOPWORDS:
+            joined.append(stem([previous])[0] + token)
     return joined
+
+
+def is_designator(token: str, following: str | None) -> bool:
+    """Whether a (lower-cased) token names a variant of the word before it: a single letter or
+    digit, not a pronoun, a p-value's "p" or a count's "n", and not one of a run of single
+    characters (`following`: the next token, None at the end)."""
+    return (
+        len(token) == 1
+        and token.isalnum()
+        and token not in NOT_DESIGNATORS
+        and (following is None or len(following) > 1)
+    )
 
 
 def vocabulary_words(text: str) -> set[str]:
