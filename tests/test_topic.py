@@ -189,3 +189,30 @@ def test_a_generated_answer_is_prompted_only_with_documents_the_extractive_one_c
     )  # type: ignore[arg-type]
     assert {p.doc_id for p in built.passages} == {"mrcc", "myeloma"}
     assert {p.doc_id for p in generative.prompt_passages(built, baseline)} == {"mrcc"}
+
+
+def test_a_sentence_on_another_drug_does_not_answer_for_the_drug_asked(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    other = "Hand-foot skin reaction in refractory renal cell carcinoma was seen in 13% with regorafenib."
+    asked = "Sorafenib caused hand-foot syndrome in 8% of patients."
+    text = f"RESULTS: {other} {asked}"
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], text))
+    # The hand-set score alone: the fake embedder gives the ranker no meaning to go by.
+    composer = ExtractiveComposer(AnswerSettings(min_support=0.0, rank_sentences=False), Abbreviations({}))
+    question = "Does sorafenib cause hand-foot skin reaction in refractory renal cell carcinoma?"
+    built = evidence(question)
+    assert built.named == ("sorafenib",)
+    assert composer.candidates(built)[0].text == other  # the other drug's sentence holds more words
+    assert composer.compose(built).citations[0].quote == asked
+    # Asked for a description, the answer may be another drug.
+    which = evidence("Which drug besides sorafenib gave hand-foot skin reaction in renal cell carcinoma?")
+    assert which.question.answer_type.value == "description"
+    assert composer.compose(which).citations[0].quote == other
+
+
+def test_a_side_effect_of_the_drug_asked_is_not_quoted_from_another_drugs_arm(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The regorafenib trial names sorafenib (its patients progressed on it) and reports
+    # regorafenib's rate of the very reaction asked about; sorafenib's papers call it a syndrome.
+    answer = pipeline.ask("Does sorafenib cause hand-foot skin reaction?")
+    assert not answer.abstained
+    assert "regorafenib" not in answer.answer.lower()
+    assert "hand-foot" in answer.citations[0].quote

@@ -91,7 +91,18 @@ def names_drug_or_gene(token: str) -> bool:
     mixed_case = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
     if has_digit or (mixed_case and not is_acronym(token)):
         return True
-    return len(token) >= MIN_DRUG_NAME and token.lower().endswith(entity_cues().drug_suffixes)
+    return names_drug(token)
+
+
+def names_drug(token: str) -> bool:
+    """Whether a word names a drug by its INN stem ("sorafenib", "oseltamivir")."""
+    suffixes = entity_cues().drug_suffixes
+    return len(token) >= MIN_DRUG_NAME and token.isalpha() and token.lower().endswith(suffixes)
+
+
+def drugs_named(text: str) -> set[str]:
+    """The drugs a text names by their INN stems, lowercased."""
+    return {token.lower() for token in WORD.findall(text) if names_drug(token)}
 
 
 @dataclass(frozen=True)

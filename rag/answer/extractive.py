@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from rag.answer.abstain import drugs_named, names_drug
 from rag.answer.composition import Candidate, Composition, abstain
 from rag.answer.definitions import defined_term, defines
 from rag.answer.evidence import Evidence
@@ -31,7 +32,7 @@ from rag.answer.features import (
     word_pairs,
 )
 from rag.answer.lay_terms import with_equivalents
-from rag.answer.question import Question, topic_words
+from rag.answer.question import AnswerType, Question, topic_words
 from rag.answer.quoting import Quoter, without_label
 from rag.answer.ranking import SHIPPED_RANKER, SentenceRanker, load_sentence_ranker
 from rag.answer.sentences import (
@@ -60,6 +61,19 @@ ON_TARGET_MARGIN = 0.12
 # How a statistical test was run ("one-sided p<0.001", "two-tailed", "one-way ANOVA"): its words
 # are not the sentence's subject ("side" is not what "side effects" asks about).
 TEST_DESCRIPTOR = re.compile(r"\b(?:one|two|1|2)[- ](?:sided|tailed|way)\b", re.I)
+
+
+def _on_the_drugs_asked(candidates: list[Candidate], evidence: Evidence) -> list[Candidate]:
+    """The candidates less the sentences that name drugs but none the question names: "hand-foot
+    skin reaction (47 patients [13%] in the regorafenib group)" reports another drug's rates
+    than sorafenib's, though its document names both (all of them when every one does). Not for
+    a question asking for a description, which may be another drug ("what other tablet can be
+    tried?", "which inhibitor was approved second?")."""
+    asked = {word.lower() for word in evidence.named if names_drug(word)}
+    if not asked or evidence.question.answer_type is AnswerType.DESCRIPTION:
+        return candidates
+    kept = [c for c in candidates if not (drugs := drugs_named(c.text)) or drugs & asked]
+    return kept or candidates
 
 
 class ExtractiveComposer:
@@ -104,6 +118,7 @@ class ExtractiveComposer:
         candidates = [c for c in candidates if not never_answers(c.text)]
         if not candidates:
             return abstain("no article content", candidates=pool)
+        candidates = _on_the_drugs_asked(candidates, evidence)
         selection = (
             self._select_per_document(candidates)
             if evidence.question.is_list
