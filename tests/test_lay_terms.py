@@ -49,6 +49,10 @@ CLINICAL_DFS = {
     "efficacy": 3,
     "cost": 2,
     "effective": 2,
+    "jaw": 2,
+    "complete": 3,
+    "remission": 2,
+    "unresectable": 2,
 }
 CLINICAL = lexicon(CLINICAL_DFS)
 
@@ -87,6 +91,12 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
         "Can it damage the renal function?"
     )
     assert clinical_reading("Is it worth the money?", CLINICAL) == "Is it cost-effective?"
+    # A lesion that goes away is a remission; a bone is named by its organ; a tumour that
+    # cannot be operated on is unresectable.
+    assert clinical_reading("Did the rash clear up?", CLINICAL) == "Did the rash complete remission?"
+    assert clinical_reading("Has it disappeared completely?", CLINICAL) == "Has it complete remission?"
+    assert clinical_reading("Was the jawbone affected?", CLINICAL) == "Was the jaw affected?"
+    assert clinical_reading("If the tumour can’t be operated on?", CLINICAL) == "If the tumour unresectable?"
 
 
 def test_a_clinical_term_in_most_passages_or_absent_is_not_added() -> None:
@@ -185,3 +195,12 @@ def test_worst_side_effects_are_found_as_toxicities(pipeline: Pipeline) -> None:
     assert "toxicit" in answer.answer.lower() and {c.passage.doc_id for c in answer.citations} == {
         "swog-s0434-sorafenib-multiple-myeloma"
     }
+
+
+@pytest.mark.integration
+def test_a_lesion_that_cleared_up_is_found_as_a_remission(pipeline: Pipeline) -> None:
+    # The case report says "complete remission of resistant psoriasis": read without the lay
+    # term, the question was answered with its closing call for more research on psoriasis.
+    answer = pipeline.ask("Did the psoriasis clear up on sorafenib?")
+    assert answer.resolved_question == "Did the psoriasis complete remission on sorafenib?"
+    assert "complete remission of resistant psoriasis" in answer.citations[0].quote
