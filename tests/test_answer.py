@@ -247,6 +247,27 @@ def test_a_caption_never_answers(monkeypatch) -> None:  # type: ignore[no-untype
     assert not never_answers("Figure 6: Left, infection-to-death distribution (mean 23.9 days).")
 
 
+def test_a_sentence_cut_before_its_end_never_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Where the source had a formula or a line break, the sentence splitter may end a sentence
+    early: "The prior distribution for R0 was chosen to be" was quoted as an answer."""
+    from rag.answer.sentences import is_unfinished
+
+    cut = "The median progression-free survival of sorafenib in renal cell carcinoma was estimated to be"
+    rest = "It lasted 4.4 months in most patients."  # where the splitter had cut it
+    monkeypatch.setitem(PASSAGES, "mrcc", (PASSAGES["mrcc"][0], f"RESULTS: {cut}\n{rest}"))
+    result = compose("What was the median progression-free survival of sorafenib in renal cell carcinoma?")
+    assert all(cut not in c.quote for c in result.citations)  # it was the answer, quoted alone
+    for text in (cut, "H3N2 viruses have been cocirculating worldwide for", "64 metabolites showed a."):
+        assert is_unfinished(text), text
+    # A name ending in a capital letter, an idiom ending in a preposition and a question are whole.
+    for text in (
+        "It was caused by influenza A.",
+        "They cannot prevent it to begin with.",
+        "What is it used for?",
+    ):
+        assert not is_unfinished(text), text
+
+
 def test_a_sentence_announcing_the_next_is_quoted_with_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from rag.answer.sentences import announces
 

@@ -34,6 +34,8 @@ LEAD_INS_FILE = Path(__file__).with_name("data") / "lead_ins.json"
 NAVIGATION_FILE = Path(__file__).with_name("data") / "navigation.json"
 # How a table's or figure's caption opens ("Table 1:", "Figure 2."): data, not code.
 CAPTIONS_FILE = Path(__file__).with_name("data") / "captions.json"
+# How prose never ends ("... was chosen to be"): data, not code.
+UNFINISHED_FILE = Path(__file__).with_name("data") / "unfinished.json"
 
 
 def is_answer_sentence(text: str, section: str | None) -> bool:
@@ -63,7 +65,8 @@ TRIAL_REGISTRATION = re.compile(
 
 def never_answers(text: str) -> bool:
     """Not article content, though a sentence: a link of a web page (`is_navigation`), where
-    a trial is registered, or a caption that reports no value (`is_caption`). These stay among
+    a trial is registered, a caption that reports no value (`is_caption`) or a sentence cut
+    before its end (`is_unfinished`). These stay among
     the candidates the sentence ranker orders, which are those it was fitted on, and
     `ExtractiveComposer.compose` leaves them out after it (a refit on a candidate fewer moves
     the ranker more than the candidate is worth: docs/evaluation.md)."""
@@ -71,7 +74,21 @@ def never_answers(text: str) -> bool:
         is_navigation(text)
         or TRIAL_REGISTRATION.search(text) is not None
         or (is_caption(text) and not TABLE_VALUE.search(text))
+        or is_unfinished(text)
     )
+
+
+def is_unfinished(text: str) -> bool:
+    """A sentence cut before its end ("The prior distribution for R0 was chosen to be", where
+    the source had a formula): it ends with a word that ends no sentence (data/unfinished.json)."""
+    return _unfinished().search(text) is not None
+
+
+@cache
+def _unfinished() -> re.Pattern[str]:
+    endings = json.loads(UNFINISHED_FILE.read_text(encoding="utf-8"))["endings"]
+    # Case-sensitive: a capital at the end is a name ("influenza A", "vitamin A").
+    return re.compile(rf"\b(?:{_phrases(endings)})[\s.,;:]*$")
 
 
 def is_caption(text: str) -> bool:
