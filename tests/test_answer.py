@@ -264,6 +264,9 @@ def test_a_sentence_cut_before_its_end_never_answers(monkeypatch) -> None:  # ty
         "It was caused by influenza A.",
         "They cannot prevent it to begin with.",
         "What is it used for?",
+        # Nor is a table row with a footnote's letter, or a letter run into a value.
+        "Sorafenib | 45% | a",
+        "The rate was 45%a.",
     ):
         assert not is_unfinished(text), text
 

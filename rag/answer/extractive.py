@@ -66,9 +66,9 @@ TEST_DESCRIPTOR = re.compile(r"\b(?:one|two|1|2)[- ](?:sided|tailed|way)\b", re.
 def _on_the_drugs_asked(candidates: list[Candidate], evidence: Evidence) -> list[Candidate]:
     """The candidates less the sentences that name drugs but none the question names: "hand-foot
     skin reaction (47 patients [13%] in the regorafenib group)" reports another drug's rates
-    than sorafenib's, though its document names both (all of them when every one does). Not for
-    a question asking for a description, which may be another drug ("what other tablet can be
-    tried?", "which inhibitor was approved second?")."""
+    than sorafenib's, though its document names both. All the candidates when every one is
+    such a sentence, and for a question asking for a description, which may be another drug
+    ("what other tablet can be tried?", "which inhibitor was approved second?")."""
     asked = {word.lower() for word in evidence.named if names_drug(word)}
     if not asked or evidence.question.answer_type is AnswerType.DESCRIPTION:
         return candidates

@@ -80,15 +80,17 @@ def never_answers(text: str) -> bool:
 
 def is_unfinished(text: str) -> bool:
     """A sentence cut before its end ("The prior distribution for R0 was chosen to be", where
-    the source had a formula): it ends with a word that ends no sentence (data/unfinished.json)."""
-    return _unfinished().search(text) is not None
+    the source had a formula): it ends with a word that ends no sentence (data/unfinished.json).
+    A table row is no prose: its last cell may be a footnote's letter ("12 | 45% | a")."""
+    return CELL_SEPARATOR not in text and _unfinished().search(text) is not None
 
 
 @cache
 def _unfinished() -> re.Pattern[str]:
     endings = json.loads(UNFINISHED_FILE.read_text(encoding="utf-8"))["endings"]
-    # Case-sensitive: a capital at the end is a name ("influenza A", "vitamin A").
-    return re.compile(rf"\b(?:{_phrases(endings)})[\s.,;:]*$")
+    # Case-sensitive: a capital at the end is a name ("influenza A", "vitamin A"); a word of its
+    # own, not a footnote's letter run into a value ("45%a").
+    return re.compile(rf"(?:^|\s)(?:{_phrases(endings)})[\s.,;:]*$")
 
 
 def is_caption(text: str) -> bool:
