@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from rag.answer.asker_time import without_asker_time
+from rag.answer.authors import StudiesNamed, author_candidates, studies_named
 from rag.answer.composition import Composer, Composition
 from rag.answer.diseases import DiseaseMatcher
 from rag.answer.evidence import Evidence, build_evidence, plan_question
@@ -25,6 +26,7 @@ from rag.embed import Embedder
 from rag.errors import GenerationUnavailableError
 from rag.index.store import Index
 from rag.search.filters import Filters
+from rag.search.first_authors import FirstAuthors
 from rag.search.retrieval import Mode
 from rag.search.searcher import Searcher
 from rag.settings import Settings
@@ -68,6 +70,7 @@ class Asker:
         self._embedder = embedder
         self._searcher = searcher
         self._diseases = DiseaseMatcher(embedder.embed)
+        self._first_authors = FirstAuthors()
         self.llm = llm
         self._composer = composer or (lambda index: ExtractiveComposer(settings.answer, index.abbreviations))
         # Read once, here, so that a broken lay-terms file fails at start-up, not on a question;
@@ -96,8 +99,14 @@ class Asker:
         `evidence.question.text` is the question as read."""
         timings = {} if timings is None else timings
         clock = time.perf_counter()
-        question = self.read(index, question)
+        named = self._studies_named(index, question)
+        question = self.read(index, named.reading if named is not None else question)
         plan = plan_question(question, index.lexicon, index.abbreviations)
+        if named is not None:
+            plan = plan.with_absent(named.missing)
+            scoped = (filters or Filters()).scoped_to(named.doc_ids)
+            # The filters given win: a named study they leave out is not searched.
+            filters = scoped if scoped.doc_ids else filters
         vectors = self._embedder.embed(plan.texts)
         timings["embed"] = _ms(clock)
         clock = time.perf_counter()
@@ -193,6 +202,15 @@ class Asker:
         if self._lay_terms is None:
             return question
         return clinical_reading(question, index.lexicon, self._lay_terms)
+
+    def _studies_named(self, index: Index, question: str) -> StudiesNamed | None:
+        """The studies `question` names by first author ("the Hatooka study"); the documents'
+        authors are read only when a word may be one (rag/answer/authors.py)."""
+        known = index.lexicon.contains_in_any_case
+        candidates = author_candidates(question, known)
+        if not candidates:
+            return None
+        return studies_named(question, self._first_authors.of(index), candidates, known)
 
     def _is_word(self, word: str) -> bool:
         """A word of the embedding model's own vocabulary (one piece): a real word, not a slip."""

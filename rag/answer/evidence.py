@@ -10,7 +10,7 @@ for); `build_evidence` puts the vectors, passages and sentences together.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from rag.answer.abstain import UnknownWord, absent_terms, named_words, unknown_words
@@ -84,6 +84,12 @@ class QuestionPlan:
     """Words of the question that name a thing the corpus mentions (abstain.named_words)."""
     diseases: tuple[str, ...] = ()
     """The diseases the question names (diseases.disease_names)."""
+
+    def with_absent(self, words: Sequence[str]) -> QuestionPlan:
+        """This plan with `words` unknown names of things (a study's author no document has)."""
+        known = {w.token for w in self.unknown}
+        added = [UnknownWord(w, names_thing=True, needs_similarity=False) for w in words if w not in known]
+        return replace(self, unknown=[*self.unknown, *added]) if added else self
 
     @property
     def compared(self) -> list[UnknownWord]:

@@ -1,0 +1,155 @@
+"""A study named by its first author ("What did the Hatooka study compare?", "Bruix et al.",
+"Kuzuya's paper", "reported by Oya"): the answer comes from that author's documents, and the
+name, which only the documents' metadata holds, is not a thing the documents fail to mention.
+
+A capitalized word of the question that is the family name of a document's first author
+names that study when a cue says so (data/author_cues.json: "et al.", "'s", "study", "by ...")
+or when the corpus's text never uses the word (an abstract rarely names its authors). A year
+next to the name ("Hatooka 2016", "Bruix et al. (2017)") chooses among one author's studies.
+A name only an author can have ("Smith et al.") that no document's authors have and the text
+never uses is a study the collection lacks: the service says so rather than answer from
+another.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from rag.search.first_authors import Authors
+
+CUES_FILE = Path(__file__).with_name("data") / "author_cues.json"
+CAPITALIZED = re.compile(r"(?<![\w-])[^\W\d_][\w-]*", re.UNICODE)
+YEAR_AFTER = re.compile(r"(?:\s*et\.?\s*al\.?)?[\s,(]*((?:19|20)\d\d)\b", re.I)
+YEAR = r"(?:\s*\(?(?:19|20)\d\d\)?)?"
+Cue = Literal["author", "study"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    word: str
+    start: int
+    end: int
+    """Where the word is in the question."""
+    cue: Cue | None
+    """What the words beside it make it: only an author's name, a study's, or nothing."""
+
+
+@dataclass(frozen=True)
+class StudiesNamed:
+    names: tuple[str, ...]
+    """The words of the question that name a study's first author, as written."""
+    doc_ids: tuple[str, ...]
+    """Their documents."""
+    missing: tuple[str, ...] = ()
+    """Names only an author can have that no document's authors have ("Smith et al.")."""
+    reading: str = ""
+    """The question without the names of the studies it names ("What did the authors find
+    about fever?" for "What did Kuzuya et al. find about fever?"): a name no passage holds
+    would only weigh against every sentence."""
+
+
+@dataclass(frozen=True)
+class _Cues:
+    author_after: re.Pattern[str]
+    study_after: re.Pattern[str]
+    study_before: re.Pattern[str]
+
+
+def _after(cues: Sequence[str]) -> re.Pattern[str]:
+    # Longest first, so "et al." is tried before "et al"; a possessive follows with no space.
+    ordered = sorted(cues, key=len, reverse=True)
+    attached = "|".join(re.escape(c) for c in ordered if not c[:1].isalnum()) or "(?!)"
+    spaced = "|".join(re.escape(c) for c in ordered if c[:1].isalnum()) or "(?!)"
+    return re.compile(rf"(?:(?:{attached})(?!\w)|{YEAR}\s+(?:{spaced})(?!\w))", re.I)
+
+
+@cache
+def _cues() -> _Cues:
+    data = json.loads(CUES_FILE.read_text(encoding="utf-8"))
+    before = "|".join(re.escape(c) for c in sorted(data["study_before"], key=len, reverse=True))
+    return _Cues(
+        _after(data["author_after"]),
+        _after(data["study_after"]),
+        re.compile(rf"(?<!\w)(?:{before})\s+$", re.I),
+    )
+
+
+def author_candidates(question: str, known: Callable[[str], bool]) -> list[Candidate]:
+    """The capitalized words of `question` that may name an author: one with a cue beside it,
+    or one the corpus's text never uses (`known`)."""
+    cues = _cues()
+    found = []
+    for match in CAPITALIZED.finditer(question):
+        word = match.group()
+        if not word[:1].isupper() or len(word) < 2:
+            continue
+        cue: Cue | None = None
+        if cues.author_after.match(question, match.end()):
+            cue = "author"
+        elif cues.study_after.match(question, match.end()) or cues.study_before.search(
+            question[: match.start()]
+        ):
+            cue = "study"
+        if cue is not None or not known(word):
+            found.append(Candidate(word, match.start(), match.end(), cue))
+    return found
+
+
+def studies_named(
+    question: str, authors: Authors, candidates: Sequence[Candidate], known: Callable[[str], bool]
+) -> StudiesNamed | None:
+    """The studies the question names by first author (`authors`: the collection's, from
+    rag/search/first_authors.py), among the `candidates` author_candidates found; None when it
+    names none and lacks none."""
+    names: list[str] = []
+    missing: list[str] = []
+    doc_ids: dict[str, None] = {}
+    reading = question
+    for candidate in reversed(candidates):  # last first: the earlier positions stay right
+        key = candidate.word.casefold()
+        found = authors.first.get(key)
+        if not found:
+            if candidate.cue == "author" and key not in authors.families and not known(candidate.word):
+                missing.append(candidate.word)
+            continue
+        year = YEAR_AFTER.match(question, candidate.end)
+        of_year = [s for s in found if year is not None and s.year == int(year.group(1))]
+        names.insert(0, candidate.word)
+        doc_ids = dict.fromkeys([*(s.doc_id for s in (of_year or found)), *doc_ids])
+        reading = _without_name(reading, candidate)
+    if not names and not missing:
+        return None
+    return StudiesNamed(tuple(names), tuple(doc_ids), tuple(missing[::-1]), reading)
+
+
+POSSESSIVE = re.compile(r"['’]s(?!\w)")
+YEAR_BESIDE = re.compile(r"\s*,?\s*\(?(?:19|20)\d\d\)?(?!\d)")
+
+
+def _without_name(question: str, candidate: Candidate) -> str:
+    """`question` with the author's name of `candidate` put in other words: "Kuzuya et al." and
+    "by Oya" as "the authors", "Kuzuya's study" as "the study", "the Hatooka (2016) study" as
+    "the study"."""
+    start, end = candidate.start, candidate.end
+    author = _cues().author_after.match(question, end)
+    possessive = POSSESSIVE.match(question, end)
+    if author is not None:
+        end, replacement = author.end(), "the authors"
+    elif possessive is not None:
+        end, replacement = possessive.end(), "the"
+    else:
+        year = YEAR_BESIDE.match(question, end)
+        end = year.end() if year is not None else end
+        noun = _cues().study_after.match(question, candidate.end) is not None
+        replacement = "" if noun else "the authors"
+    year = YEAR_BESIDE.match(question, end)
+    end = year.end() if year is not None and author is not None else end
+    rest = question[end:].lstrip() if not replacement else question[end:]
+    reading = question[:start] + replacement + rest
+    return reading[:1].upper() + reading[1:] if start == 0 else reading
