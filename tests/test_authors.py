@@ -4,6 +4,7 @@ reads the question, rag.search.first_authors the collection's authors."""
 from __future__ import annotations
 
 from rag.answer.authors import author_candidates, studies_named
+from rag.answer.followup import Turn
 from rag.pipeline import Pipeline
 from rag.search.filters import Filters
 from rag.search.first_authors import Study, collection_authors
@@ -110,3 +111,14 @@ def test_the_filters_given_win_over_a_study_named_in_the_question(pipeline: Pipe
     only = Filters(doc_ids=("kuzuya-2016-fever-within-2-weeks",))
     answer = pipeline.ask("What did the Hatooka study find about survival?", filters=only)
     assert {c.passage.doc_id for c in answer.citations} <= {"kuzuya-2016-fever-within-2-weeks"}
+
+
+def test_a_follow_up_stays_with_the_study_named_by_its_author(pipeline: Pipeline) -> None:
+    # The web page sends back the documents each answer cited; a client that does not still
+    # has the earlier question, whose named study the follow-up keeps.
+    for earlier, doc_id in [
+        ("What did Kuzuya et al. find about fever?", "kuzuya-2016-fever-within-2-weeks"),
+        ("What did the Hatooka study compare?", "hatooka-2016-comparison-outcome-hepatic-arterial"),
+    ]:
+        answer = pipeline.ask("How many patients were enrolled?", history=[Turn(earlier)])
+        assert {c.passage.doc_id for c in answer.citations} == {doc_id}, earlier

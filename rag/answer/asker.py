@@ -165,7 +165,7 @@ class Asker:
         # The earlier questions as they were read (a lay "kidney cancer" as "renal cell carcinoma"),
         # so that the topic carried is in the corpus's words.
         read = [dataclasses.replace(turn, question=self.read(index, turn.question)) for turn in history]
-        resolved = resolve(question, read, self._embedder.embed, index.lexicon.contains_in_any_case)
+        resolved = resolve(question, read, self._embedder.embed, self._known_or_author(index))
         prefer = resolved.prefer
         if resolved.kind == "refers" and not prefer and resolved.previous and not resolved.changes_disease:
             prefer = self._top_documents(index, resolved.previous, filters)
@@ -220,8 +220,25 @@ class Asker:
         """`answer` naming the question it read: the follow-up as resolved, and corrected."""
         return dataclasses.replace(answer, resolved_question=answer.resolved_question or query)
 
+    def _known_or_author(self, index: Index) -> Callable[[str], bool]:
+        """Whether the corpus uses a word, or it is a study's first author ("Hatooka"): what an
+        earlier question's topic may carry."""
+        known = index.lexicon.contains_in_any_case
+
+        def known_or_author(word: str) -> bool:
+            return known(word) or (
+                word[:1].isupper() and word.casefold() in self._first_authors.of(index).first
+            )
+
+        return known_or_author
+
     def _top_documents(self, index: Index, query: str, filters: Filters | None) -> tuple[str, ...]:
-        """The document of the best passage for `query`: what an earlier answer was most likely from."""
+        """The document of the best passage for `query`: what an earlier answer was most likely from
+        (among the studies it names by first author, if it names any that the filters let through)."""
+        named = self._studies_named(index, query)
+        if named is not None and named.doc_ids:
+            scoped = (filters or Filters()).scoped_to(named.doc_ids)
+            filters, query = (scoped if scoped.doc_ids else filters), named.reading
         vector = self._embedder.embed([query])[0]
         passages = self._searcher.search(index, vector, query, 1, filters=filters)
         return tuple(p.doc_id for p in passages[:1])
