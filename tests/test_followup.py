@@ -312,3 +312,11 @@ def test_a_follow_up_on_a_disease_no_document_is_about_is_declined(client: TestC
     assert body["abstained"] is True and body["citations"] == []
     assert body["reason"] == "other disease: 'colorectal cancer'"
     assert "regorafenib" in body["resolved_question"]
+
+
+def test_a_fragments_acronym_replaces_the_earlier_name_nearest_in_meaning(pipeline: Pipeline) -> None:
+    # Compared as the corpus spells them out ("stereotactic body radiation therapy", "quality-
+    # adjusted life year"), SBRT stands for the other treatment, not for the unit of the cost.
+    history = [Turn("What is the cost of sorafenib per QALY in Taiwan?")]
+    answer = pipeline.ask("And for SBRT?", history=history)
+    assert answer.resolved_question == "What is the cost of SBRT per QALY in Taiwan?"

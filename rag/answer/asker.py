@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rag.answer.asker_time import without_asker_time
 from rag.answer.authors import StudiesNamed, author_candidates, studies_named
@@ -31,6 +31,10 @@ from rag.search.retrieval import Mode
 from rag.search.searcher import Searcher
 from rag.settings import Settings
 from rag.text import split_sentences
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 AnswerMode = Literal["extractive", "generative"]
 NO_MATCH = "No document matches the filters ({filters}), so there is nothing to answer from."
@@ -165,7 +169,7 @@ class Asker:
         # The earlier questions as they were read (a lay "kidney cancer" as "renal cell carcinoma"),
         # so that the topic carried is in the corpus's words.
         read = [dataclasses.replace(turn, question=self.read(index, turn.question)) for turn in history]
-        resolved = resolve(question, read, self._embedder.embed, self._known_or_author(index))
+        resolved = resolve(question, read, self._spelled_out(index), self._known_or_author(index))
         prefer = resolved.prefer
         if resolved.kind == "refers" and not prefer and resolved.previous and not resolved.changes_disease:
             prefer = self._top_documents(index, resolved.previous, filters)
@@ -219,6 +223,17 @@ class Asker:
     def _with(self, answer: Answer, query: str) -> Answer:
         """`answer` naming the question it read: the follow-up as resolved, and corrected."""
         return dataclasses.replace(answer, resolved_question=answer.resolved_question or query)
+
+    def _spelled_out(self, index: Index) -> Callable[[list[str]], NDArray[np.float32]]:
+        """Embeds names and words with their short forms spelled out as the corpus defines them
+        ("SBRT" as "stereotactic body radiation therapy"): the model reads an acronym poorly,
+        and a follow-up's name replaces the earlier one nearest in meaning."""
+        abbreviations = index.abbreviations
+
+        def embed(texts: list[str]) -> NDArray[np.float32]:
+            return self._embedder.embed([" ".join(abbreviations.expand(t)) or t for t in texts])
+
+        return embed
 
     def _known_or_author(self, index: Index) -> Callable[[str], bool]:
         """Whether the corpus uses a word, or it is a study's first author ("Hatooka"): what an
