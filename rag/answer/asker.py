@@ -23,6 +23,7 @@ from rag.answer.ranking import SHIPPED_RANKER, load_sentence_ranker
 from rag.answer.support import SHIPPED_MODEL, load_support_model
 from rag.documents import Answer, Passage
 from rag.embed import Embedder
+from rag.embed.cache import CompanionVectors
 from rag.errors import GenerationUnavailableError
 from rag.index.store import Index
 from rag.search.filters import Filters
@@ -75,6 +76,7 @@ class Asker:
         self._searcher = searcher
         self._diseases = DiseaseMatcher(embedder.embed)
         self._first_authors = FirstAuthors()
+        self._companions = CompanionVectors(embedder)
         self.llm = llm
         self._composer = composer or (lambda index: ExtractiveComposer(settings.answer, index.abbreviations))
         # Read once, here, so that a broken lay-terms file fails at start-up, not on a question;
@@ -111,7 +113,7 @@ class Asker:
             scoped = (filters or Filters()).scoped_to(named.doc_ids)
             # The filters given win: a named study they leave out is not searched.
             filters = scoped if scoped.doc_ids else filters
-        vectors = self._embedder.embed(plan.texts)
+        vectors = self._companions.embed(plan.texts)
         timings["embed"] = _ms(clock)
         clock = time.perf_counter()
         passages = self._searcher.evidence_passages(
