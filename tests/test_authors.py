@@ -7,20 +7,23 @@ from rag.answer.authors import author_candidates, studies_named
 from rag.answer.followup import Turn
 from rag.pipeline import Pipeline
 from rag.search.filters import Filters
-from rag.search.first_authors import Study, collection_authors
+from rag.search.first_authors import AuthorName, Study, author_name
 
-AUTHORS = collection_authors(
-    {
-        "hatooka-2016": ("Hatooka M, Kawaoka T, Aikata H, et al.", 2016),
-        "lee-2015": ("Lee A, Chen B", 2015),
-        "lee-2017": ("Ann Lee, Bo Chen", 2017),
-        "berg-2019": ("van der Berg, Jan; Smits, Piet", 2019),
-        "resorce": ("The RESORCE Investigators", 2017),
-        "costa-matos-2013": ("Costa-Matos L, Batista P", 2013),
-        "anonymous": (None, None),
-    }
-)
+DOCUMENTS = [
+    ("hatooka-2016", 2016, "Hatooka M, Kawaoka T, Aikata H, et al."),
+    ("lee-2015", 2015, "Lee A, Chen B"),
+    ("lee-2017", 2017, "Ann Lee, Bo Chen"),
+    ("berg-2019", 2019, "van der Berg, Jan; Smits, Piet"),
+    ("costa-matos-2013", 2013, "Costa-Matos L, Batista P"),
+    ("resorce", 2017, "The RESORCE Investigators"),
+    ("anonymous", None, None),
+]
 CORPUS_WORDS = {"thomas", "sorafenib", "study"}
+
+
+def lookup(word: str) -> AuthorName:
+    # What the store's LIKE hands over: every document whose authors hold the word.
+    return author_name(word, [d for d in DOCUMENTS if word.casefold() in (d[2] or "").casefold()])
 
 
 def known(word: str) -> bool:
@@ -28,17 +31,21 @@ def known(word: str) -> bool:
 
 
 def named(question: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None:
-    found = studies_named(question, AUTHORS, author_candidates(question, known), known)
+    found = studies_named(question, lookup, author_candidates(question, known), known)
     return None if found is None else (found.names, found.doc_ids, found.missing)
 
 
-def test_the_first_authors_of_a_collection_and_every_authors_family_name() -> None:
-    assert AUTHORS.first["hatooka"] == (Study("hatooka-2016", 2016),)
-    assert AUTHORS.first["lee"] == (Study("lee-2015", 2015), Study("lee-2017", 2017))
-    # A particle is no name of its own, and a group is not a person.
-    assert AUTHORS.first["berg"] == (Study("berg-2019", 2019),)
-    assert not {"van", "der", "the", "resorce", "investigators"} & set(AUTHORS.first)
-    assert "kawaoka" not in AUTHORS.first and {"kawaoka", "chen", "smits"} <= AUTHORS.families
+def test_a_name_among_the_collections_authors() -> None:
+    assert lookup("Hatooka") == AuthorName((Study("hatooka-2016", 2016),), True)
+    assert lookup("lee") == AuthorName((Study("lee-2015", 2015), Study("lee-2017", 2017)), True)
+    # A particle is no name of its own, a hyphenated name is found whole, a group is no person.
+    assert lookup("Berg").first == (Study("berg-2019", 2019),)
+    assert lookup("Costa-Matos").first == (Study("costa-matos-2013", 2013),)
+    for word in ("van", "der", "The", "RESORCE", "Investigators", "Smith"):
+        assert lookup(word) == AuthorName((), False), word
+    # A second author is no study's name, but is an author.
+    assert lookup("Kawaoka") == AuthorName((), True)
+    assert lookup("Chen") == AuthorName((), True)
 
 
 def test_a_question_names_a_study_by_its_first_author() -> None:
@@ -62,18 +69,21 @@ def test_the_question_is_read_without_the_authors_name() -> None:
         ("What was reported by Hatooka on survival?", "What was reported by the authors on survival?"),
         ("What did Smith et al. find?", "What did Smith et al. find?"),
     ]:
-        found = studies_named(question, AUTHORS, author_candidates(question, known), known)
+        found = studies_named(question, lookup, author_candidates(question, known), known)
         assert found is not None and found.reading == reading, question
 
 
 def test_a_word_the_text_uses_names_an_author_only_with_a_cue() -> None:
-    collection = collection_authors({"thomas-2016": ("Thomas JA, Smith K", 2016)})
+    def thomas(word: str) -> AuthorName:
+        documents = [("thomas-2016", 2016, "Thomas JA, Smith K")]
+        return author_name(word, [d for d in documents if word.casefold() in d[2].casefold()])
+
     for question, expected in [
         ("Does sorafenib help Thomas?", None),
         ("What did Thomas et al. measure?", ("thomas-2016",)),
         ("What was reported by Thomas?", ("thomas-2016",)),
     ]:
-        found = studies_named(question, collection, author_candidates(question, known), known)
+        found = studies_named(question, thomas, author_candidates(question, known), known)
         assert (found.doc_ids if found else None) == expected, question
 
 
@@ -122,3 +132,12 @@ def test_a_follow_up_stays_with_the_study_named_by_its_author(pipeline: Pipeline
     ]:
         answer = pipeline.ask("How many patients were enrolled?", history=[Turn(earlier)])
         assert {c.passage.doc_id for c in answer.citations} == {doc_id}, earlier
+
+
+def test_the_store_finds_the_documents_an_author_name_is_in(pipeline: Pipeline) -> None:
+    chunks = pipeline.index.chunks
+    found = chunks.documents_naming_author("hatooka")
+    assert [(d, y) for d, y, _ in found] == [("hatooka-2016-comparison-outcome-hepatic-arterial", 2016)]
+    # LIKE's wildcards in a question's word are plain characters, not "anything".
+    assert chunks.documents_naming_author("%") == []
+    assert chunks.documents_naming_author("_") == []

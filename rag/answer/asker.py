@@ -216,7 +216,9 @@ class Asker:
         candidates = author_candidates(question, known)
         if not candidates:
             return None
-        return studies_named(question, self._first_authors.of(index), candidates, known)
+        return studies_named(
+            question, lambda word: self._first_authors.lookup(index, word), candidates, known
+        )
 
     def _is_word(self, word: str) -> bool:
         """A word of the embedding model's own vocabulary (one piece): a real word, not a slip."""
@@ -243,9 +245,7 @@ class Asker:
         known = index.lexicon.contains_in_any_case
 
         def known_or_author(word: str) -> bool:
-            return known(word) or (
-                word[:1].isupper() and word.casefold() in self._first_authors.of(index).first
-            )
+            return known(word) or (word[:1].isupper() and bool(self._first_authors.lookup(index, word).first))
 
         return known_or_author
 

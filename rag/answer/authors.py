@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from rag.search.first_authors import Authors
+from rag.search.first_authors import AuthorName
 
 CUES_FILE = Path(__file__).with_name("data") / "author_cues.json"
 CAPITALIZED = re.compile(r"(?<![\w-])[^\W\d_][\w-]*", re.UNICODE)
@@ -102,20 +102,23 @@ def author_candidates(question: str, known: Callable[[str], bool]) -> list[Candi
 
 
 def studies_named(
-    question: str, authors: Authors, candidates: Sequence[Candidate], known: Callable[[str], bool]
+    question: str,
+    lookup: Callable[[str], AuthorName],
+    candidates: Sequence[Candidate],
+    known: Callable[[str], bool],
 ) -> StudiesNamed | None:
-    """The studies the question names by first author (`authors`: the collection's, from
-    rag/search/first_authors.py), among the `candidates` author_candidates found; None when it
-    names none and lacks none."""
+    """The studies the question names by first author (`lookup`: a name among the collection's
+    authors, rag/search/first_authors.py), among the `candidates` author_candidates found; None
+    when it names none and lacks none."""
     names: list[str] = []
     missing: list[str] = []
     doc_ids: dict[str, None] = {}
     reading = question
     for candidate in reversed(candidates):  # last first: the earlier positions stay right
-        key = candidate.word.casefold()
-        found = authors.first.get(key)
+        name = lookup(candidate.word)
+        found = name.first
         if not found:
-            if candidate.cue == "author" and key not in authors.families and not known(candidate.word):
+            if candidate.cue == "author" and not name.any_author and not known(candidate.word):
                 missing.append(candidate.word)
             continue
         year = YEAR_AFTER.match(question, candidate.end)

@@ -194,6 +194,16 @@ class ChunkReads:
         )
         return [DocumentFacts(int(r[0]), *r[1:]) for r in rows]
 
+    def documents_naming_author(self, word: str) -> list[tuple[str, int | None, str]]:
+        """(doc_id, year, authors) of the documents whose authors hold `word` anywhere (case
+        ignored for ASCII letters, as SQLite's LIKE does): the few a name may be an author of."""
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql = (
+            "SELECT d.doc_id, d.year, d.authors FROM documents d "
+            f"WHERE {self._live()} AND d.authors LIKE ? ESCAPE '\\'"
+        )
+        return [(str(r[0]), r[1], str(r[2])) for r in self._query(sql, (pattern,))]
+
     def chunk_rows_of(self, doc_rows: Iterable[int]) -> list[int]:
         """Row ids of the chunks of the document rows `doc_rows` (from `document_facts`)."""
         return [int(r) for (r,) in self._query_in("SELECT row_id FROM chunks WHERE doc_row IN", doc_rows)]
