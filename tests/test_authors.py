@@ -3,7 +3,7 @@ reads the question, rag.search.first_authors the collection's authors."""
 
 from __future__ import annotations
 
-from rag.answer.authors import author_candidates, studies_named
+from rag.answer.authors import MAX_CANDIDATES, author_candidates, studies_named
 from rag.answer.followup import Turn
 from rag.pipeline import Pipeline
 from rag.search.filters import Filters
@@ -141,3 +141,10 @@ def test_the_store_finds_the_documents_an_author_name_is_in(pipeline: Pipeline) 
     # LIKE's wildcards in a question's word are plain characters, not "anything".
     assert chunks.documents_naming_author("%") == []
     assert chunks.documents_naming_author("_") == []
+
+
+def test_a_question_of_many_names_looks_up_a_few_those_with_a_cue_first() -> None:
+    question = " ".join(f"Name{chr(65 + i)}x" for i in range(20)) + " and Hatooka et al.?"
+    candidates = author_candidates(question, known)
+    assert len(candidates) == MAX_CANDIDATES
+    assert candidates[-1].word == "Hatooka" and candidates[-1].cue == "author"

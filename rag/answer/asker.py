@@ -171,7 +171,7 @@ class Asker:
         # The earlier questions as they were read (a lay "kidney cancer" as "renal cell carcinoma"),
         # so that the topic carried is in the corpus's words.
         read = [dataclasses.replace(turn, question=self.read(index, turn.question)) for turn in history]
-        resolved = resolve(question, read, self._spelled_out(index), self._known_or_author(index))
+        resolved = resolve(question, read, self._spelled_out(index), self._known_or_author(index, read))
         prefer = resolved.prefer
         if resolved.kind == "refers" and not prefer and resolved.previous and not resolved.changes_disease:
             prefer = self._top_documents(index, resolved.previous, filters)
@@ -239,15 +239,18 @@ class Asker:
 
         return embed
 
-    def _known_or_author(self, index: Index) -> Callable[[str], bool]:
-        """Whether the corpus uses a word, or it is a study's first author ("Hatooka"): what an
-        earlier question's topic may carry."""
+    def _known_or_author(self, index: Index, history: Sequence[Turn]) -> Callable[[str], bool]:
+        """Whether the corpus uses a word, or an earlier question named a study by it ("the
+        Hatooka study"): what an earlier question's topic may carry."""
         known = index.lexicon.contains_in_any_case
-
-        def known_or_author(word: str) -> bool:
-            return known(word) or (word[:1].isupper() and bool(self._first_authors.lookup(index, word).first))
-
-        return known_or_author
+        authors = {
+            name
+            for turn in history
+            for named in [self._studies_named(index, turn.question)]
+            if named is not None
+            for name in named.names
+        }
+        return lambda word: known(word) or word in authors
 
     def _top_documents(self, index: Index, query: str, filters: Filters | None) -> tuple[str, ...]:
         """The document of the best passage for `query`: what an earlier answer was most likely from

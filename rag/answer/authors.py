@@ -28,6 +28,9 @@ CAPITALIZED = re.compile(r"(?<![\w-])[^\W\d_][\w-]*", re.UNICODE)
 YEAR_AFTER = re.compile(r"(?:\s*et\.?\s*al\.?)?[\s,(]*((?:19|20)\d\d)\b", re.I)
 YEAR = r"(?:\s*\(?(?:19|20)\d\d\)?)?"
 Cue = Literal["author", "study"]
+# The most words of one question looked up among the authors, those with a cue first: each new
+# word is a query of the store, and a question made of hundreds of names must stay cheap.
+MAX_CANDIDATES = 6
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def _cues() -> _Cues:
 
 def author_candidates(question: str, known: Callable[[str], bool]) -> list[Candidate]:
     """The capitalized words of `question` that may name an author: one with a cue beside it,
-    or one the corpus's text never uses (`known`)."""
+    or one the corpus's text never uses (`known`); at most MAX_CANDIDATES, in question order."""
     cues = _cues()
     found = []
     for match in CAPITALIZED.finditer(question):
@@ -98,6 +101,9 @@ def author_candidates(question: str, known: Callable[[str], bool]) -> list[Candi
             cue = "study"
         if cue is not None or not known(word):
             found.append(Candidate(word, match.start(), match.end(), cue))
+    if len(found) > MAX_CANDIDATES:
+        kept = sorted(found, key=lambda c: c.cue is None)[:MAX_CANDIDATES]
+        found = [c for c in found if c in kept]
     return found
 
 
