@@ -110,9 +110,7 @@ class Asker:
         plan = plan_question(question, index.lexicon, index.abbreviations)
         if named is not None:
             plan = plan.with_absent(named.missing)
-            scoped = (filters or Filters()).scoped_to(named.doc_ids)
-            # The filters given win: a named study they leave out is not searched.
-            filters = scoped if scoped.doc_ids else filters
+            filters = _scoped(filters, named)
         vectors = self._companions.embed(plan.texts)
         timings["embed"] = _ms(clock)
         clock = time.perf_counter()
@@ -257,8 +255,7 @@ class Asker:
         (among the studies it names by first author, if it names any that the filters let through)."""
         named = self._studies_named(index, query)
         if named is not None and named.doc_ids:
-            scoped = (filters or Filters()).scoped_to(named.doc_ids)
-            filters, query = (scoped if scoped.doc_ids else filters), named.reading
+            filters, query = _scoped(filters, named), named.reading
         vector = self._embedder.embed([query])[0]
         passages = self._searcher.search(index, vector, query, 1, filters=filters)
         return tuple(p.doc_id for p in passages[:1])
@@ -357,6 +354,13 @@ class BufferedListener:
         if self._listener is not None:
             for kind, value in self._events:
                 getattr(self._listener, kind)(value)
+
+
+def _scoped(filters: Filters | None, named: StudiesNamed) -> Filters | None:
+    """`filters` limited to the studies a question names; the filters given win, so a named
+    study they leave out is not searched (nor is the name then a limit)."""
+    scoped = (filters or Filters()).scoped_to(named.doc_ids)
+    return scoped if scoped.doc_ids else filters
 
 
 def _ms(start: float) -> float:

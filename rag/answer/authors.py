@@ -25,9 +25,12 @@ from rag.search.first_authors import AuthorName
 
 CUES_FILE = Path(__file__).with_name("data") / "author_cues.json"
 CAPITALIZED = re.compile(r"(?<![\w-])[^\W\d_][\w-]*", re.UNICODE)
-YEAR_AFTER = re.compile(r"(?:\s*et\.?\s*al\.?)?[\s,(]*((?:19|20)\d\d)\b", re.I)
-YEAR = r"(?:\s*\(?(?:19|20)\d\d\)?)?"
-Cue = Literal["author", "study"]
+# A year beside a name: "Hatooka 2016", "Bruix et al. (2017)", "Lee, 2015".
+YEAR = r"\s*,?\s*\(?((?:19|20)\d\d)\)?(?!\d)"
+YEAR_BESIDE = re.compile(YEAR)
+# What the words beside a name make it: only an author's name ("et al."), a study's by a
+# possessive ("Kuzuya's"), a noun ("the Hatooka study") or "by" before it ("by Oya").
+Cue = Literal["author", "possessive", "noun", "by"]
 # The most words of one question looked up among the authors, those with a cue first: each new
 # word is a query of the store, and a question made of hundreds of names must stay cheap.
 MAX_CANDIDATES = 6
@@ -40,7 +43,8 @@ class Candidate:
     end: int
     """Where the word is in the question."""
     cue: Cue | None
-    """What the words beside it make it: only an author's name, a study's, or nothing."""
+    through: int
+    """Where the name ends with an author's or a possessive cue ("Kuzuya et al.", "Kuzuya's")."""
 
 
 @dataclass(frozen=True)
@@ -59,27 +63,28 @@ class StudiesNamed:
 
 @dataclass(frozen=True)
 class _Cues:
-    author_after: re.Pattern[str]
-    study_after: re.Pattern[str]
-    study_before: re.Pattern[str]
+    author: re.Pattern[str]
+    possessive: re.Pattern[str]
+    noun: re.Pattern[str]
+    by: re.Pattern[str]
 
 
-def _after(cues: Sequence[str]) -> re.Pattern[str]:
-    # Longest first, so "et al." is tried before "et al"; a possessive follows with no space.
-    ordered = sorted(cues, key=len, reverse=True)
-    attached = "|".join(re.escape(c) for c in ordered if not c[:1].isalnum()) or "(?!)"
-    spaced = "|".join(re.escape(c) for c in ordered if c[:1].isalnum()) or "(?!)"
-    return re.compile(rf"(?:(?:{attached})(?!\w)|{YEAR}\s+(?:{spaced})(?!\w))", re.I)
+def _alternatives(cues: Sequence[str]) -> str:
+    # Longest first, so "et al." is tried before "et al".
+    return "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)) or "(?!)"
 
 
 @cache
 def _cues() -> _Cues:
     data = json.loads(CUES_FILE.read_text(encoding="utf-8"))
-    before = "|".join(re.escape(c) for c in sorted(data["study_before"], key=len, reverse=True))
+    study = data["study_after"]
+    attached = [c for c in study if not c[:1].isalnum()]  # a possessive follows with no space
+    spaced = [c for c in study if c[:1].isalnum()]
     return _Cues(
-        _after(data["author_after"]),
-        _after(data["study_after"]),
-        re.compile(rf"(?<!\w)(?:{before})\s+$", re.I),
+        re.compile(rf"\s+(?:{_alternatives(data['author_after'])})(?!\w)", re.I),
+        re.compile(rf"(?:{_alternatives(attached)})(?!\w)", re.I),
+        re.compile(rf"(?:{YEAR})?\s+(?:{_alternatives(spaced)})(?!\w)", re.I),
+        re.compile(rf"(?<!\w)(?:{_alternatives(data['study_before'])})\s+$", re.I),
     )
 
 
@@ -89,18 +94,19 @@ def author_candidates(question: str, known: Callable[[str], bool]) -> list[Candi
     cues = _cues()
     found = []
     for match in CAPITALIZED.finditer(question):
-        word = match.group()
+        word, end = match.group(), match.end()
         if not word[:1].isupper() or len(word) < 2:
             continue
         cue: Cue | None = None
-        if cues.author_after.match(question, match.end()):
-            cue = "author"
-        elif cues.study_after.match(question, match.end()) or cues.study_before.search(
-            question[: match.start()]
-        ):
-            cue = "study"
+        through = end
+        if (after := cues.author.match(question, end) or cues.possessive.match(question, end)) is not None:
+            cue, through = ("possessive" if after.re is cues.possessive else "author"), after.end()
+        elif cues.noun.match(question, end):
+            cue = "noun"
+        elif cues.by.search(question[: match.start()]):
+            cue = "by"
         if cue is not None or not known(word):
-            found.append(Candidate(word, match.start(), match.end(), cue))
+            found.append(Candidate(word, match.start(), end, cue, through))
     if len(found) > MAX_CANDIDATES:
         kept = sorted(found, key=lambda c: c.cue is None)[:MAX_CANDIDATES]
         found = [c for c in found if c in kept]
@@ -122,43 +128,34 @@ def studies_named(
     reading = question
     for candidate in reversed(candidates):  # last first: the earlier positions stay right
         name = lookup(candidate.word)
-        found = name.first
-        if not found:
+        if not name.first:
             if candidate.cue == "author" and not name.any_author and not known(candidate.word):
                 missing.append(candidate.word)
             continue
-        year = YEAR_AFTER.match(question, candidate.end)
-        of_year = [s for s in found if year is not None and s.year == int(year.group(1))]
+        year = YEAR_BESIDE.match(question, candidate.through)
+        of_year = [s for s in name.first if year is not None and s.year == int(year.group(1))]
         names.insert(0, candidate.word)
-        doc_ids = dict.fromkeys([*(s.doc_id for s in (of_year or found)), *doc_ids])
-        reading = _without_name(reading, candidate)
+        doc_ids = dict.fromkeys([*(s.doc_id for s in (of_year or name.first)), *doc_ids])
+        reading = _without_name(reading, candidate, year.end() if year is not None else candidate.through)
     if not names and not missing:
         return None
     return StudiesNamed(tuple(names), tuple(doc_ids), tuple(missing[::-1]), reading)
 
 
-POSSESSIVE = re.compile(r"['’]s(?!\w)")
-YEAR_BESIDE = re.compile(r"\s*,?\s*\(?(?:19|20)\d\d\)?(?!\d)")
+# What a name and its cue (and year) become in the question's reading.
+REPLACEMENTS: dict[Cue | None, str] = {
+    "author": "the authors",
+    "possessive": "the",
+    "noun": "",
+    "by": "the authors",
+}
 
 
-def _without_name(question: str, candidate: Candidate) -> str:
-    """`question` with the author's name of `candidate` put in other words: "Kuzuya et al." and
-    "by Oya" as "the authors", "Kuzuya's study" as "the study", "the Hatooka (2016) study" as
-    "the study"."""
-    start, end = candidate.start, candidate.end
-    author = _cues().author_after.match(question, end)
-    possessive = POSSESSIVE.match(question, end)
-    if author is not None:
-        end, replacement = author.end(), "the authors"
-    elif possessive is not None:
-        end, replacement = possessive.end(), "the"
-    else:
-        year = YEAR_BESIDE.match(question, end)
-        end = year.end() if year is not None else end
-        noun = _cues().study_after.match(question, candidate.end) is not None
-        replacement = "" if noun else "the authors"
-    year = YEAR_BESIDE.match(question, end)
-    end = year.end() if year is not None and author is not None else end
-    rest = question[end:].lstrip() if not replacement else question[end:]
-    reading = question[:start] + replacement + rest
-    return reading[:1].upper() + reading[1:] if start == 0 else reading
+def _without_name(question: str, candidate: Candidate, end: int) -> str:
+    """`question` with the author's name of `candidate`, up to `end`, put in other words:
+    "Kuzuya et al." and "by Oya" as "the authors", "Kuzuya's study" as "the study", "the
+    Hatooka (2016) study" as "the study"."""
+    replacement = REPLACEMENTS.get(candidate.cue, "the authors")
+    rest = question[end:] if replacement else question[end:].lstrip()
+    reading = question[: candidate.start] + replacement + rest
+    return reading[:1].upper() + reading[1:] if candidate.start == 0 else reading
