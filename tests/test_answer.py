@@ -217,6 +217,25 @@ def test_a_link_of_a_web_page_or_a_trial_registration_never_answers(monkeypatch)
     assert not never_answers("We sampled 4200 adults registered with a General Medical Practice.")
 
 
+def test_a_formula_never_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A formula from a PDF's text layer is no answer: "And for MERS?" after a question on the
+    R0 of SARS was answered with "Ram : R0,m eXp(— 212:1 O(Rheum)-" (covidqa-followups f51)."""
+    from rag.answer.sentences import never_answers
+
+    formula = "Rt,m = R0,m eXp(— Σ αk Ik,t,m)"
+    finding = "The reproduction number of sorafenib-treated renal cell carcinoma models was 1.4."
+    monkeypatch.setitem(
+        PASSAGES, "mrcc", (PASSAGES["mrcc"][0], f"RESULTS: {finding}\n\n{formula}\n\nIt held.")
+    )
+    result = compose("What was the reproduction number Rt,m in renal cell carcinoma?")
+    assert result.citations and all(formula not in c.quote for c in result.citations)
+    assert never_answers("Ram : R0,m eXp(— 212:1 O(Rheum)-")
+    # Prose, a table row and a row of values each say something.
+    assert not never_answers("Eleven patients were accrued.")
+    assert not never_answers("Sorafenib | 400 | 12")
+    assert not never_answers("Italy 9.8% [3.2%-26%]")
+
+
 def test_a_caption_never_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A table's caption says what the table shows, not what it found: "What percentage ...?"
     was answered with a bare caption ("Table l: Posterior model estimates of percentage ...")."""

@@ -66,7 +66,7 @@ TRIAL_REGISTRATION = re.compile(
 def never_answers(text: str) -> bool:
     """Not article content, though a sentence: a link of a web page (`is_navigation`), where
     a trial is registered, a caption that reports no value (`is_caption`) or a sentence cut
-    before its end (`is_unfinished`). These stay among
+    before its end (`is_unfinished`) or a formula (`is_formula`). These stay among
     the candidates the sentence ranker orders, which are those it was fitted on, and
     `ExtractiveComposer.compose` leaves them out after it (a refit on a candidate fewer moves
     the ranker more than the candidate is worth: docs/evaluation.md)."""
@@ -75,7 +75,19 @@ def never_answers(text: str) -> bool:
         or TRIAL_REGISTRATION.search(text) is not None
         or (is_caption(text) and not TABLE_VALUE.search(text))
         or is_unfinished(text)
+        or is_formula(text)
     )
+
+
+# A word of prose: lower-case letters only ("was", "rate"), not a symbol, a name or a variable.
+PROSE_WORD = re.compile(r"\b[a-z]{3,}\b")
+
+
+def is_formula(text: str) -> bool:
+    """A formula as its PDF's text layer gives it ("Ram : R0,m eXp(— 212:1 O(Rheum)-"): no word
+    of prose and no measured value. A table row ("Sorafenib | 400 | 12") and a row of values
+    ("Italy 9.8% [3.2%-26%]") report something; a formula quoted alone does not."""
+    return CELL_SEPARATOR not in text and not TABLE_VALUE.search(text) and PROSE_WORD.search(text) is None
 
 
 def is_unfinished(text: str) -> bool:
