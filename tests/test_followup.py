@@ -188,6 +188,21 @@ def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
     assert resolve("And with chemotherapy?", [Turn(aml)], embed).query == (
         "Does sorafenib work in acute myeloid leukaemia with chemotherapy?"
     )
+    # A tumour named by its organ is the disease a fragment replaces; "tumor thrombus" is none.
+    shrink = "Does sorafenib actually shrink liver tumours, or does it just stop them growing?"
+    assert resolve("And for leukaemia?", [Turn(shrink)]).query == (
+        "Does sorafenib actually shrink leukaemia, or does it just stop them growing?"
+    )
+    thrombus = "How long do people with portal vein tumour thrombus live on sorafenib?"
+    assert resolve("And for leukaemia?", [Turn(thrombus)]).query == f"{thrombus[:-1]} for leukaemia?"
+    # The verb after its subject stays a verb: no "Does sorafenib leukaemia patients ...".
+    helps = "Does sorafenib help renal cell carcinoma patients live longer?"
+    assert (
+        resolve("And for leukaemia?", [Turn(helps)]).query
+        == "Does sorafenib help leukaemia patients live longer?"
+    )
+    treats = "Does it treat acute myeloid leukaemia?"
+    assert resolve("And for kidney cancer?", [Turn(treats)]).query == "Does it treat kidney cancer?"
 
 
 def test_a_fragment_that_is_a_name_or_a_condition_takes_its_place() -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer.abstain import entities_data, names_drug_or_gene
 from rag.answer.question import QUESTION_WORDS
-from rag.text import WORD
+from rag.text import STOPWORDS, WORD
 from rag.text.spelling import american
 
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ MAX_QUALIFIERS = 3
 # slow the service down) is compared by its first few.
 MAX_NAMES = 4
 CACHED_NAMES = 4096
+# A word after a tumour's head that ends its phrase ("liver tumours in mice", "... or"): a
+# function word; any other word continues it ("tumor thrombus", "tumor growth").
+PHRASE_ENDS = STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class DiseaseWords:
     """Words after a head that make it a place's name ("Cancer Center")."""
     inner: frozenset[str]
     """Qualifiers that continue a name and never start one ("cell" in "renal cell carcinoma")."""
+    tumour: frozenset[str]
+    """Heads of a tumour's name ("liver tumours"), a disease only where a follow-up replaces it."""
 
 
 @cache
@@ -67,6 +72,7 @@ def disease_words() -> DiseaseWords:
         frozenset(data["qualifier_breaks"]),
         frozenset(data["institution_words"]),
         frozenset(data["inner_qualifiers"]),
+        frozenset(data["tumour_heads"]),
     )
 
 
@@ -78,12 +84,40 @@ def disease_names(text: str) -> tuple[str, ...]:
 def disease_spans(text: str) -> list[tuple[str, int, int]]:
     """Each disease name of `text` (lowercased, as disease_names gives it) with where it is."""
     words = disease_words()
+    return _spans(
+        text, words.generic, words.specific, lambda following, between: following not in words.institutions
+    )
+
+
+def tumour_spans(text: str) -> list[tuple[str, int, int]]:
+    """Each tumour `text` names by its organ ("liver tumours", as disease_spans gives a
+    disease): what a follow-up naming a disease replaces when the question names no disease
+    ("Does sorafenib shrink liver tumours?", then "And for leukaemia?"). Only a head that ends
+    its phrase: "portal vein tumor thrombus" and "decreases tumor growth" name no tumour to
+    replace (so "tumour" is no disease head, where such a name would choose documents)."""
+    words = disease_words()
+    return _spans(
+        text,
+        words.tumour,
+        frozenset(),
+        lambda following, between: not following or bool(between.strip()) or following in PHRASE_ENDS,
+    )
+
+
+def _spans(
+    text: str, generic: frozenset[str], specific: frozenset[str], head_ends: Callable[[str, str], bool]
+) -> list[tuple[str, int, int]]:
+    """Names ending in a head of `generic` (with a qualifier) or of `specific` (alone), where
+    `head_ends(following word, text between)` says the head ends a name there."""
+    words = disease_words()
     tokens = list(WORD.finditer(text))
     found: list[tuple[str, int, int]] = []
     for position, match in enumerate(tokens):
         head = american(match.group().lower())
-        following = tokens[position + 1].group().lower() if position + 1 < len(tokens) else ""
-        if (head not in words.generic and head not in words.specific) or following in words.institutions:
+        after = tokens[position + 1] if position + 1 < len(tokens) else None
+        following = after.group().lower() if after else ""
+        between = text[match.end() : after.start()] if after else ""
+        if (head not in generic and head not in specific) or not head_ends(following, between):
             continue
         qualifiers: list[str] = []
         start = match.start()
@@ -94,7 +128,7 @@ def disease_spans(text: str) -> list[tuple[str, int, int]]:
                 break
             qualifiers.insert(0, american(before.group().lower()))
             start = before.start()
-        if qualifiers or head in words.specific:
+        if qualifiers or head in specific:
             found.append((" ".join([*qualifiers, head]), start, match.end()))
     return found
 

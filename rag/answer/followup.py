@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from rag.answer.abstain import names_drug_or_gene
-from rag.answer.diseases import disease_spans, name_variants
+from rag.answer.diseases import disease_spans, name_variants, tumour_spans
 from rag.answer.question import QUESTION_WORDS, analyze
 from rag.text import WORD
 from rag.text.analyzer import is_designator
@@ -186,7 +186,8 @@ def _resolve_one(
 def other_disease(question: str, previous: str, embed: Embed | None) -> tuple[int, int] | None:
     """Where `previous` names its disease, when `question` names another one ("kidney cancer"
     after "liver cancer"; not "renal cell carcinoma" after "kidney cancer"); else None."""
-    new, old = disease_spans(question), disease_spans(previous)
+    # An earlier tumour named by its organ ("liver tumours") is the disease a new one replaces.
+    new, old = disease_spans(question), disease_spans(previous) or tumour_spans(previous)
     if not new or not old:
         return None
     new_names = [v for name, *_ in new for v in name_variants(name)]
@@ -197,10 +198,28 @@ def other_disease(question: str, previous: str, embed: Embed | None) -> tuple[in
         vectors = embed([*new_names, *old_names])
         if float((vectors[: len(new_names)] @ vectors[len(new_names) :].T).max()) >= SAME_DISEASE:
             return None
-    # The whole name with its qualifiers: "renal cell carcinoma", not "cell carcinoma" (a verb
-    # or a drug before it may go too: "help renal cell carcinoma").
-    _, start, end = old[0]
-    return start, end
+    # The whole name with its qualifiers: "renal cell carcinoma", not "cell carcinoma"; but not
+    # the verb after its subject ("Does sorafenib help renal cell carcinoma?").
+    name, start, end = old[0]
+    return _after_verb(previous, name, start), end
+
+
+def _after_verb(text: str, name: str, start: int) -> int:
+    """Where a disease's name found at `start` begins once a verb read as its first qualifier
+    is left out: after a drug or a pronoun (its subject: "sorafenib help", "it shrink"),
+    adverbs ("actually") and then one word, when the rest still names the disease."""
+    before = WORD.findall(text[:start])
+    if not before or not (names_drug_or_gene(before[-1]) or before[-1].lower() in ANAPHORA):
+        return start
+    words = list(WORD.finditer(text, start))
+    count = len(name.split())
+    skip = 0
+    while skip < count - 1 and words[skip].group().lower().endswith("ly"):
+        skip += 1
+    shortest = name_variants(name)[-1]  # the name at its shortest: "liver tumors", "leukemia"
+    if count - skip - 1 < len(shortest.split()):
+        return start
+    return words[skip + 1].start()
 
 
 def swap_disease(previous: str, fragment: str, old: tuple[int, int] | None) -> str | None:
