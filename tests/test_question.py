@@ -122,6 +122,15 @@ def test_answer_type_match_and_roles() -> None:
     why = analyze("Why did she stop taking sorafenib?")
     assert answer_type_match(why, "Sorafenib was discontinued due to a grade 3 adverse event.") == 1.0
     assert answer_type_match(why, "She took sorafenib 400 mg for 18 months.") == 0.0
+    # A question asking which drug is matched by a sentence naming another drug than its own.
+    drugs = analyze("Which chemotherapy drugs were combined with sorafenib?")
+    assert answer_type_match(drugs, "Patients received IA cisplatin or carboplatin every 6 weeks.") == 1.0
+    assert answer_type_match(drugs, "Patients received oral sorafenib every day.") == 0.0
+    tablet = analyze("If sorafenib stops working for thyroid cancer, what other tablet can be tried?")
+    assert answer_type_match(tablet, "Lenvatinib was the second MKI approved.") == 1.0
+    # Not a question about the drug's effects.
+    effects = analyze("What are the side effects of the drug?")
+    assert answer_type_match(effects, "Cisplatin and carboplatin were given.") == 0.0
     assert sentence_role("RESULTS", "The rate was 30%.") == 1.0
     assert sentence_role("METHODS", "To assess the efficacy of sorafenib in HCC.") == 0.0
     assert sentence_role("BACKGROUND", "HCC is common.") == 0.0

@@ -55,6 +55,12 @@ def number_word_pattern() -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternation([*words['number_words'], *words['no_number_words']])})\b", re.I)
 
 
+@cache
+def drug_nouns() -> frozenset[str]:
+    """What a "Which drug / agent / tablet ...?" asks for by name, lower-cased."""
+    return frozenset(word.lower() for word in _words()["drug_nouns"])
+
+
 def unit_pattern(kind: AnswerType) -> re.Pattern[str] | None:
     """The pattern of a value of type `kind`; None for a type that is not a number."""
     return unit_patterns().get(kind)

@@ -12,7 +12,8 @@ from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 
-from rag.answer.answer_units import number_word_pattern, unit_pattern
+from rag.answer.abstain import drugs_named
+from rag.answer.answer_units import drug_nouns, number_word_pattern, unit_pattern
 from rag.answer.quantities import quantities_given
 from rag.answer.question import AnswerType, Intent, Question
 from rag.text import STOPWORDS, numbers
@@ -103,12 +104,16 @@ NOT_A_VALUE = re.compile(REFERENCE_MARK + r"|\b[A-Za-z]*[A-Z][A-Za-z]*-\d+\b|\b\
 
 
 def answer_type_match(question: Question, sentence: str) -> float:
-    """1.0 when the sentence holds a new number with the unit the question asks for, or, for a
-    why-question, states a cause ("due to", "because")."""
+    """1.0 when the sentence holds a new number with the unit the question asks for; for a
+    why-question, states a cause ("due to", "because"); for a question asking which drug,
+    names a drug the question does not ("Which chemotherapy drugs did they use?": "... received
+    IA cisplatin or carboplatin every 6 weeks ...")."""
     kind = question.answer_type
     if kind is AnswerType.REASON:
         cause = unit_pattern(kind)
         return 1.0 if cause is not None and cause.search(sentence) else 0.0
+    if kind is AnswerType.DESCRIPTION and asks_for_drug(question):
+        return 1.0 if drugs_named(sentence) - drugs_named(question.text) else 0.0
     if not kind.numeric:
         return 0.0
     values = NOT_A_VALUE.sub(" ", sentence)
@@ -118,6 +123,12 @@ def answer_type_match(question: Question, sentence: str) -> float:
         return 0.0
     unit = unit_pattern(kind)
     return 1.0 if unit is None or unit.search(sentence) else 0.5
+
+
+def asks_for_drug(question: Question) -> bool:
+    """A "what/which X" question whose X names a drug by kind ("Which chemotherapy drugs",
+    "what other tablet", "Which multikinase inhibitor"): it asks for the drug's name."""
+    return any(word.lower() in drug_nouns() for word in question.focus)
 
 
 def focus_match(focus_stems: tuple[str, ...], stems: set[str], text: str) -> float:
