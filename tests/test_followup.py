@@ -100,6 +100,7 @@ def test_a_refers_back_question_carries_the_topic_along_a_chain() -> None:
     changed = resolve("Unrelated, but how many were enrolled?", history)
     assert changed.kind == "standalone" and changed.query == "how many were enrolled?"
     assert resolve("Different question: what dose was used?", history).query == "what dose was used?"
+    assert resolve("Totally different thing: what dose was used?", history).query == "what dose was used?"
     assert resolve("Another question entirely - what dose?", history).query == "what dose?"
     assert resolve("Different studies report what?", history).kind == "refers"
     # A question with its own topic is read as asked, even mid-conversation.
@@ -220,6 +221,13 @@ def test_a_fragment_that_is_a_name_or_a_condition_takes_its_place() -> None:
     thyroid = resolve("And when it's used for thyroid cancer?", [Turn(side_effects, doc_ids=(RCC,))])
     assert thyroid.query == "What adverse events does sorafenib usually cause in thyroid cancer?"
     assert thyroid.prefer == ()
+    # A name after a preposition swaps the name that opens the earlier phrase, nothing after it;
+    # a phrase opened by another word is replaced whole.
+    hands = "How often do liver cancer patients on sorafenib get a really bad reaction on the hands?"
+    assert resolve("And on regorafenib?", [Turn(hands)]).query == hands.replace(" sorafenib", " regorafenib")
+    assert resolve("And with sorafenib?", [Turn("What was OS with placebo in RESORCE?")]).query == (
+        "What was OS with sorafenib in RESORCE?"
+    )
 
 
 @pytest.mark.integration

@@ -60,7 +60,7 @@ DEFINITE = re.compile(
 )
 # "Different question: ...", "Unrelated, but ...": the user says the topic changes.
 TOPIC_CHANGE = re.compile(
-    r"^\s*(?:(?:a |an |one )?(?:different|separate|unrelated|new|other|another) "
+    r"^\s*(?:(?:a |an |one )?(?:(?:totally|completely|entirely|quite) )?(?:different|separate|unrelated|new|other|another) "
     r"(?:thing|question|topic|subject)|(?:on )?(?:a |an )?(?:different|unrelated|separate) (?:note|matter)"
     r"|unrelated|changing (?:the )?subject|change of (?:topic|subject))\b(?: (?:entirely|altogether|now))?"
     r"\s*[-:,.;–—]*\s*(?:but\b)?\s*[-:,]*\s*",
@@ -335,6 +335,12 @@ def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
             rf"\b{re.escape(words[0])}\s+[^,;:?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;:?.]|$)", re.I
         )
         found = pattern.search(previous)
+        # "on regorafenib" after "... patients on sorafenib get a bad reaction on the hands?"
+        # swaps the name the phrase opens with, not the words after it up to "on the hands".
+        opening = found.group().split()[1:2] if found else []
+        if found and len(words) == 2 and is_name(words[1]) and opening and is_name(opening[0]):
+            at = found.start() + found.group().index(opening[0], len(words[0]))
+            return previous[:at] + words[1] + previous[at + len(opening[0]) :]
         # "in children" after "... in renal cell carcinoma?" is a group within the disease.
         if found and not (disease_spans(found.group()) and not disease_spans(fragment)):
             return pattern.sub(fragment, previous, count=1)
