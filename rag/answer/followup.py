@@ -60,7 +60,8 @@ DEFINITE = re.compile(
 )
 # "Different question: ...", "Unrelated, but ...": the user says the topic changes.
 TOPIC_CHANGE = re.compile(
-    r"^\s*(?:(?:a |an |one )?(?:(?:totally|completely|entirely|quite) )?(?:different|separate|unrelated|new|other|another) "
+    r"^\s*(?:(?:a |an |one )?(?:(?:totally|completely|entirely|quite) )?"
+    r"(?:different|separate|unrelated|new|other|another) "
     r"(?:thing|question|topic|subject)|(?:on )?(?:a |an )?(?:different|unrelated|separate) (?:note|matter)"
     r"|unrelated|changing (?:the )?subject|change of (?:topic|subject))\b(?: (?:entirely|altogether|now))?"
     r"\s*[-:,.;–—]*\s*(?:but\b)?\s*[-:,]*\s*",
