@@ -58,6 +58,11 @@ DEFINITE = re.compile(
     r"(?!\s+(?:of|on|in|with|from|by|comparing|testing|evaluating|using|that|which|where)\s+\w+\s+\w+)",
     re.I,
 )
+# "the man", "the 75 year old woman", "that second patient": one person, named definitely.
+PERSON_PHRASE = re.compile(
+    r"\b(?:the|that|this)\s+(?:[\w-]+\s+){0,4}?(?:man|woman|lady|gentleman|boy|girl|child|person|patient)\b",
+    re.I,
+)
 # "Different question: ...", "Unrelated, but ...": the user says the topic changes.
 TOPIC_CHANGE = re.compile(
     r"^\s*(?:(?:a |an |one )?(?:(?:totally|completely|entirely|quite) )?"
@@ -349,7 +354,22 @@ def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
         # condition added ("with chemotherapy", "for patients with poor liver function").
         swapped = _swap_name(previous, words[1], embed) if len(words) == 2 else None
         return swapped or f"{previous.rstrip(' ?.!')} {fragment}?"
-    return _swap_name(previous, fragment, embed) or _swap_similar(previous, fragment, embed)
+    return (
+        _swap_person(previous, fragment)
+        or _swap_name(previous, fragment, embed)
+        or _swap_similar(previous, fragment, embed)
+    )
+
+
+def _swap_person(previous: str, fragment: str) -> str | None:
+    """The earlier question with the person it asks about replaced by the one the fragment
+    names: "And the 75 year old woman?" after "How long did the 55 year old man respond?" is
+    "How long did the 75 year old woman respond?". None unless both name one by a definite
+    phrase ending in a word for a person."""
+    if not PERSON_PHRASE.fullmatch(fragment.strip()):
+        return None
+    found = PERSON_PHRASE.search(previous)
+    return previous[: found.start()] + fragment.strip() + previous[found.end() :] if found else None
 
 
 def _swap_name(previous: str, fragment: str, embed: Embed | None) -> str | None:
