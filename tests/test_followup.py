@@ -228,6 +228,11 @@ def test_a_fragment_that_is_a_name_or_a_condition_takes_its_place() -> None:
     assert resolve("And with sorafenib?", [Turn("What was OS with placebo in RESORCE?")]).query == (
         "What was OS with sorafenib in RESORCE?"
     )
+    # The name before the phrase, asked about by itself: no "sorafenib with sorafenib alone".
+    combined = "What was the response rate of sorafenib with G-CSF and plerixafor in AML?"
+    assert resolve("And with sorafenib alone?", [Turn(combined)]).query == (
+        "What was the response rate of sorafenib alone in AML?"
+    )
     # A person named definitely takes the earlier person's place.
     man = "How long did the 55 year old man respond to sorafenib?"
     assert resolve("And the 75 year old woman?", [Turn(man)]).query == (

@@ -341,6 +341,12 @@ def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
             rf"\b{re.escape(words[0])}\s+[^,;:?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;:?.]|$)", re.I
         )
         found = pattern.search(previous)
+        # "with sorafenib alone" after "... of sorafenib with G-CSF and plerixafor ...?" asks for
+        # the name before the phrase without what the phrase adds: "... of sorafenib alone ...".
+        before = WORD.findall(previous[: found.start()]) if found else []
+        if found and len(words) > 1 and before and before[-1].lower() == words[1].lower():
+            rest = " ".join(words[2:])
+            return previous[: found.start()].rstrip() + (f" {rest}" if rest else "") + previous[found.end() :]
         # "on regorafenib" after "... patients on sorafenib get a bad reaction on the hands?"
         # swaps the name the phrase opens with, not the words after it up to "on the hands".
         opening = found.group().split()[1:2] if found else []
