@@ -331,40 +331,49 @@ def _designator(question: str, end: int) -> str:
 def substitute(previous: str, fragment: str, embed: Embed | None) -> str | None:
     """The earlier question with the fragment put in place of what it replaces; None when
     nothing in it can be replaced. A fragment opened by a preposition replaces the earlier
-    phrase it opens (unless that names the disease and the fragment none), else the name it
-    names takes the earlier one's place ("for MERS" after "the R0 of SARS"), else it is added
-    at the end. One without a preposition takes the place of the earlier name, or of the word
-    most similar in meaning."""
+    phrase it opens (`_replace_phrase`). One without a preposition takes the place of the
+    earlier person ("the 75 year old woman"), of the earlier name, or of the word most similar
+    in meaning."""
     words = fragment.split()
     if words and words[0].lower() in PREPOSITIONS:
-        pattern = re.compile(
-            rf"\b{re.escape(words[0])}\s+[^,;:?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;:?.]|$)", re.I
-        )
-        found = pattern.search(previous)
-        # "with sorafenib alone" after "... of sorafenib with G-CSF and plerixafor ...?" asks for
-        # the name before the phrase without what the phrase adds: "... of sorafenib alone ...".
-        before = WORD.findall(previous[: found.start()]) if found else []
-        if found and len(words) > 1 and before and before[-1].lower() == words[1].lower():
-            rest = " ".join(words[2:])
-            return previous[: found.start()].rstrip() + (f" {rest}" if rest else "") + previous[found.end() :]
-        # "on regorafenib" after "... patients on sorafenib get a bad reaction on the hands?"
-        # swaps the name the phrase opens with, not the words after it up to "on the hands".
-        opening = found.group().split()[1:2] if found else []
-        if found and len(words) == 2 and is_name(words[1]) and opening and is_name(opening[0]):
-            at = found.start() + found.group().index(opening[0], len(words[0]))
-            return previous[:at] + words[1] + previous[at + len(opening[0]) :]
-        # "in children" after "... in renal cell carcinoma?" is a group within the disease.
-        if found and not (disease_spans(found.group()) and not disease_spans(fragment)):
-            return pattern.sub(fragment, previous, count=1)
-        # A name takes a name's place ("for MERS" after "the R0 of SARS"); anything else is a
-        # condition added ("with chemotherapy", "for patients with poor liver function").
-        swapped = _swap_name(previous, words[1], embed) if len(words) == 2 else None
-        return swapped or f"{previous.rstrip(' ?.!')} {fragment}?"
+        return _replace_phrase(previous, fragment, embed)
     return (
         _swap_person(previous, fragment)
         or _swap_name(previous, fragment, embed)
         or _swap_similar(previous, fragment, embed)
     )
+
+
+def _replace_phrase(previous: str, fragment: str, embed: Embed | None) -> str:
+    """The earlier question with the phrase opened by the fragment's preposition replaced by
+    the fragment (unless that phrase names the disease and the fragment none); else the name
+    the fragment names takes the earlier one's place ("for MERS" after "the R0 of SARS"); else
+    the fragment is added at the end."""
+    words = fragment.split()
+    pattern = re.compile(
+        rf"\b{re.escape(words[0])}\s+[^,;:?.]*?(?=\s+(?:{'|'.join(PREPOSITIONS)})\b|[,;:?.]|$)", re.I
+    )
+    found = pattern.search(previous)
+    if found:
+        # "with sorafenib alone" after "... of sorafenib with G-CSF and plerixafor ...?" asks
+        # for the name before the phrase without what the phrase adds: "... of sorafenib alone".
+        before = WORD.findall(previous[: found.start()])
+        if len(words) > 1 and before and before[-1].lower() == words[1].lower():
+            rest = " ".join(words[2:])
+            return previous[: found.start()].rstrip() + (f" {rest}" if rest else "") + previous[found.end() :]
+        # "on regorafenib" after "... patients on sorafenib get a bad reaction on the hands?"
+        # swaps the name the phrase opens with, not the words after it up to "on the hands".
+        opening = found.group().split()[1:2]
+        if len(words) == 2 and is_name(words[1]) and opening and is_name(opening[0]):
+            at = found.start() + found.group().index(opening[0], len(words[0]))
+            return previous[:at] + words[1] + previous[at + len(opening[0]) :]
+        # "in children" after "... in renal cell carcinoma?" is a group within the disease.
+        if not (disease_spans(found.group()) and not disease_spans(fragment)):
+            return pattern.sub(fragment, previous, count=1)
+    # A name takes a name's place ("for MERS" after "the R0 of SARS"); anything else is a
+    # condition added ("with chemotherapy", "for patients with poor liver function").
+    swapped = _swap_name(previous, words[1], embed) if len(words) == 2 else None
+    return swapped or f"{previous.rstrip(' ?.!')} {fragment}?"
 
 
 def _swap_person(previous: str, fragment: str) -> str | None:
