@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from rag.answer.abstain import drugs_named
@@ -113,7 +113,7 @@ def answer_type_match(question: Question, sentence: str) -> float:
         cause = unit_pattern(kind)
         return 1.0 if cause is not None and cause.search(sentence) else 0.0
     if kind is AnswerType.DESCRIPTION and asks_for_drug(question):
-        return 1.0 if drugs_named(sentence) - drugs_named(question.text) else 0.0
+        return 1.0 if drugs_named(sentence) - _drugs_asked(question.text) else 0.0
     if not kind.numeric:
         return 0.0
     values = NOT_A_VALUE.sub(" ", sentence)
@@ -123,6 +123,12 @@ def answer_type_match(question: Question, sentence: str) -> float:
         return 0.0
     unit = unit_pattern(kind)
     return 1.0 if unit is None or unit.search(sentence) else 0.5
+
+
+@lru_cache(maxsize=1024)
+def _drugs_asked(question: str) -> frozenset[str]:
+    """The drugs a question names, read once per question rather than once per candidate."""
+    return frozenset(drugs_named(question))
 
 
 def asks_for_drug(question: Question) -> bool:
