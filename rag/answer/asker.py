@@ -20,6 +20,7 @@ from rag.answer.lay_terms import LAY_TERMS_FILE, clinical_reading, lay_terms
 from rag.answer.llm import LanguageModel
 from rag.answer.misspellings import corrected
 from rag.answer.ranking import SHIPPED_RANKER, load_sentence_ranker
+from rag.answer.sentences import holds_content
 from rag.answer.support import SHIPPED_MODEL, load_support_model
 from rag.documents import Answer, Passage
 from rag.embed import Embedder
@@ -122,6 +123,7 @@ class Asker:
             top_k=top_k,
             filters=filters,
             mode=mode,
+            quotable=holds_content,
         )
         sentences = index.chunks.sentences([p.row_id for p in passages])
         if filters is not None and filters.sections:

@@ -55,6 +55,17 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
 
 # Where a trial is registered ("This trial is registered with ClinicalTrials.gov, number
 # NCT01774344."): a registry, not a person "registered with a General Medical Practice".
+def holds_content(passage: Passage) -> bool:
+    """Whether any of `passage` lies outside the parts that hold no answer sentences: a chunk
+    wholly of keywords, abbreviations, funding or disclosures can never be quoted, so it is not
+    retrieved for an answer (it would take a better passage's place and make its paper look
+    like the one asked about: a keyword list is short and names the paper's main terms)."""
+    sections = passage.sections
+    if not sections or sections[0][0] > 0:  # text before the first label: no label says what it is
+        return True
+    return not all(is_non_content_section(name) for _, name in sections)
+
+
 TRIAL_REGISTRATION = re.compile(
     r"\b(?:is|was|were|are|been) (?:prospectively |retrospectively )?registered (?:with|at|in|on|under) "
     r"(?:the )?(?:ClinicalTrials\.gov|ISRCTN|EudraCT|ANZCTR"

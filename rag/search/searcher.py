@@ -5,6 +5,7 @@ chunks of the best documents."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,30 +84,55 @@ class Searcher:
         top_k: int | None = None,
         filters: Filters | None = None,
         mode: Mode | None = None,
+        quotable: Callable[[Passage], bool] | None = None,
     ) -> list[Passage]:
         """The passages an answer may quote from: the best ones, then the other chunks of the
         best documents (those `filters` lets through). A question across studies takes the
-        best passage of each of several."""
+        best passage of each of several. `quotable`: whether a passage can hold an answer at
+        all; one that cannot (a keyword list, a funding note) neither takes the place of one
+        that can nor makes its paper one of the best, and the ranks count only those kept."""
         k = top_k or self._top_k
         allowed = self.allowed(index, filters)
         if across_studies:
             wide = self.search(index, vector, question, k * 4, filters=filters, mode=mode)
-            passages = _best_per_document(wide, max(k, self._answer.max_list_sources))
-            return self._with_neighbours(index, passages, len(passages), allowed)
+            passages = _best_per_document(_ranked(wide, quotable), max(k, self._answer.max_list_sources))
+            return self._with_neighbours(index, passages, len(passages), allowed, quotable)
         # One retrieval of the deeper list; its passages past the first k are read only when
         # the first k are all of one paper (a long PDF, a full-text article): the value asked
         # for may sit in a passage of it that scores below its others.
         hits = self._hits(
             index, vector, question, k * self._answer.single_document_depth, allowed=allowed, mode=mode
         )
-        passages = self._passages(index, hits[:k])
-        if len(hits) > k and len({p.doc_id for p in passages}) == 1:
-            deeper = self._passages(index, hits[k:], first_rank=k + 1)
+        passages, read = self._first_quotable(index, hits, k, quotable)
+        if len(hits) > read and len({p.doc_id for p in passages}) == 1:
+            deeper = _ranked(self._passages(index, hits[read:]), quotable, first_rank=len(passages) + 1)
             passages += [p for p in deeper if p.doc_id == passages[0].doc_id]
-        return self._with_neighbours(index, passages, self._answer.expand_documents, allowed)
+        return self._with_neighbours(index, passages, self._answer.expand_documents, allowed, quotable)
+
+    def _first_quotable(
+        self,
+        index: Index,
+        hits: list[tuple[int, float]],
+        k: int,
+        quotable: Callable[[Passage], bool] | None,
+    ) -> tuple[list[Passage], int]:
+        """The first `k` quotable passages of `hits`, ranked from 1, and how many hits were read
+        for them (the rows are read only as far as needed)."""
+        passages: list[Passage] = []
+        read = 0
+        while len(passages) < k and read < len(hits):
+            batch = hits[read : read + k - len(passages)]
+            passages += [p for p in self._passages(index, batch) if quotable is None or quotable(p)]
+            read += len(batch)
+        return _ranked(passages, None), read
 
     def _with_neighbours(
-        self, index: Index, passages: list[Passage], documents: int, allowed: NDArray[np.int64] | None
+        self,
+        index: Index,
+        passages: list[Passage],
+        documents: int,
+        allowed: NDArray[np.int64] | None,
+        quotable: Callable[[Passage], bool] | None,
     ) -> list[Passage]:
         """Add the other chunks of the best `documents` (among `allowed`, when given): the
         sentence naming the study and the sentence holding its result are often in different
@@ -124,11 +150,16 @@ class Searcher:
             nearest = sorted(rows, key=lambda r: (r[1] != 0, min(abs(r[1] - o) for o in hit_ordinals)))
             extra_rows += [row for row, _ in nearest if row not in seen][: self._answer.neighbour_chunks]
         records = index.chunks.passages(extra_rows)
-        extra = [
-            dataclasses.replace(records[row], rank=len(passages) + i)
-            for i, row in enumerate(extra_rows, start=1)
-        ]
-        return passages + extra
+        extra = [records[row] for row in extra_rows if quotable is None or quotable(records[row])]
+        return passages + _ranked(extra, None, first_rank=len(passages) + 1)
+
+
+def _ranked(
+    passages: list[Passage], quotable: Callable[[Passage], bool] | None, first_rank: int = 1
+) -> list[Passage]:
+    """The `quotable` ones of `passages` (all, when None), ranked in order from `first_rank`."""
+    kept = [p for p in passages if quotable is None or quotable(p)]
+    return [dataclasses.replace(p, rank=rank) for rank, p in enumerate(kept, start=first_rank)]
 
 
 def _best_per_document(passages: list[Passage], limit: int) -> list[Passage]:
