@@ -53,8 +53,6 @@ def is_answer_sentence(text: str, section: str | None) -> bool:
     )
 
 
-# Where a trial is registered ("This trial is registered with ClinicalTrials.gov, number
-# NCT01774344."): a registry, not a person "registered with a General Medical Practice".
 def holds_content(passage: Passage) -> bool:
     """Whether any of `passage` lies outside the parts that hold no answer sentences: a chunk
     wholly of keywords, abbreviations, funding or disclosures can never be quoted, so it is not
@@ -66,6 +64,8 @@ def holds_content(passage: Passage) -> bool:
     return not all(is_non_content_section(name) for _, name in sections)
 
 
+# Where a trial is registered ("This trial is registered with ClinicalTrials.gov, number
+# NCT01774344."): a registry, not a person "registered with a General Medical Practice".
 TRIAL_REGISTRATION = re.compile(
     r"\b(?:is|was|were|are|been) (?:prospectively |retrospectively )?registered (?:with|at|in|on|under) "
     r"(?:the )?(?:ClinicalTrials\.gov|ISRCTN|EudraCT|ANZCTR"
