@@ -31,10 +31,10 @@ def test_a_chunk_wholly_of_keywords_or_disclosures_holds_no_content() -> None:
 def test_a_keyword_list_is_searched_but_never_read_for_an_answer(pipeline: Pipeline) -> None:
     question = "Why does liver cancer become resistant to sorafenib?"
     # A case report's keyword and abbreviation list ("... Barcelona Clinic Liver Cancer ...") is
-    # short and names the paper's main terms, so it is the best match for the search ...
+    # short and names the paper's main terms, so it is among the best matches of the search ...
     found = pipeline.search(question, top_k=5)
     keywords = [p for p in found if not holds_content(p)]
-    assert keywords and keywords[0].doc_id == KEYWORDS_CHUNK and keywords[0].rank == 1
+    assert keywords and keywords[0].doc_id == KEYWORDS_CHUNK
     # ... but an answer's passages hold none such, ranked from 1 without a gap, and the quote
     # comes from a passage that can hold one.
     evidence = pipeline.evidence(question)
