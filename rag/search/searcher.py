@@ -122,7 +122,7 @@ class Searcher:
         read = 0
         while len(passages) < k and read < len(hits):
             batch = hits[read : read + k - len(passages)]
-            passages += [p for p in self._passages(index, batch) if quotable is None or quotable(p)]
+            passages += _ranked(self._passages(index, batch), quotable)
             read += len(batch)
         return _ranked(passages, None), read
 
@@ -150,8 +150,9 @@ class Searcher:
             nearest = sorted(rows, key=lambda r: (r[1] != 0, min(abs(r[1] - o) for o in hit_ordinals)))
             extra_rows += [row for row, _ in nearest if row not in seen][: self._answer.neighbour_chunks]
         records = index.chunks.passages(extra_rows)
-        extra = [records[row] for row in extra_rows if quotable is None or quotable(records[row])]
-        return passages + _ranked(extra, None, first_rank=len(passages) + 1)
+        return passages + _ranked(
+            [records[row] for row in extra_rows], quotable, first_rank=len(passages) + 1
+        )
 
 
 def _ranked(
