@@ -204,6 +204,17 @@ def test_a_follow_up_on_another_disease_drops_the_old_one() -> None:
     )
     treats = "Does it treat acute myeloid leukaemia?"
     assert resolve("And for kidney cancer?", [Turn(treats)]).query == "Does it treat kidney cancer?"
+    # Another disease under a condition asks the earlier question of it, condition added.
+    doses = "Which adverse events make people with liver cancer cut down their sorafenib dose?"
+    gcsf = resolve("And for leukaemia, when it's given together with G-CSF?", [Turn(doses, doc_ids=(RCC,))])
+    assert gcsf.query == (
+        "Which adverse events make people with leukaemia cut down their sorafenib dose, "
+        "when it's given together with G-CSF?"
+    )
+    assert gcsf.kind == "fragment" and gcsf.prefer == ()
+    # Without another disease it is no such question: the topic is carried as before.
+    same = resolve("And for liver cancer, when it's given with G-CSF?", [Turn(doses, doc_ids=(RCC,))])
+    assert same.kind == "refers" and same.prefer == (RCC,)
 
 
 def test_a_fragment_that_is_a_name_or_a_condition_takes_its_place() -> None:

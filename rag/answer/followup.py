@@ -13,6 +13,8 @@
   same preposition ("in renal cancer" becomes "in liver cancer"), else the earlier question's
   name ("for SARS" after "... of COVID-19?"), else the earlier word most similar in meaning
   ("sorafenib" becomes "regorafenib"); it is a new question, so no documents are preferred.
+  A disease with a condition ("And for leukaemia, when it's given with G-CSF?") is the earlier
+  question of that disease with the condition added.
 - A question that refers back but names **another disease** than the earlier turn ("What about
   when it's kidney cancer that has spread?" after a question on liver cancer) keeps the topic
   without the old disease, and prefers none of the earlier answer's documents: they are about
@@ -180,6 +182,9 @@ def _resolve_one(
             return Resolved(question, query, kind, cited, previous.query, topic_words(query))
     # The topic first: words after the question's own would read as part of what it asks for.
     own = OPENERS.sub("", question).strip()
+    conditioned = with_condition(previous.query, own, old_disease)
+    if conditioned is not None:
+        return Resolved(question, conditioned, "fragment", cited, previous.query, topic_words(conditioned))
     if old_disease is not None:
         dropped = {w.lower() for w in WORD.findall(previous.query[old_disease[0] : old_disease[1]])}
         topic = tuple(w for w in previous.topic if w.lower() not in dropped)
@@ -240,6 +245,20 @@ def swap_disease(previous: str, fragment: str, old: tuple[int, int] | None) -> s
     if len(names) != 1 or len(named) > len(names[0][0].split()) + 1:
         return None
     return previous[: old[0]] + " ".join(named) + previous[old[1] :]
+
+
+def with_condition(previous: str, own: str, old: tuple[int, int] | None) -> str | None:
+    """The earlier question asked of another disease under a condition ("for leukaemia, when
+    it's given together with G-CSF?" after "Which side effects ... in liver cancer ...?"): it
+    asks nothing of its own, so it is the earlier question with the disease swapped and the
+    condition added; None when `own` is not a disease phrase followed by a clause."""
+    head, comma, condition = own.partition(",")
+    if not comma or not condition.strip(" ?.!"):
+        return None
+    swapped = swap_disease(previous, head, old)
+    if swapped is None:
+        return None
+    return f"{swapped.rstrip(' ?.!')}, {condition.strip(' ?.!')}?"
 
 
 def fragment_text(question: str) -> str:
