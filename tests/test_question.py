@@ -118,6 +118,12 @@ def test_answer_type_match_and_roles() -> None:
     # A reference mark or the digits of a name ("COVID-19", "2019-nCoV") is not a count.
     assert answer_type_match(counted, "COVID-19 (2019-nCoV) broke out on a cruise ship [1].") == 0.0
     assert answer_type_match(counted, "People were infected on the ship [3, 4].") == 0.0
+    # None of what is asked is a value: a rate or a count of zero, in words.
+    rate = analyze("What was the response rate in the myeloma trial?")
+    assert answer_type_match(rate, "No responses were observed.") == 1.0
+    assert answer_type_match(rate, "No toxicities were observed.") == 0.0
+    relapsed = analyze("What proportion of the patients relapsed?")
+    assert answer_type_match(relapsed, "No relapses were seen.") == 1.0
     # A why-question is matched by a sentence that gives a cause, whatever its numbers.
     why = analyze("Why did she stop taking sorafenib?")
     assert answer_type_match(why, "Sorafenib was discontinued due to a grade 3 adverse event.") == 1.0

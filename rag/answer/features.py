@@ -16,7 +16,7 @@ from rag.answer.abstain import drugs_named
 from rag.answer.answer_units import drug_nouns, number_word_pattern, unit_pattern
 from rag.answer.quantities import quantities_given
 from rag.answer.question import AnswerType, Intent, Question
-from rag.text import STOPWORDS, numbers
+from rag.text import STOPWORDS, numbers, stem
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,25 @@ def answer_type_match(question: Question, sentence: str) -> float:
     new_numbers = [n for n in numbers(values) if n.rstrip("%") not in question.numbers]
     has_number_word = bool(number_word_pattern().search(sentence))
     if not new_numbers and not (kind is AnswerType.COUNT and has_number_word):
-        return 0.0
+        # "No responses were observed" gives a response rate: zero, in words.
+        return 1.0 if states_none_of(question, sentence) else 0.0
     unit = unit_pattern(kind)
     return 1.0 if unit is None or unit.search(sentence) else 0.5
+
+
+# "no responses", "no grade 4 toxicities", "none of the patients": a count or a rate of zero.
+NONE_OF = re.compile(r"\b(?:no|none of the|not any)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
+WORDS = re.compile(r"[a-z0-9]+")
+
+
+def states_none_of(question: Question, sentence: str) -> bool:
+    """Whether the sentence says there was none of something the question asks about ("No
+    responses were observed." for "What was the response rate ...?")."""
+    asked = set(stem([w.lower() for w in question.content_words]))
+    return any(
+        asked.intersection(stem(WORDS.findall(match.group(1).lower())))
+        for match in NONE_OF.finditer(sentence)
+    )
 
 
 @lru_cache(maxsize=1024)
