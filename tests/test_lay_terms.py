@@ -99,10 +99,11 @@ def test_lay_phrases_are_read_as_the_clinical_terms_the_corpus_uses() -> None:
     assert clinical_reading("If the tumour can’t be operated on?", CLINICAL) == "If the tumour unresectable?"
 
 
-def test_a_clinical_term_in_most_passages_or_absent_is_not_added() -> None:
-    # "hepatocellular carcinoma" is in nearly every passage: it tells none from another.
+def test_a_clinical_term_the_corpus_uses_less_or_lacks_is_not_read() -> None:
+    # "hepatocellular carcinoma" is in nearly every passage, and still read: "liver cancer",
+    # rare there, would match only where it happens to appear.
     assert clinical_reading("How long do liver cancer patients live?", CLINICAL) == (
-        "How long do liver cancer patients live?"
+        "How long do hepatocellular carcinoma patients live?"
     )
     # A corpus without the clinical words, or one that uses the lay phrase more, keeps it.
     assert clinical_reading("Any side effects?", lexicon({"side": 5, "effects": 5})) == "Any side effects?"

@@ -22,12 +22,6 @@ from rag.text import alternation, words
 from rag.text.analyzer import content_terms
 
 LAY_TERMS_FILE = Path(__file__).with_name("data") / "lay_terms.json"
-# A clinical phrase whose every word is in half of the passages or more (the BM25 idf of a term
-# in exactly half) tells no passage from another: adding it only dilutes the question ("liver
-# cancer" read as "hepatocellular carcinoma" in a corpus on liver cancer).
-UBIQUITOUS_RARITY = math.log(2.0)
-
-
 Terms = frozenset[str]
 """A clinical term as the stems of its content words ("adverse events": {"advers", "event"})."""
 
@@ -99,8 +93,12 @@ def with_equivalents(stems: set[str], found: Equivalents) -> set[str]:
 
 def clinical_reading(question: str, lexicon: Lexicon, terms: LayTerms | None = None) -> str:
     """`question` with each lay phrase read as its clinical alternative: the first in the data's
-    order that the corpus uses more than the lay phrase and that is not in half of its passages.
-    A phrase with no such alternative stays as typed (a corpus in lay words keeps its questions)."""
+    order that the corpus uses more than the lay phrase. A phrase with no such alternative stays
+    as typed (a corpus in lay words keeps its questions). An alternative in most passages ("liver
+    cancer" as "hepatocellular carcinoma" in a corpus on it) is read too: the lay words, rare
+    there, would otherwise match only where they happen to appear, such as a staging system's
+    name ("Barcelona Clinic Liver Cancer", at every "BCLC"), and draw every lay question to
+    those papers."""
     terms = terms or lay_terms()
     if not terms.clinical:
         return question
@@ -109,7 +107,7 @@ def clinical_reading(question: str, lexicon: Lexicon, terms: LayTerms | None = N
         lay = match.group(0)
         rarity = _rarity(lay, lexicon)
         for phrase in terms.clinical[lay.lower()]:
-            if UBIQUITOUS_RARITY < _rarity(phrase, lexicon) < rarity:
+            if _rarity(phrase, lexicon) < rarity:
                 return phrase
         return lay
 
