@@ -28,6 +28,9 @@ from rag.text.abbreviations import Abbreviations, find_definitions, looks_like_s
         ("What was the reason for stopping sorafenib?", AnswerType.REASON),
         ("What made doctors lower the dose?", AnswerType.REASON),
         ("How many patients stopped for other reasons?", AnswerType.COUNT),
+        # A count of a unit of time is a duration.
+        ("How many extra months of life does sorafenib give?", AnswerType.DURATION),
+        ("In how many days do the symptoms arise?", AnswerType.DURATION),
         # A term's meaning asked for, not a mean.
         ("What does RECIST mean?", AnswerType.DESCRIPTION),
         ("What was the mean age?", AnswerType.NUMBER),

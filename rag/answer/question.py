@@ -90,6 +90,14 @@ TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
         AnswerType.RATIO,
         re.compile(r"\b(hazard|odds|risk) ratios?\b|\bratio\b|\brelative[- ]risk\b|\bICER\b", re.I),
     ),
+    # Before a count: "How many (extra) months of life ...?" asks for a duration.
+    (
+        AnswerType.DURATION,
+        re.compile(
+            r"\bhow many (?:(?:more|extra|additional|further) )?(?:seconds|minutes|hours|days|weeks|months|years)\b",
+            re.I,
+        ),
+    ),
     (AnswerType.COUNT, re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b", re.I)),
     # After a count: "How many stopped for other reasons?" asks for a number.
     (AnswerType.REASON, re.compile(r"\breasons?\b", re.I)),
