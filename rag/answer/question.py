@@ -94,7 +94,8 @@ TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         AnswerType.DURATION,
         re.compile(
-            r"\bhow many (?:(?:more|extra|additional|further) )?(?:seconds|minutes|hours|days|weeks|months|years)\b",
+            r"\bhow many (?:(?:more|extra|additional|further) )?"
+            r"(?:seconds|minutes|hours|days|weeks|months|years)\b",
             re.I,
         ),
     ),
