@@ -131,9 +131,10 @@ def test_names_of_one_disease_are_close_and_of_others_far(real_embedder) -> None
 def test_a_question_on_a_disease_no_document_is_about_is_declined(pipeline) -> None:  # type: ignore[no-untyped-def]
     near_miss = pipeline.ask("What is the dose of regorafenib in colorectal cancer?")
     assert near_miss.abstained and near_miss.reason == "other disease: 'colorectal cancer'"
-    # The only bevacizumab paper is on kidney cancer: not an answer for liver cancer.
+    # The only bevacizumab paper is on kidney cancer: not an answer for liver cancer (read as
+    # the clinical term the corpus uses).
     other = pipeline.ask("Does bevacizumab work in liver cancer?")
-    assert other.abstained and other.reason == "other disease: 'liver cancer'"
+    assert other.abstained and other.reason == "other disease: 'hepatocellular carcinoma'"
     renal = pipeline.ask("Which grade 3 toxicities were seen in renal cell carcinoma?")
     assert not renal.abstained
     assert {c.passage.doc_id for c in renal.citations} <= {
