@@ -33,7 +33,8 @@ def test_a_narrated_question_is_answered_as_the_bare_one(client: TestClient) -> 
     """Before, "next week" found a pilot study by its "weeks": "Toxicity was generally tolerable"."""
     narrated = client.post("/ask", json={"question": NARRATED}).json()
     assert narrated["resolved_question"] == (
-        "My father has hepatocellular carcinoma and starts sorafenib. What adverse events should we watch for?"
+        "My father has hepatocellular carcinoma and starts sorafenib. "
+        "What adverse events should we watch for?"
     )
     assert not narrated["abstained"] and "generally tolerable" not in narrated["answer"]
     bare = client.post("/ask", json={"question": without_asker_time(NARRATED)}).json()
