@@ -134,11 +134,17 @@ WORDS = re.compile(r"[a-z0-9]+")
 def states_none_of(question: Question, sentence: str) -> bool:
     """Whether the sentence says there was none of something the question asks about ("No
     responses were observed." for "What was the response rate ...?")."""
-    asked = set(stem([w.lower() for w in question.content_words]))
+    asked = _stems_asked(question.content_words)
     return any(
         asked.intersection(stem(WORDS.findall(match.group(1).lower())))
         for match in NONE_OF.finditer(sentence)
     )
+
+
+@lru_cache(maxsize=1024)
+def _stems_asked(content_words: tuple[str, ...]) -> frozenset[str]:
+    """The stems of a question's content words, once per question rather than once per candidate."""
+    return frozenset(stem([w.lower() for w in content_words]))
 
 
 @lru_cache(maxsize=1024)
